@@ -1,0 +1,74 @@
+"""What one evaluation may spend (Budget) and what it measured (EvalResult)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# bump when the way results are measured changes, so cached results are not reused
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The fixed training budget and the limits every variant is evaluated under."""
+
+    epochs: int = 3
+    max_train_seconds: float = 20.0
+    batch_size: int = 64
+    lr: float = 1e-3
+    time_limit_s: float = 60.0  # whole evaluation, build → accuracy
+    memory_mb: int = 2048  # cap per worker beyond its idle size
+
+    def __post_init__(self) -> None:
+        checks = [("epochs", self.epochs >= 0, "0 or more"),
+                  ("max_train_seconds", self.max_train_seconds > 0, "positive"),
+                  ("batch_size", self.batch_size >= 1, "at least 1"),
+                  ("lr", self.lr > 0, "positive"),
+                  ("time_limit_s", self.time_limit_s > 0, "positive"),
+                  ("memory_mb", self.memory_mb >= 1, "at least 1")]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"budget {name} must be {rule}, got {getattr(self, name)!r}")
+
+    def key(self) -> str:
+        """A stable string for the result cache: every field plus the measuring protocol.
+
+        The limits are part of it because a result may be a failure that they caused.
+        """
+        return (f"v{PROTOCOL_VERSION};epochs={self.epochs};max_train_s={self.max_train_seconds:g};"
+                f"batch={self.batch_size};lr={self.lr:g};limit_s={self.time_limit_s:g};"
+                f"memory_mb={self.memory_mb}")
+
+
+@dataclass
+class EvalResult:
+    """The measurements of one variant, or why it could not be measured."""
+
+    status: str  # "ok" | "failed"
+    accuracy: float | None  # validation accuracy in [0, 1]
+    test_accuracy: float | None
+    params: int | None  # trainable parameters
+    latency_ms: float | None  # median forward time of a fixed batch
+    train_seconds: float  # time spent in the training loop
+    total_seconds: float  # wall time of the whole evaluation
+    reason: str | None  # "timeout after 60 s", "out of memory (> 2048 MB)", "crash: ..."
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def failed(cls, reason: str, *, total_seconds: float = 0.0, train_seconds: float = 0.0,
+               params: int | None = None) -> EvalResult:
+        """A failed evaluation with its reason."""
+        return cls(status="failed", accuracy=None, test_accuracy=None, params=params,
+                   latency_ms=None, train_seconds=train_seconds, total_seconds=total_seconds,
+                   reason=reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EvalResult:
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})

@@ -1,0 +1,377 @@
+"""A pool of persistent worker processes that evaluate variants under a time limit and a memory cap."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import weakref
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from nnevolve.datasets import load_dataset
+from nnevolve.datasets.splits import save_splits
+from nnevolve.evaluation.budget import Budget, EvalResult
+from nnevolve.evaluation.worker import process_exists, read_rss_mb, worker_main
+
+CANCELLED = "cancelled"
+_BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits
+_IDLE_POLL_S = 1.0
+_MAX_START_FAILURES = 3
+_DATA_PREFIX = "nnevolve-data-"
+
+
+class WorkerStartError(RuntimeError):
+    """The worker processes could not be started (not a variant's fault)."""
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Job:
+    job_id: int
+    source: str
+    class_name: str
+    with_test: bool
+    future: Future
+    started: bool = False
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing SpawnProcess
+    conn: Connection
+    launched_at: float
+    ready: bool = False
+    retiring: bool = False  # asked to be replaced after its last job
+    idle_mb: float = 0.0
+    job: _Job | None = None
+    job_started_at: float = 0.0
+
+
+class EvaluationPool:
+    """Evaluate variants in persistent worker processes (torch imported once, one thread each).
+
+    The dataset is loaded once in this process (so a bad spec raises DatasetError here and a
+    download happens once), written to a temporary folder, and mapped by every worker. Each
+    variant runs under ``budget.time_limit_s`` and ``budget.memory_mb`` (above the worker's
+    idle size); a crash, hang or out-of-memory fails that variant only, and its worker is
+    replaced. Futures complete on the pool's monitor thread: keep done-callbacks short.
+    """
+
+    def __init__(self, dataset: str, *, workers: int | None = None, budget: Budget | None = None,
+                 seed: int = 0, data_dir: Path | None = None, max_train: int | None = None,
+                 max_val: int | None = None, start_timeout_s: float = 300.0) -> None:
+        self.budget = budget or Budget()
+        self._start_timeout_s = start_timeout_s
+        self.seed = seed
+        self.size = default_workers() if workers is None else workers
+        if self.size < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        splits = load_dataset(dataset, seed=seed, data_dir=data_dir, max_train=max_train,
+                              max_val=max_val)
+        self.fingerprint = splits.fingerprint
+        self.input_shape = splits.input_shape
+        self.num_classes = splits.num_classes
+        self.has_test = splits.x_test is not None
+        _remove_orphaned_data_folders()
+        self._data_folder = Path(tempfile.mkdtemp(prefix=f"{_DATA_PREFIX}{os.getpid()}-"))
+        self._remove_data = weakref.finalize(self, shutil.rmtree, self._data_folder, True)
+        save_splits(splits, self._data_folder)
+        del splits
+
+        self._context = _process_context()
+        self._lock = threading.Lock()
+        self._queue: deque[_Job] = deque()
+        self._workers: list[_Worker] = []
+        self._job_ids = itertools.count()
+        self._closed = False
+        self._shut_down = False
+        self._fatal: str | None = None
+        self._start_failures = 0
+        self._started = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._monitor = threading.Thread(target=self._monitor_loop, name="nnevolve-eval-monitor",
+                                         daemon=True)
+        self._monitor.start()
+        try:
+            if not self._started.wait(start_timeout_s):
+                raise WorkerStartError(f"evaluation workers did not start within {start_timeout_s:g} s")
+            if self._fatal is not None:
+                raise WorkerStartError(self._fatal)
+        except BaseException:  # also Ctrl+C while waiting: leave no workers behind
+            self.close()
+            raise
+
+    # ----------------------------------------------------------------- public API
+    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future[EvalResult]:
+        """Queue one variant; the future's result is an :class:`EvalResult` (never an exception)."""
+        future: Future[EvalResult] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the evaluation pool is closed")
+            fatal = self._fatal
+            if fatal is None:
+                self._queue.append(_Job(next(self._job_ids), source, class_name, with_test, future))
+        if fatal is not None:
+            future.set_running_or_notify_cancel()
+            future.set_result(EvalResult.failed(fatal))
+        self._wake()
+        return future
+
+    def evaluate_many(self, jobs: list[tuple[str, str]], *, with_test: bool = False) -> list[EvalResult]:
+        """Evaluate ``(source, class_name)`` pairs in parallel; results in the same order."""
+        futures = [self.submit(source, class_name, with_test=with_test) for source, class_name in jobs]
+        return [future.result() for future in futures]
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (replaced workers get new ones)."""
+        return [w.process.pid for w in list(self._workers) if w.process.pid is not None]
+
+    def close(self) -> None:
+        """Kill every worker now; unfinished futures complete with a ``cancelled`` failure."""
+        with self._lock:
+            self._closed = True
+        self._wake()
+        if threading.current_thread() is not self._monitor:
+            self._monitor.join(timeout=5.0)
+        self._shutdown()
+
+    def __enter__(self) -> EvaluationPool:  # noqa: PYI034  (typing.Self needs Python 3.11)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- monitor thread
+    def _monitor_loop(self) -> None:
+        try:
+            while not self._closed:
+                self._start_missing_workers()
+                self._dispatch()
+                busy = any(w.job is not None or not w.ready for w in self._workers)
+                self._wait(_BUSY_POLL_S if busy else _IDLE_POLL_S)
+                self._collect()
+                self._enforce_limits()
+        except Exception as exc:  # noqa: BLE001  (a bug here must not leave callers waiting forever)
+            self._fail_all(f"evaluation pool stopped: {type(exc).__name__}: {exc}")
+        finally:
+            if self._closed:
+                self._shutdown()
+
+    def _start_missing_workers(self) -> None:
+        while self._fatal is None and not self._closed and len(self._workers) < self.size:
+            parent_conn, child_conn = self._context.Pipe()
+            process = self._context.Process(
+                target=worker_main, name="nnevolve-eval-worker", daemon=True,
+                args=(child_conn, os.getpid(), str(self._data_folder), self.budget, self.seed))
+            process.start()  # the first start waits for the forkserver's preload (seconds)
+            child_conn.close()
+            if self._shut_down:  # close() gave up waiting for this thread meanwhile
+                process.kill()
+                parent_conn.close()
+                return
+            self._workers.append(_Worker(process, parent_conn, launched_at=time.monotonic()))
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            if not worker.ready or worker.retiring or worker.job is not None:
+                continue
+            job = self._next_job()
+            if job is None:
+                return
+            try:
+                worker.conn.send((job.job_id, job.source, job.class_name, job.with_test))
+            except (OSError, ValueError):  # the worker just died; _collect replaces it
+                with self._lock:
+                    self._queue.appendleft(job)
+                continue
+            worker.job, worker.job_started_at = job, time.monotonic()
+
+    def _next_job(self) -> _Job | None:
+        with self._lock:
+            while self._queue:
+                job = self._queue.popleft()
+                if job.started or job.future.set_running_or_notify_cancel():
+                    job.started = True
+                    return job
+        return None
+
+    def _wait(self, timeout: float) -> None:
+        handles: list[Any] = [self._wake_read]
+        for worker in self._workers:
+            handles += [worker.conn, worker.process.sentinel]
+        wait(handles, timeout)
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except OSError:  # drained (BlockingIOError), or closed by a concurrent close()
+            pass
+
+    def _collect(self) -> None:
+        for worker in list(self._workers):
+            # read exit status before messages, so a result sent just before exiting is not lost
+            dead = worker.process.exitcode is not None
+            try:
+                while worker.conn.poll():
+                    self._handle_message(worker, worker.conn.recv())
+            except (EOFError, OSError):
+                dead = True
+            if dead:
+                self._bury(worker)
+
+    def _handle_message(self, worker: _Worker, message: tuple) -> None:
+        kind = message[0]
+        if kind == "ready":
+            worker.ready = True
+            worker.idle_mb = read_rss_mb(worker.process.pid) or 0.0
+            self._start_failures = 0
+            if len(self._workers) >= self.size and all(w.ready for w in self._workers):
+                self._started.set()
+        elif kind == "error":
+            self._fail_all(f"evaluation worker could not start: {message[1]}")
+        elif kind == "result":
+            _, job_id, result, recycle = message
+            job, worker.job = worker.job, None
+            worker.retiring = worker.retiring or recycle
+            if job is not None and job.job_id == job_id:
+                result.total_seconds = time.monotonic() - worker.job_started_at
+                job.future.set_result(result)
+
+    def _bury(self, worker: _Worker) -> None:
+        """Remove a dead worker; its running job fails with the exit reason."""
+        worker.process.join(timeout=1.0)
+        exitcode = worker.process.exitcode
+        self._remove(worker)
+        if worker.job is not None:
+            self._finish(worker, _death_reason(exitcode))
+        elif not worker.ready and not self._closed:
+            self._start_failures += 1
+            if self._start_failures >= _MAX_START_FAILURES:
+                self._fail_all(f"evaluation workers exit at start-up ({_death_reason(exitcode)})")
+
+    def _enforce_limits(self) -> None:
+        now = time.monotonic()
+        limit_s, cap_mb = self.budget.time_limit_s, self.budget.memory_mb
+        for worker in list(self._workers):
+            if not worker.ready and now - worker.launched_at > self._start_timeout_s:
+                worker.process.kill()  # stuck while starting: _collect counts it as a failed start
+                continue
+            if worker.job is None:
+                continue
+            if now - worker.job_started_at > limit_s:
+                self._kill(worker, f"timeout after {limit_s:g} s")
+                continue
+            rss_mb = read_rss_mb(worker.process.pid)
+            if rss_mb is not None and rss_mb - worker.idle_mb > cap_mb:
+                self._kill(worker, f"out of memory (> {cap_mb} MB)")
+
+    def _kill(self, worker: _Worker, reason: str) -> None:
+        worker.process.kill()
+        worker.process.join(timeout=5.0)
+        self._remove(worker)
+        self._finish(worker, reason)
+
+    def _finish(self, worker: _Worker, reason: str) -> None:
+        job, worker.job = worker.job, None
+        if job is not None:
+            elapsed = time.monotonic() - worker.job_started_at
+            job.future.set_result(EvalResult.failed(reason, total_seconds=elapsed))
+
+    def _remove(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        worker.conn.close()
+
+    def _fail_all(self, reason: str) -> None:
+        """The pool cannot evaluate anything (workers do not start): fail every job with ``reason``."""
+        with self._lock:
+            self._fatal = reason
+        self._started.set()
+        for worker in list(self._workers):
+            if worker.job is not None:
+                self._finish(worker, reason)
+        self._drain_queue(reason)
+
+    def _drain_queue(self, reason: str) -> None:
+        while (job := self._next_job()) is not None:
+            job.future.set_result(EvalResult.failed(reason))
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        workers = list(self._workers)
+        for worker in workers:
+            worker.process.kill()
+        for worker in workers:
+            worker.process.join(timeout=5.0)
+            self._remove(worker)
+            self._finish(worker, CANCELLED)
+        self._drain_queue(CANCELLED)
+        self._started.set()
+        with self._lock:  # under the lock so no _wake() writes to a closed (reused) descriptor
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            self._wake_write = -1
+        self._remove_data()
+
+    def _wake(self) -> None:
+        with self._lock:
+            if self._wake_write < 0:
+                return
+            try:
+                os.write(self._wake_write, b"\0")
+            except BlockingIOError:  # the pipe is full: the monitor wakes anyway
+                pass
+
+
+def _remove_orphaned_data_folders() -> None:
+    """Delete data folders left by pools whose process was killed before it could clean up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*-*"):
+        owner = folder.name[len(_DATA_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not process_exists(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Forkserver with torch preloaded where available, else spawn; never plain fork.
+
+    Plain fork would copy this process's threads' locks; the forkserver is a fresh
+    single-threaded process, so forking workers from it is safe and takes ~0.1 s instead of
+    the ~5 s a spawned worker spends importing torch.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # a no-op if this process's forkserver already runs (started elsewhere without preload)
+    context.set_forkserver_preload(["nnevolve.evaluation.preload"])
+    return context
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"worker died (killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            pass
+    return f"worker died (exit code {exitcode})"

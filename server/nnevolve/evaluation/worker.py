@@ -1,0 +1,149 @@
+"""The persistent worker process: import torch once, map the dataset once, evaluate jobs."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from nnevolve.datasets.errors import one_line
+from nnevolve.evaluation.budget import Budget
+
+_PR_SET_PDEATHSIG = 1
+# room for thread stacks and allocator arenas beyond the cap, which count as address space
+_ADDRESS_SPACE_SLACK_MB = 1024
+
+
+def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budget,
+                seed: int) -> None:
+    """Entry point of a worker process (started by the forkserver or spawned).
+
+    Messages to the parent: ``("ready", None)`` or ``("error", message)`` once, then one
+    ``("result", job_id, EvalResult, recycle)`` per job. A job is
+    ``(job_id, source, class_name, with_test)``; ``None`` asks the worker to stop.
+    """
+    _die_with_parent(pool_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
+    _keep_stdout_clean()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already fixed in the process this worker was forked from
+            pass
+        from nnevolve.datasets.splits import open_saved_splits
+        from nnevolve.evaluation.train import evaluate_variant, out_of_memory_reason, warm_up
+
+        warm_up()
+        splits = open_saved_splits(Path(data_folder))
+        _cap_address_space(budget.memory_mb)
+    except Exception as exc:  # noqa: BLE001  (reported to the pool, which stops with the reason)
+        conn.send(("error", one_line(exc)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if job is None:
+            return
+        job_id, source, class_name, with_test = job
+        result = evaluate_variant(source, class_name, splits, budget, seed=seed,
+                                  with_test=with_test)
+        # after a failed allocation the heap may stay bloated: a fresh worker is cheaper
+        recycle = result.reason == out_of_memory_reason(budget)
+        conn.send(("result", job_id, result, recycle))
+        if recycle:
+            return
+
+
+def process_exists(pid: int) -> bool:
+    """True while ``pid`` is a running (or not yet reaped) process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def read_rss_mb(pid: int) -> float | None:
+    """Anonymous resident memory of ``pid`` in MB (heap, not mapped files), None if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return _psutil_rss_mb(pid)
+    value = fields.get("RssAnon") or fields.get("VmRSS")
+    return int(value.split()[0]) / 1024.0 if value else None
+
+
+def _psutil_rss_mb(pid: int) -> float | None:
+    try:
+        import psutil  # optional: only where /proc is missing
+    except ImportError:
+        return None
+    try:
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except psutil.Error:
+        return None
+
+
+def _die_with_parent(pool_pid: int) -> None:
+    """Never outlive the pool's process, however it ends (even SIGKILL)."""
+    # the direct parent is the pool (spawn) or the forkserver, which exits when the pool does
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):  # the kernel kills us the moment the parent dies
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+
+    def parent_alive() -> bool:
+        return os.getppid() == parent and process_exists(pool_pid)
+
+    if not parent_alive():
+        os._exit(1)
+
+    def watch() -> None:  # where prctl is missing, or the pool died before it took effect
+        while parent_alive():
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nnevolve-parent-watch", daemon=True).start()
+
+
+def _keep_stdout_clean() -> None:
+    # variants may print; the parent's stdout can be a language server's protocol stream
+    try:
+        os.dup2(sys.stderr.fileno(), 1)
+    except (OSError, AttributeError, ValueError):
+        pass
+    sys.stdout = sys.stderr
+
+
+def _cap_address_space(memory_mb: int) -> None:
+    """A second line behind the parent's RSS watch: one huge allocation fails at once."""
+    try:
+        import resource
+    except ImportError:
+        return
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            vm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    except (OSError, StopIteration):
+        return
+    limit = (vm_kb // 1024 + 2 * memory_mb + _ADDRESS_SPACE_SLACK_MB) * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

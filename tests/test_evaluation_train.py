@@ -1,0 +1,121 @@
+"""What a worker does with one variant, run in this process: build, count, time, train, score."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from nnevolve.datasets import load_dataset
+from nnevolve.evaluation import Budget, EvalResult
+from nnevolve.evaluation.train import build_model, count_params, evaluate_variant
+
+MLP = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    """A tiny MLP for 8x8 digits."""
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+if __name__ == "__main__":
+    raise SystemExit("the variant's main block must not run")
+'''
+FAST = Budget(epochs=2, lr=0.01, max_train_seconds=10)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    splits = load_dataset("digits")
+    # digits has no test split of its own: borrow the validation split to exercise with_test
+    return dataclasses.replace(splits, x_test=splits.x_val[:100], y_test=splits.y_val[:100])
+
+
+def test_a_good_variant_trains_and_reports_every_measure(digits):
+    result = evaluate_variant(MLP, "Net", digits, FAST, seed=0, with_test=True)
+    assert result.status == "ok" and result.reason is None
+    assert result.accuracy > 0.5
+    assert 0.0 <= result.test_accuracy <= 1.0
+    model = build_model(MLP, "Net")
+    assert result.params == sum(p.numel() for p in model.parameters()) == 64 * 32 + 32 + 32 * 10 + 10
+    assert result.latency_ms > 0
+    assert 0 < result.train_seconds < result.total_seconds
+
+
+def test_same_source_and_seed_give_the_same_accuracy(digits):
+    first = evaluate_variant(MLP, "Net", digits, FAST, seed=0)
+    again = evaluate_variant(MLP, "Net", digits, FAST, seed=0)
+    other = evaluate_variant(MLP, "Net", digits, FAST, seed=5)
+    assert first.accuracy == again.accuracy
+    assert other.accuracy != first.accuracy  # another seed, other initial weights
+
+
+def test_test_accuracy_only_when_asked(digits):
+    assert evaluate_variant(MLP, "Net", digits, FAST).test_accuracy is None
+
+
+def test_training_stops_at_the_seconds_cap(digits):
+    result = evaluate_variant(MLP, "Net", digits, Budget(epochs=10_000, max_train_seconds=0.3))
+    assert result.status == "ok" and 0.3 <= result.train_seconds < 2.0
+
+
+def test_frozen_parameters_are_not_counted():
+    source = MLP.replace("self.net = nn.Sequential(", "self.frozen = nn.Linear(3, 3).requires_grad_(False)\n"
+                         "        self.net = nn.Sequential(")
+    assert count_params(build_model(source, "Net")) == count_params(build_model(MLP, "Net"))
+
+
+@pytest.mark.parametrize("source, class_name, reason", [
+    (MLP.replace("return self.net(x)", "raise ValueError('boom\\nmore detail')"), "Net",
+     "crash: ValueError: boom"),
+    (MLP.replace("nn.Linear(32, 10)", "nn.Linear(31, 10)"), "Net",
+     "crash: RuntimeError: mat1 and mat2 shapes cannot be multiplied"),
+    (MLP, "Missing", "crash: VariantError: the source defines no class Missing"),
+    (MLP + "\nclass NotAModule:\n    pass\n", "NotAModule", "not a torch.nn.Module"),
+    ("def broken(:\n", "Net", "crash: SyntaxError"),
+    (MLP.replace("return self.net(x)", "import sys; sys.exit(2)"), "Net", "crash: SystemExit: 2"),
+    (MLP.replace("return self.net(x)", "raise MemoryError()"), "Net", "out of memory (> 2048 MB)"),
+])
+def test_a_failing_variant_gets_a_failed_result_with_its_reason(digits, source, class_name, reason):
+    result = evaluate_variant(source, class_name, digits, Budget(epochs=1))
+    assert result.status == "failed" and result.accuracy is None
+    assert result.reason.startswith(reason) or reason in result.reason
+    assert "\n" not in result.reason
+
+
+def test_variants_do_not_change_the_thread_count_of_later_ones(digits):
+    source = MLP.replace("super().__init__()", "super().__init__(); torch.set_num_threads(2)")
+    evaluate_variant(source, "Net", digits, Budget(epochs=0))
+    evaluate_variant(MLP, "Net", digits, Budget(epochs=0))
+    assert torch.get_num_threads() == 1
+
+
+def test_budget_key_is_stable_and_covers_every_field():
+    assert Budget().key() == Budget().key()
+    keys = {Budget().key(), Budget(epochs=4).key(), Budget(max_train_seconds=5).key(),
+            Budget(batch_size=32).key(), Budget(lr=0.01).key(), Budget(time_limit_s=10).key(),
+            Budget(memory_mb=512).key()}
+    assert len(keys) == 7
+    assert Budget().key() == "v1;epochs=3;max_train_s=20;batch=64;lr=0.001;limit_s=60;memory_mb=2048"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("batch_size", 0, "batch_size must be at least 1"),
+    ("lr", 0.0, "lr must be positive"),
+    ("time_limit_s", -1, "time_limit_s must be positive"),
+])
+def test_budget_rejects_impossible_values(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        Budget(**{field: value})
+
+
+def test_eval_result_round_trips_through_json():
+    result = EvalResult.failed("timeout after 60 s", total_seconds=60.2)
+    assert EvalResult.from_json(result.to_json()) == result
+    assert not result.ok

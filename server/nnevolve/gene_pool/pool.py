@@ -1,0 +1,285 @@
+"""The gene pool: an SQLite table of typed layer lines that insertion and replacement draw from."""
+
+from __future__ import annotations
+
+import ast
+import os
+import random
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from nnevolve.analysis import LineItem, analyze
+from nnevolve.gene_pool.catalog import CATALOG
+from nnevolve.genome.canonical import FUNCTIONAL_DATA, bind_constants, canonicalize, is_functional
+from nnevolve.genome.scope import scope_at
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
+
+# the layer line types a gene may have (not the training set-up, not containers)
+GENE_TYPES = frozenset(
+    {"connection", "activation", "normalization", "pooling", "dropout", "reshape"}
+)
+SKIPPED_DIRS = frozenset(
+    {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
+)
+MAX_WORKSPACE_FILES = 400
+MAX_FILE_BYTES = 256_000
+# server/nnevolve/gene_pool/pool.py → the repository root holds samples/
+SAMPLES_DIR = Path(__file__).resolve().parents[3] / "samples"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS genes (
+    code TEXT NOT NULL,
+    type TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    UNIQUE(code, type)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One typed layer line in canonical spelling, e.g. ``nn.Conv2d(16, 16, 3, padding=1)``."""
+
+    code: str
+    type: str
+    origin: str  # "catalog", "sample:fcn.py", a workspace path, or the model file's name
+
+    @property
+    def functional(self) -> bool:
+        """Whether this is a call on a tensor (``F.relu(x)``) rather than a layer (``nn.ReLU()``)."""
+        return is_functional(self.code)
+
+
+def normalize_gene_code(code: str) -> str:
+    """The canonical text of one call expression; raises ValueError for anything else."""
+    try:
+        node: ast.expr | None = ast.parse(code.strip(), mode="eval").body
+    except SyntaxError:
+        node = None
+    if not isinstance(node, ast.Call):
+        raise ValueError(f"a gene must be one call expression, got {code!r}")  # noqa: TRY004
+    return ast.unparse(node)
+
+
+class GenePool:
+    """Typed layer lines, deduplicated on their normalized code, each with where it came from."""
+
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+
+    # -- filling ---------------------------------------------------------------------------
+    def add(self, code: str, type: str, origin: str) -> None:
+        """Add one gene; a gene already present (same normalized code and type) is kept as it was."""
+        if type not in GENE_TYPES:
+            raise ValueError(f"unknown gene type {type!r} (expected one of {sorted(GENE_TYPES)})")
+        self._insert(normalize_gene_code(code), type, origin)
+        self._db.commit()
+
+    def _insert(self, code: str, type: str, origin: str) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO genes (code, type, origin) VALUES (?, ?, ?)",
+            (code, type, origin),
+        )
+        return cursor.rowcount > 0
+
+    def harvest_source(self, source: str, origin: str) -> int:
+        """Add the typed layer lines of one Python source; returns how many genes were new.
+
+        Each line is stored in canonical spelling (``torch.nn.Linear`` and ``from torch.nn
+        import Linear as L`` both become ``nn.Linear``), with names bound to their constant
+        values (``nn.Linear(2*p, 100)`` with ``p = 16`` becomes ``nn.Linear(32, 100)``). Lines
+        that still need names of their file are left out. A file that does not parse adds nothing.
+        """
+        added = sum(self._insert(code, type_, origin) for code, type_ in harvest_genes(source))
+        self._db.commit()
+        return added
+
+    def harvest_workspace(self, root: Path) -> int:
+        """Harvest the ``*.py`` files under ``root``; skips hidden folders, virtual envs, big files."""
+        added = 0
+        for path in workspace_files(Path(root)):
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if "torch" not in source:
+                continue
+            added += self.harvest_source(source, path.relative_to(root).as_posix())
+        return added
+
+    def add_catalog(self) -> int:
+        """Add the built-in catalog of common layer lines; returns how many were new."""
+        added = sum(self._insert(normalize_gene_code(c), t, "catalog") for c, t in CATALOG)
+        self._db.commit()
+        return added
+
+    def add_samples(self, samples_dir: Path | None = None) -> int:
+        """Harvest the bundled sample networks (none when the samples folder is absent)."""
+        folder = SAMPLES_DIR if samples_dir is None else Path(samples_dir)
+        if not folder.is_dir():
+            return 0
+        added = 0
+        for path in sorted(folder.glob("*.py")):
+            try:
+                added += self.harvest_source(
+                    path.read_text(encoding="utf-8"), f"sample:{path.name}"
+                )
+            except (OSError, UnicodeDecodeError):
+                continue
+        return added
+
+    # -- drawing ---------------------------------------------------------------------------
+    def genes(self, type: str | None = None, *, functional: bool | None = None) -> list[Gene]:
+        """The genes (of one type; only functional or only layer forms), in a stable order."""
+        if type is None:
+            rows = self._db.execute("SELECT code, type, origin FROM genes ORDER BY type, code")
+        else:
+            rows = self._db.execute(
+                "SELECT code, type, origin FROM genes WHERE type = ? ORDER BY code", (type,)
+            )
+        found = [Gene(*row) for row in rows]
+        if functional is None:
+            return found
+        return [g for g in found if g.functional == functional]
+
+    def sample(
+        self,
+        type: str,
+        rng: random.Random,
+        *,
+        functional: bool = False,
+        accept: Callable[[Gene], bool] | None = None,
+    ) -> Gene | None:
+        """A random gene of ``type`` (a layer form unless ``functional``) that ``accept`` allows."""
+        candidates = [
+            g for g in self.genes(type, functional=functional) if accept is None or accept(g)
+        ]
+        return rng.choice(candidates) if candidates else None
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM genes").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def harvest_genes(source: str) -> Iterator[tuple[str, str]]:
+    """The ``(canonical code, type)`` of each self-contained layer line of ``source``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return
+    lines = source.splitlines()
+    for item in analyze(source).items:
+        if item.type not in GENE_TYPES:
+            continue
+        code = _gene_code(_text(lines, item), item.name, tree, item.line)
+        if code is not None:
+            yield code, item.type
+
+
+def _text(lines: list[str], item: LineItem) -> str:
+    """The source text of an item's range (columns count code points)."""
+    if item.line == item.end_line:
+        return lines[item.line - 1][item.col : item.end_col]
+    middle = lines[item.line : item.end_line - 1]
+    return "\n".join(
+        [lines[item.line - 1][item.col :], *middle, lines[item.end_line - 1][: item.end_col]]
+    )
+
+
+def _gene_code(text: str, qualified: str, tree: ast.Module, line: int) -> str | None:
+    try:
+        call = cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return None
+    if not isinstance(call, cst.Call) or any(a.star for a in call.args):
+        return None
+    canonical = canonicalize(call, qualified)
+    if canonical is None:
+        return None
+    functional = is_functional(cst.Module([]).code_for_node(canonical.func) + "()")
+    if functional and (not canonical.args or canonical.args[0].keyword is not None):
+        return None
+    # the tensor a functional call works on is a placeholder, never bound
+    head = [canonical.args[0].with_changes(value=cst.Name(FUNCTIONAL_DATA))] if functional else []
+    rest = canonical.with_changes(args=canonical.args[len(head) :])
+    bound, unbound = bind_constants(rest, scope_at(tree, line))
+    if unbound:
+        return None
+    final = bound.with_changes(args=[*head, *bound.args])
+    return normalize_gene_code(cst.Module([]).code_for_node(final))
+
+
+def workspace_files(root: Path) -> list[Path]:
+    """Python files under ``root`` worth harvesting, at most :data:`MAX_WORKSPACE_FILES`."""
+    found: list[Path] = []
+    if not root.is_dir():
+        return found
+    for folder, dirs, files in os.walk(root):
+        # prune in place so os.walk never enters hidden folders or environments
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIPPED_DIRS
+            and not (Path(folder, d) / "pyvenv.cfg").exists()
+        )
+        for name in sorted(files):
+            path = Path(folder, name)
+            if name.endswith(".py") and _small(path):
+                found.append(path)
+                if len(found) >= MAX_WORKSPACE_FILES:
+                    return found
+    return found
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= MAX_FILE_BYTES
+    except OSError:
+        return False
+
+
+def workspace_root(model_file: Path) -> Path:
+    """The project folder of a model file: the nearest folder with a pyproject.toml or .git."""
+    folder = model_file.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").exists() or (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def default_gene_pool(model_file: Path, store_dir: Path) -> GenePool:
+    """The gene pool of a run: the model file, its workspace, the samples and the catalog.
+
+    Stored in ``store_dir/genes.sqlite`` so that later runs in the workspace reuse it.
+    """
+    model_file = Path(model_file)
+    store_dir = Path(store_dir)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    pool = GenePool(store_dir / "genes.sqlite")
+    try:
+        pool.harvest_source(model_file.read_text(encoding="utf-8"), model_file.name)
+    except (OSError, UnicodeDecodeError):
+        pass  # the caller reports an unreadable model file; the pool still has the rest
+    pool.harvest_workspace(workspace_root(model_file))
+    pool.add_samples()
+    pool.add_catalog()
+    return pool

@@ -1,0 +1,500 @@
+"""The genome: a model file's source text and the typed sites of its model class that edits may touch."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from nnevolve.analysis import Analysis, LineItem, analyze
+from nnevolve.genome.errors import GenomeError
+from nnevolve.genome.model_classes import layer_building_classes, module_subclasses
+from nnevolve.genome.normalize import normalize_source
+from nnevolve.genome.scope import Scope, scope_at
+
+SITE_KINDS = ("append", "sequential", "attribute", "forward_call")
+# line types of the layers a site may hold; containers, losses and optimizers are never sites
+SITE_TYPES = frozenset(
+    {"connection", "activation", "normalization", "pooling", "dropout", "reshape"}
+)
+CONTAINERS = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList"})
+# sites the forward pass never reaches sort after those it does
+_UNREACHED = 10**9
+
+
+@dataclass(frozen=True)
+class Site:
+    """One typed place of the model class that an operator may edit."""
+
+    index: int  # position in Genome.sites
+    kind: str  # "append" | "sequential" | "attribute" | "forward_call"
+    type: str  # a LINE_TYPES value of nnevolve.analysis
+    code: str  # the layer call's code, e.g. "nn.Linear(64, 100)" or "F.relu(x)"
+    container: str  # list name ("layers"), attribute name ("fc1") or Sequential owner ("features")
+    line: int  # 1-based first line of the site's call
+    end_line: int  # 1-based last line of the site's call
+    name: str = ""  # qualified callee, e.g. "torch.nn.Conv2d"
+    uses: tuple[int, ...] = ()  # attribute sites: lines that use ``self.<container>``
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The libcst nodes behind a site, for the operators that rewrite it."""
+
+    call: cst.Call  # the layer call itself
+    statement: cst.SimpleStatementLine  # the statement that holds the call
+    method: str  # name of the enclosing method
+    flow: tuple[int, int, int, int]  # order in which the forward pass reaches the site
+    sequence: cst.Call | cst.List | None = None  # sequential sites: the literal holding the element
+    element: cst.Arg | cst.Element | None = None  # sequential sites: the element itself
+    use_calls: tuple[cst.Call, ...] = ()  # attribute sites: the calls ``self.x(...)``
+    # attribute sites: the statement of each use call (None when it is a compound statement's header)
+    use_statements: tuple[cst.SimpleStatementLine | None, ...] = ()
+    other_uses: int = 0  # attribute sites: references to ``self.x`` that are not plain calls
+
+
+@dataclass
+class _Reference:
+    """A reference to ``self.<attr>`` inside a method of the class."""
+
+    method: str
+    end: tuple[int, int]
+    call: cst.Call | None
+
+
+@dataclass
+class Genome:
+    """A model file's source (the genotype) and the typed sites of one model class in it."""
+
+    source: str
+    class_name: str
+    sites: list[Site]
+    module: cst.Module = field(repr=False)
+    anchors: list[Anchor] = field(repr=False)
+    tree: ast.Module = field(repr=False)
+    analysis: Analysis = field(repr=False)
+    positions: Positions | None = field(repr=False, default=None)
+    parents: dict[cst.CSTNode, cst.CSTNode] = field(repr=False, default_factory=dict)
+    _scopes: dict[int, Scope] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def parse(cls, source: str, class_name: str | None = None) -> Genome:
+        """Parse ``source`` and find the sites of ``class_name`` (default: the last model class).
+
+        Raises :class:`GenomeError` when the source does not parse, has no model class, or has
+        no class of that name.
+        """
+        try:
+            tree = ast.parse(source)
+            module = cst.parse_module(source)
+        except (SyntaxError, ValueError, cst.ParserSyntaxError) as exc:
+            raise GenomeError(f"the model file is not valid Python: {_first_line(exc)}") from exc
+        analysis = analyze(source)
+        builders = [c.name for c in layer_building_classes(tree, analysis)]
+        if class_name is None:
+            if not builders:
+                raise GenomeError("no nn.Module subclass that builds layers was found in the file")
+            class_name = builders[-1]
+        elif class_name not in {c.name for c in module_subclasses(tree)}:
+            known = ", ".join(builders) or "none"
+            raise GenomeError(
+                f"no nn.Module subclass named {class_name!r} (model classes: {known})"
+            )
+        # a name defined twice means its last definition, as when Python runs the file
+        class_node = [
+            node
+            for node in module.body
+            if isinstance(node, cst.ClassDef) and node.name.value == class_name
+        ][-1]
+        class_line = [
+            n.lineno for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name
+        ][-1]
+        finder = _SiteFinder(module, class_node, class_line, analysis)
+        sites, anchors = finder.find(class_node)
+        return cls(
+            source,
+            class_name,
+            sites,
+            module,
+            anchors,
+            tree,
+            analysis,
+            finder.positions,
+            finder.parents,
+        )
+
+    @cached_property
+    def normalized(self) -> str:
+        """The normalized source: what identifies this variant."""
+        return normalize_source(self.source)
+
+    def scope_at(self, line: int) -> Scope:
+        """The names visible at ``line`` of the model class, and their constant values."""
+        if line not in self._scopes:
+            self._scopes[line] = scope_at(self.tree, line, self.class_name)
+        return self._scopes[line]
+
+    def anchor(self, site: Site) -> Anchor:
+        """The libcst nodes of ``site``."""
+        return self.anchors[site.index]
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The 1-based first line of a node of the model class."""
+        assert self.positions is not None
+        return self.positions.start(node)[0]
+
+    def in_flow_order(self, sites: list[Site] | None = None) -> list[Site]:
+        """``sites`` (default: all) in the order the forward pass reaches them."""
+        chosen = self.sites if sites is None else sites
+        return sorted(chosen, key=lambda s: self.anchors[s.index].flow)
+
+    def live_sites(self) -> list[Site]:
+        """The sites the forward pass reaches; all sites when the forward pass cannot be traced.
+
+        Editing a layer that ``forward`` never uses would make a new variant that computes the
+        same function: a training run wasted.
+        """
+        reached = [s for s in self.sites if self.anchors[s.index].flow[0] < _UNREACHED]
+        return reached or list(self.sites)
+
+    def output_site(self) -> Site | None:
+        """The connection layer that produces the network's output (last in flow order)."""
+        connections = [
+            s for s in self.live_sites() if s.type == "connection" and s.kind != "forward_call"
+        ]
+        return self.in_flow_order(connections)[-1] if connections else None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _self_attribute(node: cst.BaseExpression) -> str | None:
+    """``x`` for the expression ``self.x``, else None."""
+    if (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "self"
+    ):
+        return node.attr.value
+    return None
+
+
+class Positions:
+    """Line and column of the nodes of one class, computed on the class alone.
+
+    libcst's PositionProvider regenerates the code it covers; running it on the model class
+    instead of the whole file keeps Genome.parse fast on long files.
+    """
+
+    def __init__(self, module: cst.Module, class_node: cst.ClassDef, class_line: int) -> None:
+        alone = module.with_changes(body=[class_node], header=[], footer=[])
+        wrapper = MetadataWrapper(alone, unsafe_skip_copy=True)
+        self._ranges: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
+        self._offset = class_line - self._ranges[class_node.name].start.line
+
+    def start(self, node: cst.CSTNode) -> tuple[int, int]:
+        position = self._ranges[node].start
+        return position.line + self._offset, position.column
+
+    def end(self, node: cst.CSTNode) -> tuple[int, int]:
+        position = self._ranges[node].end
+        return position.line + self._offset, position.column
+
+
+class _ParentCollector(cst.CSTVisitor):
+    """The parent of every node below one node (cheaper than ParentNodeProvider on a whole file)."""
+
+    def __init__(self) -> None:
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.parents[node] = self._stack[-1]
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
+class _SiteFinder:
+    """Walks one class with positions and parents and collects its sites."""
+
+    def __init__(
+        self, module: cst.Module, class_node: cst.ClassDef, class_line: int, analysis: Analysis
+    ) -> None:
+        self.module = module
+        self.positions = Positions(module, class_node, class_line)
+        collector = _ParentCollector()
+        class_node.visit(collector)
+        self.parents = collector.parents
+        # a start is not unique (`F.relu(x).view(-1)` starts where `F.relu(x)` does): whole ranges are
+        self.items: dict[tuple[int, int, int, int], LineItem] = {
+            (item.line, item.col, item.end_line, item.end_col): item for item in analysis.items
+        }
+
+    # -- helpers ---------------------------------------------------------------------------
+    def item(self, call: cst.Call) -> LineItem | None:
+        return self.items.get((*self.positions.start(call), *self.positions.end(call)))
+
+    def layer_item(self, node: cst.BaseExpression) -> LineItem | None:
+        """The analysis item of ``node`` when it is a layer call a site may hold."""
+        if not isinstance(node, cst.Call):
+            return None
+        item = self.item(node)
+        return item if item is not None and item.type in SITE_TYPES else None
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node).strip()
+
+    def statement_of(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        current: cst.CSTNode | None = node
+        while current is not None and not isinstance(current, cst.SimpleStatementLine):
+            current = self.parents.get(current)
+        return current
+
+    def owner_of(self, node: cst.CSTNode) -> str:
+        """Name of what holds a container literal: its assignment target or its append list."""
+        current = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, cst.Assign) and len(current.targets) == 1:
+                target = current.targets[0].target
+                return _self_attribute(target) or self.code(target)
+            if (
+                isinstance(current, cst.Call)
+                and isinstance(current.func, cst.Attribute)
+                and current.func.attr.value == "append"
+            ):
+                return self.code(current.func.value)
+            if isinstance(current, (cst.SimpleStatementLine, cst.FunctionDef)):
+                break
+            current = self.parents.get(current)
+        return "sequence"
+
+    # -- the walk --------------------------------------------------------------------------
+    def find(self, class_node: cst.ClassDef) -> tuple[list[Site], list[Anchor]]:
+        methods = [n for n in class_node.body.body if isinstance(n, cst.FunctionDef)]
+        references = self.self_references(methods)
+        holders = self.list_holders(methods)
+        found: list[tuple[tuple[int, int], Site, Anchor]] = []
+        for method in methods:
+            collector = _CallCollector()
+            method.visit(collector)
+            for call in collector.calls:
+                for site, anchor in self.classify(call, method.name.value, references, holders):
+                    found.append((self.positions.start(anchor.call), site, anchor))
+        found.sort(key=lambda entry: entry[0])
+        sites: list[Site] = []
+        anchors: list[Anchor] = []
+        for index, (_, site, anchor) in enumerate(found):
+            sites.append(replace(site, index=index))
+            anchors.append(anchor)
+        return sites, anchors
+
+    def self_references(self, methods: list[cst.FunctionDef]) -> dict[str, list[_Reference]]:
+        """Every read of ``self.<attr>`` in the class's methods, with its call when it is called."""
+        references: dict[str, list[_Reference]] = {}
+        for method in methods:
+            collector = _AttributeCollector()
+            method.visit(collector)
+            for attr_node in collector.reads:
+                name = _self_attribute(attr_node)
+                assert name is not None
+                parent = self.parents.get(attr_node)
+                call = parent if isinstance(parent, cst.Call) and parent.func is attr_node else None
+                end = self.positions.end(call if call is not None else attr_node)
+                references.setdefault(name, []).append(_Reference(method.name.value, end, call))
+        return references
+
+    def list_holders(self, methods: list[cst.FunctionDef]) -> dict[str, str]:
+        """Which ``self`` attribute ends up holding each local list (``self.net = nn.Sequential(*layers)``)."""
+        holders: dict[str, str] = {}
+        for method in methods:
+            collector = _AssignCollector()
+            method.visit(collector)
+            for assign in collector.assigns:
+                attr = (
+                    _self_attribute(assign.targets[0].target) if len(assign.targets) == 1 else None
+                )
+                if attr is None:
+                    continue
+                names = _NameCollector()
+                assign.value.visit(names)
+                for name in names.names:
+                    holders.setdefault(name, attr)
+        return holders
+
+    def flow(
+        self, attr: str | None, references: dict[str, list[_Reference]], call: cst.Call
+    ) -> tuple[int, int, int, int]:
+        start = self.positions.start(call)
+        forward_uses = [r.end for r in references.get(attr or "", []) if r.method == "forward"]
+        first = min(forward_uses) if forward_uses else (_UNREACHED, 0)
+        return (first[0], first[1], start[0], start[1])
+
+    def classify(
+        self,
+        call: cst.Call,
+        method: str,
+        references: dict[str, list[_Reference]],
+        holders: dict[str, str],
+    ) -> list[tuple[Site, Anchor]]:
+        """The sites that ``call`` makes (none, one, or one per element of a container)."""
+        item = self.item(call)
+        if item is None:
+            return []
+        if item.name in CONTAINERS:
+            return self.sequence_sites(call, item, method, references, holders)
+        if item.type not in SITE_TYPES:
+            return []
+        statement = self.statement_of(call)
+        if statement is None:
+            return []
+        parent = self.parents.get(call)
+        grand = self.parents.get(parent) if parent is not None else None
+        # `layers.append(<layer>)` as a statement of its own
+        if (
+            isinstance(parent, cst.Arg)
+            and isinstance(grand, cst.Call)
+            and isinstance(grand.func, cst.Attribute)
+            and grand.func.attr.value == "append"
+            and len(grand.args) == 1
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and statement.body[0].value is grand
+        ):
+            container = self.code(grand.func.value)
+            holder = _self_attribute(grand.func.value) or holders.get(container)
+            anchor = Anchor(call, statement, method, self.flow(holder, references, call))
+            return [(self.site("append", item, call, container), anchor)]
+        # `self.x = <layer>`
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and len(statement.body) == 1:
+            attr = _self_attribute(parent.targets[0].target)
+            if attr is not None:
+                refs = references.get(attr, [])
+                use_calls = tuple(r.call for r in refs if r.call is not None)
+                use_statements = tuple(self.statement_of(c) for c in use_calls)
+                anchor = Anchor(
+                    call,
+                    statement,
+                    method,
+                    self.flow(attr, references, call),
+                    use_calls=use_calls,
+                    use_statements=use_statements,
+                    other_uses=len(refs) - len(use_calls),
+                )
+                uses = tuple(sorted({self.positions.start(c)[0] for c in use_calls}))
+                site = self.site("attribute", item, call, attr)
+                return [(replace(site, uses=uses), anchor)]
+        # `F.relu(...)`, `torch.flatten(x, 1)`, ... inside forward
+        if (
+            method == "forward"
+            and item.name.startswith("torch.")
+            and item.name.rsplit(".", 1)[-1][:1].islower()  # a function, not a layer class
+            and _self_attribute(call.func) is None
+            and call.args
+            and call.args[0].keyword is None
+            and not call.args[0].star
+        ):
+            flow = (*self.positions.end(call), *self.positions.start(call))
+            anchor = Anchor(call, statement, method, flow)
+            return [(self.site("forward_call", item, call, method), anchor)]
+        return []
+
+    def sequence_sites(
+        self,
+        call: cst.Call,
+        item: LineItem,
+        method: str,
+        references: dict[str, list[_Reference]],
+        holders: dict[str, str],
+    ) -> list[tuple[Site, Anchor]]:
+        """One site per layer element of an ``nn.Sequential(...)`` / ``nn.ModuleList([...])`` literal."""
+        statement = self.statement_of(call)
+        if statement is None:
+            return []
+        sequence: cst.Call | cst.List
+        elements: list[cst.Arg] | list[cst.Element]
+        if item.name == "torch.nn.Sequential":
+            sequence, elements = call, [a for a in call.args if not a.star and a.keyword is None]
+        elif len(call.args) == 1 and isinstance(call.args[0].value, cst.List):
+            sequence = call.args[0].value
+            elements = [e for e in sequence.elements if isinstance(e, cst.Element)]
+        else:
+            return []
+        owner = self.owner_of(call)
+        holder = owner if owner in references else holders.get(owner, owner)
+        found = []
+        for element in elements:
+            element_item = self.layer_item(element.value)
+            if element_item is None:
+                continue
+            layer = element.value
+            assert isinstance(layer, cst.Call)
+            anchor = Anchor(
+                layer,
+                statement,
+                method,
+                self.flow(holder, references, layer),
+                sequence=sequence,
+                element=element,
+            )
+            found.append((self.site("sequential", element_item, layer, owner), anchor))
+        return found
+
+    def site(self, kind: str, item: LineItem, call: cst.Call, container: str) -> Site:
+        return Site(
+            index=-1,
+            kind=kind,
+            type=item.type,
+            code=self.code(call),
+            container=container,
+            line=self.positions.start(call)[0],
+            end_line=self.positions.end(call)[0],
+            name=item.name,
+        )
+
+
+class _CallCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+
+class _AttributeCollector(cst.CSTVisitor):
+    """``self.x`` expressions that are read (not assignment targets)."""
+
+    def __init__(self) -> None:
+        self.reads: list[cst.Attribute] = []
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        # the target itself is a write; only its sub-expressions (e.g. an index) could read
+        return not _self_attribute(node.target)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if _self_attribute(node) is not None:
+            self.reads.append(node)
+
+
+class _AssignCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.assigns: list[cst.Assign] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.assigns.append(node)
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)

@@ -1,0 +1,55 @@
+"""Operators on genomes: typed crossover, insertion, deletion, replacement, argument mutation.
+
+Each is a pure function of its parent genome(s), a seeded ``random.Random`` and, for the ones
+that draw new lines, the gene pool; each answers an :class:`Offspring` or None when it finds no
+legal edit.
+"""
+
+from __future__ import annotations
+
+import random
+
+from nnevolve.gene_pool import GenePool
+from nnevolve.genome import Genome
+from nnevolve.operators.common import Edit, Offspring
+from nnevolve.operators.crossover import crossover
+from nnevolve.operators.delete import delete
+from nnevolve.operators.insert import insert
+from nnevolve.operators.mutate_args import mutate_args
+from nnevolve.operators.replace import replace
+
+# how often mutate() tries each operator first: small parameter steps most, structure less
+MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2}
+
+
+def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
+    """One mutation of ``g``: an operator drawn by :data:`MUTATION_WEIGHTS`, then the others.
+
+    None only when no mutation operator finds a legal edit.
+    """
+    operators = {
+        "mutate_args": lambda: mutate_args(g, rng),
+        "insert": lambda: insert(g, rng, pool),
+        "replace": lambda: replace(g, rng, pool),
+        "delete": lambda: delete(g, rng),
+    }
+    names = list(operators)
+    while names:
+        name = rng.choices(names, [MUTATION_WEIGHTS[n] for n in names])[0]
+        offspring = operators[name]()
+        if offspring is not None:
+            return offspring
+        names.remove(name)
+    return None
+
+
+__all__ = [
+    "Edit",
+    "Offspring",
+    "crossover",
+    "delete",
+    "insert",
+    "mutate",
+    "mutate_args",
+    "replace",
+]

@@ -1,0 +1,252 @@
+"""Insertion: a typed line from the gene pool at a legal position of the model class.
+
+Legal positions: next to a ``layers.append(...)`` statement (a new append to the same list),
+next to an element of an ``nn.Sequential``/``nn.ModuleList`` literal, or, in ``forward``, after
+a statement ``x = ...`` that runs a layer: a functional call ``x = F.relu(x)``, or a new
+attribute ``self.act1 = nn.ReLU()`` used as ``x = self.act1(x)``. Nothing goes after the
+layer that produces the network's output.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from dataclasses import dataclass
+
+import libcst as cst
+
+from nnevolve.gene_pool import Gene, GenePool
+from nnevolve.genome import Genome, Site
+from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, finish, layer_expression, one_line
+from nnevolve.operators.dimensions import context_at, fits
+from nnevolve.operators.rewrite import Rewrite, new_statement
+
+DESCRIPTION = "Insert a typed line from the gene pool at a legal position."
+# how often each line type is inserted: activations and regularizers more than new layers
+INSERT_WEIGHTS = {"activation": 3, "dropout": 2, "normalization": 2, "connection": 2, "pooling": 1}
+ATTRIBUTE_PREFIX = {
+    "activation": "act",
+    "dropout": "drop",
+    "normalization": "norm",
+    "pooling": "pool",
+}
+
+
+@dataclass(frozen=True)
+class InsertionPoint:
+    """Where a new line may go: next to ``site`` (append / sequential) or after a forward statement."""
+
+    site: Site
+    after: bool
+    style: str  # "append" | "sequential" | "forward"
+    context: str | None  # data dimension there: "2d", "flat", ... (None: unknown)
+    statement: cst.SimpleStatementLine | None = None  # forward: insert after this statement
+    variable: str = ""  # forward: the tensor variable the statement assigns
+
+
+def insert(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
+    """``g`` with one gene of the pool inserted at a random legal position, or None."""
+    points = insertion_points(g)
+    if not points:
+        return None
+    for _ in range(ATTEMPTS):
+        point = rng.choice(points)
+        functional = point.style == "forward" and rng.random() < 0.5
+        gene = _draw(pool, rng, point, functional)
+        if gene is None and point.style == "forward":
+            gene = _draw(pool, rng, point, not functional)
+        if gene is None:
+            continue
+        offspring = insert_at(g, point, gene)
+        if offspring is not None:
+            return offspring
+    return None
+
+
+def _draw(
+    pool: GenePool, rng: random.Random, point: InsertionPoint, functional: bool
+) -> Gene | None:
+    """A gene that fits the point's data, of a type drawn by :data:`INSERT_WEIGHTS`."""
+
+    def accept(gene: Gene) -> bool:
+        # a second activation (or dropout, norm) right next to one is wasted compute
+        return fits(gene.code.split("(", 1)[0], point.context) and not (
+            gene.type == point.site.type and gene.type != "connection"
+        )
+
+    types = list(INSERT_WEIGHTS)
+    weights = [INSERT_WEIGHTS[t] for t in types]
+    while types:
+        type_ = rng.choices(types, weights)[0]
+        gene = pool.sample(type_, rng, functional=functional, accept=accept)
+        if gene is not None:
+            return gene
+        index = types.index(type_)
+        del types[index], weights[index]
+    return None
+
+
+def insertion_points(g: Genome) -> list[InsertionPoint]:
+    """Every legal insertion point of ``g``, in site order."""
+    output = g.output_site()
+    output_flow = g.anchor(output).flow if output is not None else None
+    points: list[InsertionPoint] = []
+    seen: set[int] = set()
+    firsts = _first_of_each_container(g)
+    for site in g.live_sites():
+        if site.kind in ("append", "sequential"):
+            # "before" a site is "after" its predecessor, except at the start of a container
+            for after in (False, True) if site in firsts else (True,):
+                if after and site == output:
+                    continue
+                points.append(
+                    InsertionPoint(site, after, site.kind, context_at(g, site, after=after))
+                )
+            continue
+        anchor = g.anchor(site)
+        statements = anchor.use_statements if site.kind == "attribute" else (anchor.statement,)
+        for statement in statements:
+            variable = _assigned_name(statement)
+            if statement is None or variable is None or id(statement) in seen:
+                continue
+            seen.add(id(statement))
+            last = _last_site_of(g, statement)
+            if output_flow is not None and g.anchor(last).flow >= output_flow:
+                continue
+            context = context_at(g, last, after=True)
+            points.append(InsertionPoint(last, True, "forward", context, statement, variable))
+    return points
+
+
+def _first_of_each_container(g: Genome) -> list[Site]:
+    firsts: dict[int, Site] = {}
+    for site in g.in_flow_order([s for s in g.live_sites() if s.kind in ("append", "sequential")]):
+        anchor = g.anchor(site)
+        # append sites share their list by name; elements share their literal node
+        key = hash(site.container) if site.kind == "append" else id(anchor.sequence)
+        firsts.setdefault(key, site)
+    return list(firsts.values())
+
+
+def _assigned_name(statement: cst.SimpleStatementLine | None) -> str | None:
+    """``x`` for a statement ``x = <expression>``."""
+    if statement is None or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    return None
+
+
+def _last_site_of(g: Genome, statement: cst.SimpleStatementLine) -> Site:
+    """The site of ``statement`` that the forward pass reaches last."""
+    members = [
+        s
+        for s in g.sites
+        if g.anchor(s).statement is statement or statement in g.anchor(s).use_statements
+    ]
+    return g.in_flow_order(members)[-1]
+
+
+def insert_at(g: Genome, point: InsertionPoint, gene: Gene) -> Offspring | None:
+    """``g`` with ``gene`` inserted at ``point``; None when it cannot be made valid there."""
+    rewrite = Rewrite(g)
+    anchor = g.anchor(point.site)
+    side = "after" if point.after else "before"
+    where = f"{side} line {point.site.line}"
+    if point.style == "sequential":
+        where = f"{side} {one_line(point.site.code)} at line {point.site.line}"
+    if point.style == "forward":
+        assert point.statement is not None
+        added = _insert_in_forward(g, point, gene, rewrite)
+        if added is None:
+            return None
+        where = f"after line {g.line_of(point.statement)}"
+        summary = f"insert {added} {where}"
+        return finish(g, rewrite, [Edit("insert", summary)])
+    call = layer_expression(g, gene.code, rewrite)
+    if call is None:
+        return None
+    if point.style == "append":
+        statement = new_statement(anchor.statement, anchor.call, call)
+        rewrite.add_statement(anchor.statement, statement, after=point.after)
+    else:
+        assert anchor.sequence is not None and anchor.element is not None
+        elements = (
+            anchor.sequence.args
+            if isinstance(anchor.sequence, cst.Call)
+            else anchor.sequence.elements
+        )
+        position = [id(e) for e in elements].index(id(anchor.element)) + (1 if point.after else 0)
+        rewrite.insert_element(anchor.sequence, position, call)
+    return finish(g, rewrite, [Edit("insert", f"insert {gene.code} {where}")])
+
+
+def _insert_in_forward(
+    g: Genome, point: InsertionPoint, gene: Gene, rewrite: Rewrite
+) -> str | None:
+    """Add the forward-pass line(s) for ``gene``; returns the words for the summary."""
+    assert point.statement is not None
+    variable = cst.Name(point.variable)
+    call = layer_expression(g, gene.code, rewrite)
+    if call is None:
+        return None
+    if gene.functional:
+        if not call.args:
+            return None
+        call = call.with_changes(args=[call.args[0].with_changes(value=variable), *call.args[1:]])
+        rewrite.add_statement(point.statement, _assignment(variable, call), after=True)
+        return gene.code
+    init_anchor = _init_anchor(g, point)
+    if init_anchor is None:
+        return None
+    name = _new_attribute(g, gene.type, point.context)
+    attribute = cst.Attribute(cst.Name("self"), cst.Name(name))
+    register = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(attribute)], call)])
+    rewrite.add_statement(init_anchor, register, after=True)
+    use = cst.Call(func=attribute, args=[cst.Arg(variable)])
+    rewrite.add_statement(point.statement, _assignment(variable, use), after=True)
+    return f"self.{name} = {gene.code}"
+
+
+def _assignment(target: cst.Name, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def _init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
+    """The ``__init__`` statement a new attribute is registered after."""
+    attributes = [
+        s
+        for s in g.sites
+        if s.kind == "attribute" and point.statement in g.anchor(s).use_statements
+    ]
+    if attributes:
+        return g.anchor(g.in_flow_order(attributes)[-1]).statement
+    for node in g.module.body:
+        if isinstance(node, cst.ClassDef) and node.name.value == g.class_name:
+            for method in node.body.body:
+                if isinstance(method, cst.FunctionDef) and method.name.value == "__init__":
+                    body = method.body
+                    if isinstance(body, cst.IndentedBlock) and body.body:
+                        return body.body[-1]
+    return None
+
+
+def _new_attribute(g: Genome, type_: str, context: str | None) -> str:
+    """A fresh ``self`` attribute name for a new layer, such as ``act1`` or ``drop2``."""
+    taken = {
+        node.attr
+        for node in ast.walk(g.tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+    prefix = ATTRIBUTE_PREFIX.get(type_, "layer")
+    if type_ == "connection":
+        prefix = {"flat": "fc", "2d": "conv", "1d": "conv"}.get(context or "", "layer")
+    number = 1
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"

@@ -84,31 +84,39 @@ def measure(source: str, repeats: int) -> dict[str, float]:
     return result
 
 
+def report(repeats: int = 100, copies: int = 3) -> list[str]:
+    """The analysis figures as printable lines (also printed by bench_lsp.py, in the same run)."""
+    lines = [(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
+             f"{repeats} repeats")]  # fmt: skip
+    files = [
+        (f"torchvision models/resnet.py ×{copies}", resnet_source(copies)),
+        ("samples/*.py repeated (a layer on most lines)", dense_source()),
+    ]
+    for title, source in files:
+        items = analyze(source).items
+        lines.append(f"\n{title}: {source.count(chr(10)):,} lines, {len(items)} line-typed items")
+        m = measure(source, repeats)
+        ms = {key: value * 1000 for key, value in m.items() if key != "ratio_p50"}
+        lines.append(f"  ast.parse   p50 {ms['parse_p50']:7.2f} ms   p99 {ms['parse_p99']:7.2f} ms")
+        lines.append(
+            f"  (GC paused) p50 {ms['parse_no_gc_p50']:7.2f} ms   p99 {ms['parse_no_gc_p99']:7.2f} ms"
+        )
+        lines.append(
+            f"  analyze()   p50 {ms['analysis_p50']:7.2f} ms   p99 {ms['analysis_p99']:7.2f} ms"
+        )
+        verdict = "within" if m["ratio_p50"] <= 5 else "OVER"
+        lines.append(
+            f"  analysis / fastest ast.parse (p50): {m['ratio_p50']:.2f}× ({verdict} the 5× target)"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--copies", type=int, default=3)
     args = parser.parse_args()
-    print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
-          f"{args.repeats} repeats")  # fmt: skip
-    files = [
-        (f"torchvision models/resnet.py ×{args.copies}", resnet_source(args.copies)),
-        ("samples/*.py repeated (a layer on most lines)", dense_source()),
-    ]
-    for title, source in files:
-        items = analyze(source).items
-        print(f"\n{title}: {source.count(chr(10)):,} lines, {len(items)} line-typed items")
-        m = measure(source, args.repeats)
-        ms = {key: value * 1000 for key, value in m.items() if key != "ratio_p50"}
-        print(f"  ast.parse   p50 {ms['parse_p50']:7.2f} ms   p99 {ms['parse_p99']:7.2f} ms")
-        print(
-            f"  (GC paused) p50 {ms['parse_no_gc_p50']:7.2f} ms   p99 {ms['parse_no_gc_p99']:7.2f} ms"
-        )
-        print(f"  analyze()   p50 {ms['analysis_p50']:7.2f} ms   p99 {ms['analysis_p99']:7.2f} ms")
-        verdict = "within" if m["ratio_p50"] <= 5 else "OVER"
-        print(
-            f"  analysis / fastest ast.parse (p50): {m['ratio_p50']:.2f}× ({verdict} the 5× target)"
-        )
+    print("\n".join(report(args.repeats, args.copies)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,164 @@
+"""`nnevolve evolve FILE`: evolve a model's code and write its Pareto-optimal variants."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from nnevolve.config import ALGORITHMS, ConfigError, load_config, resolve_dataset
+from nnevolve.report import JsonLines, ProgressDisplay, print_result
+from nnevolve.store import RunStore, StoreError
+
+if TYPE_CHECKING:
+    from nnevolve.results import RunProgress
+
+EXIT_STATUS = {"finished": 0, "failed": 1, "cancelled": 130}
+EXIT_USAGE = 2  # bad input: no model, a dataset that cannot be loaded, a bad setting
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evolve", help="evolve a model's code; write its Pareto-optimal variants",
+        description="Evolve the layers of a PyTorch model with genetic improvement (NSGA-II over "
+                    "accuracy, parameters and latency). Defaults come from [tool.nnevolve] in "
+                    "the nearest pyproject.toml. The model file is never modified.")
+    parser.add_argument("file", nargs="?", help="the model file (not needed with --resume)")
+    parser.add_argument("--model", metavar="NAME", help="the nn.Module class (default: the last)")
+    parser.add_argument("--dataset", metavar="SPEC",
+                        help="digits, mnist, fashion-mnist, cifar10, idx:DIR, npz:PATH, "
+                             "folder:PATH or module:pkg.mod:callable")
+    parser.add_argument("--generations", type=int, metavar="G")
+    parser.add_argument("--population", type=int, metavar="P")
+    parser.add_argument("--epochs", type=int, metavar="E", help="training epochs per variant")
+    parser.add_argument("--max-evals", type=int, metavar="N",
+                        help="variants trained at most (cached ones are free)")
+    parser.add_argument("--workers", type=int, metavar="W", help="worker processes")
+    parser.add_argument("--seed", type=int, metavar="S")
+    parser.add_argument("--algorithm", choices=ALGORITHMS)
+    parser.add_argument("--objectives", metavar="LIST",
+                        help="comma-separated subset of error,params,latency")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where datasets are kept")
+    parser.add_argument("--store", type=Path, metavar="PATH", help="the run store (SQLite)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (default: .nnevolve/runs/RUN_ID)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue a killed or cancelled run")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    # for the language server: one JSON object per line on stdout, live
+    parser.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    # the engine (torch, sklearn, pymoo) loads here, not when the CLI starts
+    from nnevolve.run import RunError, run_evolution
+
+    console = Console(stderr=True)
+    jsonl = JsonLines(sys.stdout) if args.progress_jsonl else None
+
+    def fail(message: str) -> int:
+        if jsonl is not None:
+            jsonl.emit("error", message=message)
+        console.print(f"nnevolve evolve: error: {message}", markup=False, highlight=False,
+                      soft_wrap=True)
+        return EXIT_USAGE
+
+    if args.file is None and args.resume is None:
+        return fail("give a model file, or --resume RUN_ID")
+    try:
+        config = load_config(Path(args.file) if args.file else Path.cwd())
+        config = config.with_overrides(_overrides(args))
+        store = RunStore(config.store_path)
+    except (ConfigError, StoreError) as exc:
+        return fail(str(exc))
+
+    stop = _StopOnSignal()
+    show_progress = jsonl is None and not args.json and console.is_terminal
+    with stop, store, ProgressDisplay(console, enabled=show_progress) as display:
+        report = _progress_hook(display, jsonl)
+        try:
+            result = run_evolution(config, args.file, model=args.model, store=store,
+                                   progress=report, should_stop=stop.requested,
+                                   resume_run=args.resume)
+        except RunError as exc:
+            return fail(str(exc))
+        except KeyboardInterrupt:  # a second Ctrl-C before the run had started
+            return EXIT_STATUS["cancelled"]
+    if jsonl is not None:
+        jsonl.emit("result", **result.to_json())
+    elif args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print_result(Console(), result)
+        _where_to_look_again(console, config.store_path, result.run_id)
+    return EXIT_STATUS[result.status]
+
+
+def _where_to_look_again(console: Console, store_path: Path, run_id: str) -> None:
+    """`runs` and `show` read the store of the current folder's project: name another one."""
+    try:
+        here = load_config(Path.cwd()).store_path
+    except ConfigError:
+        here = None
+    if here != store_path:
+        console.print(f"this run is stored in {store_path}: "
+                      f"nnevolve show {run_id} --store {store_path}", markup=False,
+                      highlight=False, soft_wrap=True)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    cwd = Path.cwd()
+    paths = {key: (cwd / value).resolve() if value is not None else None
+             for key, value in (("data_dir", args.data_dir), ("store", args.store),
+                                ("out", args.out))}
+    dataset = resolve_dataset(args.dataset, cwd) if args.dataset else None
+    return {"dataset": dataset, "generations": args.generations,
+            "population": args.population, "epochs": args.epochs, "max_evals": args.max_evals,
+            "workers": args.workers, "seed": args.seed, "algorithm": args.algorithm,
+            "objectives": args.objectives, **paths}
+
+
+def _progress_hook(display: ProgressDisplay, jsonl: JsonLines | None) -> Any:
+    announced = False
+
+    def report(progress: RunProgress) -> None:
+        nonlocal announced
+        if jsonl is not None:
+            if not announced:
+                jsonl.emit("started", run_id=progress.run_id)
+                announced = True
+            jsonl.progress(progress)
+        display.update(progress)
+
+    return report
+
+
+class _StopOnSignal:
+    """SIGTERM or Ctrl-C asks the run to stop (a second Ctrl-C interrupts at once)."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._previous: dict[int, Any] = {}
+
+    def requested(self) -> bool:
+        return self._requested
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self._requested = True
+
+    def __enter__(self) -> _StopOnSignal:  # noqa: PYI034 - Self needs Python 3.11
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,206 @@
+"""What the terminal shows: the progress of a run, its Pareto table, the list of runs.
+
+Human output goes to stderr/console through rich; machine output (`--json`, the language
+server's `--progress-jsonl`) is one JSON document per line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:  # the engine is imported only when a run needs it (spawned workers re-import us)
+    from nnevolve.results import ParetoVariant, RunProgress, RunResult
+    from nnevolve.store import RunRecord
+
+_MAX_EDITS_SHOWN = 2
+
+
+# -- numbers in words ------------------------------------------------------------------------
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def signed_points(value: float, base: float) -> str:
+    """An accuracy difference in percentage points: `+0.4`, `−1.2`."""
+    return f"{100 * (value - base):+.1f}".replace("-", "−")
+
+
+def relative(value: float, base: float) -> str:
+    """A relative change: `−38%` (a true minus sign, as the editor shows it)."""
+    if base == 0:
+        return "–"
+    change = round(100 * (value - base) / base)
+    return f"{change:+d}%".replace("-", "−")
+
+
+def edit_summary(edits: Sequence[dict[str, str]]) -> str:
+    """The first few edits in words, and how many more there are."""
+    if not edits:
+        return "(unchanged)"
+    shown = [edit.get("summary", edit.get("op", "?")) for edit in edits[:_MAX_EDITS_SHOWN]]
+    more = len(edits) - len(shown)
+    return "; ".join(shown) + (f"; +{more} more" if more else "")
+
+
+def _when(timestamp: float | None) -> str:
+    return "–" if timestamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _duration(start: float | None, end: float | None) -> str:
+    if start is None:
+        return "–"
+    seconds = int((end or time.time()) - start)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+def pareto_table(result: RunResult, width: int = 100) -> Table:
+    """The Pareto variants against the original network (first row), `width` columns wide."""
+    base = result.base
+    has_test = any(v.test_accuracy is not None for v in result.pareto) or (
+        base is not None and base.test_accuracy is not None)
+    rows = []
+    if base is not None:
+        notes = [note for note, applies in [("repaired to fit the dataset", bool(base.edits)),
+                                            ("on the front", result.base_on_front)] if applies]
+        rows.append(["orig", percent(base.accuracy),
+                     *([percent(base.test_accuracy)] if has_test else []),
+                     f"{base.params:,}", f"{base.latency_ms:.3f} ms",
+                     f"your network, {Path(result.file).name}"
+                     + (f" ({', '.join(notes)})" if notes else "")])
+    rows += [_variant_row(i, v, base, has_test) for i, v in enumerate(result.pareto, start=1)]
+    table = Table(title=f"Pareto front · {result.class_name} on {result.config.dataset}",
+                  title_justify="left")
+    names = ["#", "accuracy", *(["test acc."] if has_test else []), "params", "latency"]
+    used = 1  # the left border
+    for column, name in enumerate(names):
+        # figures never shrink or wrap; the edits get what is left (pareto.json has them all)
+        cells = max([len(name), *(len(row[column]) for row in rows)])
+        table.add_column(name, justify="right", no_wrap=True, min_width=cells)
+        used += cells + 3  # padding on both sides and a border
+    table.add_column("edits", no_wrap=True, overflow="ellipsis",
+                     max_width=max(12, width - used - 3))
+    for index, row in enumerate(rows):
+        table.add_row(*row, style="bold" if index == 0 and base is not None else None)
+    return table
+
+
+def _variant_row(index: int, v: ParetoVariant, base: ParetoVariant | None,
+                 has_test: bool) -> list[str]:
+    accuracy, params, latency = percent(v.accuracy), f"{v.params:,}", f"{v.latency_ms:.3f} ms"
+    if base is not None:
+        accuracy += f" ({signed_points(v.accuracy, base.accuracy)})"
+        params += f" ({relative(v.params, base.params)})"
+        latency += f" ({relative(v.latency_ms, base.latency_ms)})"
+    row = [f"{index:02d}", accuracy]
+    if has_test:
+        row.append(percent(v.test_accuracy))
+    row += [params, latency, edit_summary(v.edits)]
+    return row
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    """`nnevolve runs`: newest first, with status and counts."""
+    table = Table(title="Runs", title_justify="left")
+    for name, justify in [("run", "left"), ("status", "left"), ("model", "left"),
+                          ("dataset", "left"), ("gen", "right"), ("evaluated", "right"),
+                          ("cached", "right"), ("rejected", "right"), ("failed", "right"),
+                          ("started", "left"), ("took", "right")]:
+        # an id that wraps cannot be copied: keep it (and the status) on one line
+        table.add_column(name, justify=justify,  # type: ignore[arg-type]
+                         no_wrap=name in ("run", "status"))
+    colours = {"finished": "green", "running": "cyan", "cancelled": "yellow", "failed": "red"}
+    for run in runs:
+        c = run.counts
+        table.add_row(
+            run.id, f"[{colours.get(run.status, 'white')}]{run.status}[/]",
+            f"{Path(run.file).name}:{run.class_name}", str(run.config.get("dataset", "?")),
+            f"{run.generation}/{int(run.config.get('generations', 0)) + 1}",
+            str(c.evaluated), str(c.cached), str(c.rejected), str(c.failed),
+            _when(run.created_at), _duration(run.started_at, run.finished_at),
+        )
+    return table
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    """The end of a run: status line, Pareto table, statistics and where the files are."""
+    c, s = result.counts, result.stats
+    colour = {"finished": "green", "cancelled": "yellow", "failed": "red"}.get(result.status, "")
+    console.print(f"[bold {colour}]run {result.run_id} {result.status}[/]"
+                  + (f": {result.error}" if result.error else ""))
+    console.print(pareto_table(result, console.width))
+    console.print(
+        f"variants: {c.evaluated} trained, {c.cached} cached, {c.rejected} rejected by the "
+        f"static check, {c.failed} failed")
+    if s.trained:
+        console.print(
+            f"{s.evals_per_minute:.1f} evaluations/min · overhead {percent(s.overhead_share)} "
+            f"of evaluation time · static rejection rate {percent(s.static_rejection_rate)} · "
+            f"valid {percent(s.valid_rate)} · {s.wall_seconds:.0f} s")
+    if result.status == "finished" and result.out_dir is not None:
+        console.print(f"variant-NN.py (NN = #), pareto.json and pareto.png in {result.out_dir}",
+                      soft_wrap=True)
+    elif result.status == "cancelled":
+        console.print(f"continue it with: nnevolve evolve --resume {result.run_id}")
+
+
+# -- progress --------------------------------------------------------------------------------
+
+class ProgressDisplay:
+    """A rich progress bar fed with RunProgress reports (on stderr; a no-op when disabled)."""
+
+    def __init__(self, console: Console, *, enabled: bool = True) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+            console=console, transient=True, disable=not enabled,
+        )
+        self._task = self._progress.add_task("starting", total=100, detail="")
+
+    def __enter__(self) -> ProgressDisplay:  # noqa: PYI034 - Self needs Python 3.11
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, p: RunProgress) -> None:
+        self._progress.update(self._task, completed=p.percent,
+                              description=f"generation {p.generation}/{p.generations}",
+                              detail=progress_line(p))
+
+
+def progress_line(p: RunProgress) -> str:
+    """`12 evaluated · 3 cached · 5 rejected · 0 failed · best 97.2% · smallest 1,234 params`."""
+    parts = [f"{p.evaluated} evaluated", f"{p.cached} cached", f"{p.rejected} rejected",
+             f"{p.failed} failed"]
+    if p.best_accuracy is not None:
+        parts.append(f"best {percent(p.best_accuracy)}")
+    if p.smallest_params is not None:
+        parts.append(f"smallest {p.smallest_params:,} params")
+    return " · ".join(parts)
+
+
+class JsonLines:
+    """One JSON object per line, flushed at once (the language server reads them live)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.flush()
+
+    def progress(self, p: RunProgress) -> None:
+        self.stream.write(json.dumps(p.to_json()) + "\n")
+        self.stream.flush()

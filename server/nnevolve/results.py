@@ -1,0 +1,146 @@
+"""A run's result as the run store holds it: its figures, its Pareto variants, its statistics.
+
+Kept free of the engine's heavy imports, so `nnevolve show` and the language server read
+results without loading torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nnevolve.config import EvolveConfig
+from nnevolve.outputs import variant_file_name
+from nnevolve.store import RunCounts, RunStore, StoreError, Variant
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """One progress report: where the run is and what it found so far."""
+
+    run_id: str
+    phase: str  # "starting" | "seed" | "search" | "finishing" | "done"
+    generation: int  # the generation being bred and evaluated (0 = initial population)
+    generations: int
+    evaluated: int
+    cached: int
+    rejected: int
+    failed: int
+    budget: int  # trained evaluations allowed
+    best_accuracy: float | None
+    smallest_params: int | None
+    percent: float
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": "progress", **self.__dict__}
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """How efficiently this session of the run used its workers."""
+
+    wall_seconds: float
+    trained: int
+    evals_per_minute: float
+    overhead_share: float | None  # of evaluation time, the part not spent training
+    utilisation: float | None  # evaluation time / (wall time × workers)
+    static_rejection_rate: float | None  # children refused by the static check
+    valid_rate: float | None  # trained variants that trained to the end
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ParetoVariant:
+    """A variant of the result (or the seed network), with its figures."""
+
+    variant_id: int
+    source: str
+    source_hash: str
+    accuracy: float
+    params: int
+    latency_ms: float
+    test_accuracy: float | None
+    edits: list[dict[str, str]]
+    file: str | None = None  # its file in the output folder
+
+    @classmethod
+    def from_variant(cls, variant: Variant, file: str | None = None) -> ParetoVariant:
+        metrics = variant.evaluation
+        assert metrics is not None and metrics.status == "ok"
+        return cls(variant_id=variant.id, source=variant.source, source_hash=variant.source_hash,
+                   accuracy=float(metrics.accuracy or 0.0), params=int(metrics.params or 0),
+                   latency_ms=float(metrics.latency_ms or 0.0),
+                   test_accuracy=metrics.test_accuracy, edits=list(variant.edits), file=file)
+
+    def to_json(self, *, with_source: bool = False) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        if not with_source:
+            data.pop("source")
+        return data
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced; `status` is finished, cancelled or failed."""
+
+    run_id: str
+    status: str
+    error: str | None
+    file: str
+    class_name: str
+    config: EvolveConfig
+    base: ParetoVariant | None
+    pareto: list[ParetoVariant]
+    counts: RunCounts
+    stats: RunStats
+    out_dir: Path | None = None
+    base_on_front: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "status": self.status, "error": self.error,
+            "file": self.file, "class": self.class_name, "dataset": self.config.dataset,
+            "objectives": list(self.config.objectives),
+            "base": self.base.to_json() if self.base else None,
+            "base_on_front": self.base_on_front,
+            "pareto": [v.to_json() for v in self.pareto],
+            "counts": self.counts.to_json(), "stats": self.stats.to_json(),
+            "out_dir": str(self.out_dir) if self.out_dir else None,
+        }
+
+
+def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None) -> RunResult:
+    """A run's result as the store holds it (used at the end of a run and by `nnevolve show`)."""
+    record = store.get_run(run_id)
+    if record is None:
+        raise StoreError(f"no run '{run_id}' in the run store")
+    base_variant = store.base_variant(run_id)
+    base = None
+    if base_variant is not None and base_variant.evaluation is not None \
+            and base_variant.evaluation.status == "ok":
+        base = ParetoVariant.from_variant(base_variant)
+    front = [v for v in store.pareto(run_id) if not v.is_base]
+    out_dir = Path(record.out_dir) if record.out_dir else None
+    pareto = [ParetoVariant.from_variant(v, _output_file(out_dir, i, record.status))
+              for i, v in enumerate(front, start=1)]
+    return RunResult(
+        run_id=run_id, status=record.status, error=record.error, file=record.file,
+        class_name=record.class_name, config=EvolveConfig.from_json(record.config), base=base,
+        pareto=pareto, counts=record.counts, stats=stats or _empty_stats(),
+        out_dir=out_dir, base_on_front=bool(base_variant and base_variant.is_pareto),
+    )
+
+
+def _output_file(out_dir: Path | None, index: int, status: str) -> str | None:
+    if out_dir is None or status != "finished":
+        return None
+    path = out_dir / variant_file_name(index)
+    return str(path) if path.is_file() else None
+
+
+def _empty_stats() -> RunStats:
+    return RunStats(0.0, 0, 0.0, None, None, None, None)

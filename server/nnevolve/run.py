@@ -1,0 +1,362 @@
+"""One evolution run, from a model file to its Pareto variants (used by the CLI and the LSP).
+
+The pipeline: the seed network is statically checked (repaired to the dataset's shape if
+needed) and evaluated as the run's base; the search breeds statically checked children and
+evaluates them through the cache and the worker pool; every step is written to the run store
+as it happens; at the end the Pareto front is marked and the output files are written. The
+user's file is never modified.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnevolve.config import EvolveConfig
+from nnevolve.datasets import DatasetError
+from nnevolve.evaluation import Budget, EvaluationPool, WorkerStartError
+from nnevolve.gene_pool import default_gene_pool
+from nnevolve.genome import GenomeError, default_model_class, model_classes, source_hash
+from nnevolve.outputs import (
+    pareto_entry,
+    variant_file_name,
+    write_pareto_json,
+    write_pareto_plot,
+    write_variant_files,
+)
+from nnevolve.repair import StaticChecker
+from nnevolve.results import RunProgress, RunResult, RunStats, build_result
+from nnevolve.search import (
+    ALGORITHMS,
+    Breeder,
+    Candidate,
+    Evaluator,
+    RunCancelled,
+    SearchContext,
+    SearchCounts,
+    pareto_indices,
+)
+from nnevolve.search.candidate import edit_dicts
+from nnevolve.search.evaluator import PoolFailure
+from nnevolve.store import RunStore, StoreError, Variant
+
+
+class RunError(ValueError):
+    """The run cannot start: no model, a bad dataset, an unknown run id (one-line message)."""
+
+
+ProgressHook = Callable[[RunProgress], None]
+
+
+def run_evolution(
+    config: EvolveConfig,
+    file: Path | str | None,
+    *,
+    model: str | None = None,
+    store: RunStore,
+    progress: ProgressHook | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume_run: str | None = None,
+) -> RunResult:
+    """Evolve the model class of `file` (or continue the run `resume_run`).
+
+    Raises RunError when the run cannot start. Once started, a cancel (`should_stop`,
+    KeyboardInterrupt) ends it as `cancelled` and a failure as `failed`, with everything
+    evaluated kept in `store`.
+    """
+    setup = _resume(config, store, resume_run) if resume_run else _new(config, file, model)
+    session = _Session(setup, store, progress or (lambda _: None), should_stop or (lambda: False))
+    return session.run()
+
+
+@dataclass
+class _Setup:
+    config: EvolveConfig
+    file: str
+    class_name: str
+    base_source: str
+    run_id: str | None = None  # set when resuming
+
+
+def _new(config: EvolveConfig, file: Path | str | None, model: str | None) -> _Setup:
+    if file is None:
+        raise RunError("no model file given")
+    path = Path(file).resolve()
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from exc
+    try:
+        classes = model_classes(source)
+    except GenomeError as exc:
+        raise RunError(f"{file}: {exc}") from exc
+    class_name = model or default_model_class(source)
+    if class_name is None:
+        raise RunError(f"{file}: no nn.Module subclass that builds layers was found")
+    if class_name not in classes:
+        found = ", ".join(classes) or "none"
+        raise RunError(f"{file}: no model class '{class_name}' (models found: {found})")
+    return _Setup(config, str(path), class_name, source)
+
+
+def _resume(config: EvolveConfig, store: RunStore, run_id: str) -> _Setup:
+    try:
+        run_id = store.resolve_run_id(run_id)
+    except StoreError as exc:
+        raise RunError(str(exc)) from exc
+    record = store.get_run(run_id)
+    assert record is not None
+    if record.status == "finished":
+        raise RunError(f"run {run_id} has already finished")
+    stored = EvolveConfig.from_json(record.config)
+    # the machine may differ from the one that started the run: take this one's workers
+    resumed = stored.with_overrides({"workers": config.workers})
+    return _Setup(resumed, record.file, record.class_name, record.base_source, run_id)
+
+
+class _Session:
+    """One invocation of a run: starts the workers, searches, finishes, cleans up."""
+
+    def __init__(self, setup: _Setup, store: RunStore, progress: ProgressHook,
+                 should_stop: Callable[[], bool]) -> None:
+        self.setup, self.config, self.store = setup, setup.config, store
+        self.progress, self.should_stop = progress, should_stop
+        self.counts = SearchCounts()
+        self.run_id = setup.run_id or ""
+        self.generation = 0
+        self.best_accuracy: float | None = None
+        self.smallest_params: int | None = None
+        self.started = time.monotonic()
+
+    def run(self) -> RunResult:
+        config = self.config
+        budget = Budget(epochs=config.epochs, max_train_seconds=config.max_train_seconds,
+                        batch_size=config.batch_size, lr=config.lr,
+                        time_limit_s=config.time_limit_s, memory_mb=config.memory_mb)
+        try:
+            pool = EvaluationPool(config.dataset_spec, workers=config.workers, budget=budget,
+                                  seed=config.seed, data_dir=config.data_path,
+                                  max_train=config.max_train, max_val=config.max_val)
+        except DatasetError as exc:
+            raise RunError(str(exc)) from exc
+        except WorkerStartError as exc:
+            raise RunError(f"the evaluation workers could not start: {exc}") from exc
+        checker: StaticChecker | None = None
+        try:
+            self._open_run(pool, budget)
+            self._report("starting", f"{config.workers} workers ready")
+            checker = StaticChecker(pool.input_shape, pool.num_classes)
+            status, error = self._search(pool, checker)
+        except KeyboardInterrupt:
+            if not self.run_id:
+                raise
+            status, error = "cancelled", None  # interrupted while starting: still resumable
+        finally:
+            pool.close()
+            if checker is not None:
+                checker.close()
+        return self._finish(status, error)
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _open_run(self, pool: EvaluationPool, budget: Budget) -> None:
+        setup = self.setup
+        if setup.run_id is None:
+            self.run_id = self.store.create_run(
+                file=setup.file, class_name=setup.class_name, base_source=setup.base_source,
+                base_hash=source_hash(setup.base_source), config=self.config.to_json(),
+                dataset_fingerprint=pool.fingerprint, budget_key=budget.key(),
+            )
+            self.store.set_out_dir(self.run_id, str(self.config.out_dir(self.run_id)))
+            return
+        record = self.store.get_run(self.run_id)
+        assert record is not None
+        if (record.dataset_fingerprint, record.budget_key) != (pool.fingerprint, budget.key()):
+            raise RunError(f"run {self.run_id} cannot be resumed: its dataset or budget changed")
+        self.store.restart_run(self.run_id)
+
+    def _search(self, pool: EvaluationPool, checker: StaticChecker) -> tuple[str, str | None]:
+        config, setup = self.config, self.setup
+        record = self.store.get_run(self.run_id)
+        assert record is not None
+        self.generation = record.generation  # a resumed run goes on from its checkpoint
+        evaluator = Evaluator(
+            store=self.store, run_id=self.run_id, pool=pool,
+            dataset_fingerprint=record.dataset_fingerprint, budget_key=record.budget_key,
+            with_test=pool.has_test, counts=self.counts, should_stop=self.should_stop,
+            on_result=self._on_result,
+        )
+        try:
+            breeder = Breeder(
+                store=self.store, run_id=self.run_id, class_name=setup.class_name,
+                pool=default_gene_pool(Path(setup.file), config.store_path.parent),
+                checker=checker, rng=random.Random(f"{config.seed}:{record.generation}"),
+                counts=self.counts, should_stop=self.should_stop,
+                # training starts the moment a child passes the check, while others are bred
+                on_accept=lambda child: evaluator.start(child, breeder.generation),
+            )
+            seed = self._seed(breeder, evaluator)
+            resumed = self._resumed(breeder)
+            context = SearchContext(
+                config=config, store=self.store, run_id=self.run_id, breeder=breeder,
+                evaluator=evaluator, seed=seed, resumed=resumed,
+                start_generation=record.generation, should_stop=self.should_stop,
+                on_generation=self._on_generation,
+            )
+            self._report("search", "searching")
+            ALGORITHMS[config.algorithm](context)
+        except (RunCancelled, KeyboardInterrupt):
+            return "cancelled", None
+        except _SeedRejected as exc:
+            return "failed", str(exc)
+        except PoolFailure as exc:
+            return "failed", f"the evaluation workers failed: {exc}"
+        except Exception as exc:  # noqa: BLE001 - any other failure ends this run, not the caller
+            if self.should_stop():
+                return "cancelled", None  # e.g. the static checker killed along with the run
+            return "failed", f"{type(exc).__name__}: {exc}"
+        return "finished", None
+
+    def _seed(self, breeder: Breeder, evaluator: Evaluator) -> Candidate:
+        """The user's network, checked against the dataset and evaluated (the run's base)."""
+        setup = self.setup
+        stored = self.store.base_variant(self.run_id)
+        if stored is not None and stored.evaluation is not None:
+            seed = _candidate(stored, setup.class_name)
+            self._track(seed)
+        else:
+            result = breeder.check_source(setup.base_source)
+            if not result.ok:
+                raise _SeedRejected(
+                    f"{setup.class_name} cannot be built for dataset '{self.config.dataset}': "
+                    f"{result.reason}")
+            seed = Candidate(source=result.source, source_hash=source_hash(result.source),
+                             class_name=setup.class_name, edits=edit_dicts(result.fixes),
+                             checked=True)
+            self._report("seed", f"evaluating {setup.class_name} as it is")
+            evaluator.evaluate([seed], 0, is_base=True)
+        breeder.remember(seed)
+        breeder.seen.add(source_hash(setup.base_source))
+        if seed.metrics.status != "ok":
+            raise _SeedRejected(f"{setup.class_name} failed to train: {seed.metrics.reason}")
+        return seed
+
+    def _resumed(self, breeder: Breeder) -> list[Candidate]:
+        """Variants an earlier session of this run evaluated; remembered so none is redone."""
+        resumed = []
+        for variant in self.store.variants(self.run_id):
+            if variant.is_base:
+                continue
+            if variant.status == "rejected":
+                breeder.remember_rejected(variant.source_hash)
+            elif variant.evaluation is not None and variant.status != "pending":
+                candidate = _candidate(variant, self.setup.class_name)
+                breeder.remember(candidate)
+                self._track(candidate)
+                resumed.append(candidate)
+        return resumed
+
+    # -- progress ---------------------------------------------------------------------------
+
+    def _on_result(self, candidate: Candidate) -> None:
+        self._track(candidate)
+        self._report("search", "")
+
+    def _on_generation(self, generation: int) -> None:
+        self.generation = generation + 1
+        self._report("search", f"generation {generation} done")
+
+    def _track(self, candidate: Candidate) -> None:
+        metrics = candidate.metrics
+        if metrics is None or metrics.status != "ok":
+            return
+        if self.best_accuracy is None or (metrics.accuracy or 0) > self.best_accuracy:
+            self.best_accuracy = metrics.accuracy
+        if self.smallest_params is None or (metrics.params or 0) < self.smallest_params:
+            self.smallest_params = metrics.params
+
+    def _report(self, phase: str, message: str) -> None:
+        config = self.config
+        counts = self.store.counts(self.run_id)
+        budget = config.evaluation_budget
+        by_generation = min(self.generation, config.generations + 1) / (config.generations + 1)
+        by_budget = counts.trained / budget if budget else 1.0
+        percent = 100.0 if phase == "done" else min(99.0, 100.0 * max(by_generation, by_budget))
+        self.progress(RunProgress(
+            run_id=self.run_id, phase=phase,
+            generation=min(self.generation, config.generations),
+            generations=config.generations, evaluated=counts.evaluated, cached=counts.cached,
+            rejected=counts.rejected, failed=counts.failed, budget=budget,
+            best_accuracy=self.best_accuracy, smallest_params=self.smallest_params,
+            percent=round(percent, 1), message=message,
+        ))
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def _finish(self, status: str, error: str | None) -> RunResult:
+        wall = time.monotonic() - self.started
+        variants = [v for v in self.store.variants(self.run_id) if v.evaluation is not None]
+        front = [variants[i] for i in pareto_indices([v.evaluation for v in variants],
+                                                     self.config.objectives)]
+        self.store.set_pareto(self.run_id, [v.id for v in front])
+        if status == "finished":
+            self._report("finishing", "writing the variants")
+            try:
+                self._write_outputs(variants)
+            except OSError as exc:
+                status, error = "failed", f"cannot write the results: {exc}"
+        self.store.set_run_status(self.run_id, status, error)
+        result = build_result(self.store, self.run_id, stats=self._stats(wall))
+        self._report("done", error or status)
+        return result
+
+    def _write_outputs(self, variants: list[Variant]) -> None:
+        record = self.store.get_run(self.run_id)
+        assert record is not None and record.out_dir is not None
+        out_dir = Path(record.out_dir)
+        front = [v for v in self.store.pareto(self.run_id) if not v.is_base]
+        write_variant_files(out_dir, [v.source for v in front])
+        write_pareto_json(out_dir, [
+            pareto_entry(variant_file_name(i), record.class_name, v.evaluation, v.edits)
+            for i, v in enumerate(front, start=1) if v.evaluation is not None
+        ])
+        base = self.store.base_variant(self.run_id)
+        front_ids = {v.id for v in front}
+        write_pareto_plot(
+            out_dir,
+            front=[v.evaluation for v in front if v.evaluation is not None],
+            others=[v.evaluation for v in variants if v.evaluation is not None
+                    and v.evaluation.status == "ok" and v.id not in front_ids and not v.is_base],
+            base=base.evaluation if base is not None else None,
+            title=f"{record.class_name} on {self.config.dataset}",
+        )
+
+    def _stats(self, wall: float) -> RunStats:
+        c = self.counts
+        checked = c.accepted + c.rejected
+        return RunStats(
+            wall_seconds=round(wall, 2), trained=c.trained,
+            evals_per_minute=round(60.0 * c.trained / wall, 2) if wall > 0 else 0.0,
+            overhead_share=_ratio(c.eval_seconds - c.train_seconds, c.eval_seconds),
+            utilisation=_ratio(c.eval_seconds, wall * self.config.workers),
+            static_rejection_rate=_ratio(c.rejected, checked),
+            valid_rate=_ratio(c.trained_ok, c.trained),
+        )
+
+
+class _SeedRejected(Exception):
+    """The user's network cannot be built or trained on the dataset."""
+
+
+def _candidate(variant: Variant, class_name: str) -> Candidate:
+    return Candidate(source=variant.source, source_hash=variant.source_hash,
+                     class_name=class_name, parents=tuple(variant.parents),
+                     edits=tuple(variant.edits), checked=True, variant_id=variant.id,
+                     metrics=variant.evaluation)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole > 0 else None

@@ -1,0 +1,150 @@
+"""Breeding: GI operators make children, the static check decides which may be trained.
+
+Every child passes the static check (repair + a forward pass on the meta device) before it
+is accepted; a rejected child is recorded in the run store with its reason and never
+trained, so almost no training time is spent on broken programs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from nnevolve.genome import Genome, GenomeError, source_hash
+from nnevolve.operators import crossover, mutate
+from nnevolve.search.candidate import Candidate, SearchCounts, edit_dicts
+from nnevolve.search.evaluator import RunCancelled
+
+if TYPE_CHECKING:
+    from nnevolve.gene_pool import GenePool
+    from nnevolve.repair import RepairResult, StaticChecker
+    from nnevolve.store import RunStore
+
+_GENOME_CACHE = 256  # parsed genomes kept; a population is far smaller
+
+
+class Breeder:
+    """Children of candidates, statically checked; remembers every source the run has seen."""
+
+    def __init__(self, *, store: RunStore, run_id: str, class_name: str, pool: GenePool,
+                 checker: StaticChecker, rng: random.Random, counts: SearchCounts,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 on_accept: Callable[[Candidate], None] = lambda candidate: None) -> None:
+        self.store, self.run_id, self.class_name = store, run_id, class_name
+        self.should_stop = should_stop
+        self.on_accept = on_accept  # e.g. start training it while the next child is bred
+        self.pool, self.checker, self.rng, self.counts = pool, checker, rng, counts
+        self.generation = 0
+        self.seen: set[str] = set()  # hashes of accepted candidates (to train or trained)
+        self._rejected: set[str] = set()
+        self._genomes: OrderedDict[str, Genome | None] = OrderedDict()
+
+    # -- operators --------------------------------------------------------------------------
+
+    def genome(self, candidate: Candidate) -> Genome | None:
+        """The parsed genome of a candidate (memoized); None when it has no editable sites."""
+        key = candidate.source_hash
+        if key in self._genomes:
+            self._genomes.move_to_end(key)
+            return self._genomes[key]
+        try:
+            genome: Genome | None = Genome.parse(candidate.source, self.class_name)
+        except GenomeError:
+            genome = None
+        self._genomes[key] = genome
+        if len(self._genomes) > _GENOME_CACHE:
+            self._genomes.popitem(last=False)
+        return genome
+
+    def mutant(self, parent: Candidate) -> Candidate | None:
+        """One random edit of `parent` (unchecked), or None when no legal edit exists."""
+        genome = self.genome(parent)
+        offspring = mutate(genome, self.rng, self.pool) if genome is not None else None
+        return self._child(parent, offspring)
+
+    def cross(self, receiver: Candidate, donor: Candidate) -> Candidate | None:
+        """Typed crossover: `receiver` takes lines from `donor` (unchecked), or None."""
+        a, b = self.genome(receiver), self.genome(donor)
+        if a is None or b is None:
+            return None
+        parents = receiver.lineage_ids() + donor.lineage_ids()
+        return self._child(receiver, crossover(a, b, self.rng), parents=parents)
+
+    def _child(self, parent: Candidate, offspring: object,
+               parents: tuple[int, ...] | None = None) -> Candidate | None:
+        if offspring is None:
+            return None
+        source = offspring.source  # type: ignore[attr-defined]
+        try:
+            digest = source_hash(source)
+        except GenomeError:
+            return None  # an operator must not emit invalid Python; drop it if one does
+        if digest == parent.source_hash:
+            return None
+        edits = edit_dicts(offspring.edits)  # type: ignore[attr-defined]
+        return parent.child(source, digest, edits, parents=parents)
+
+    # -- static check -----------------------------------------------------------------------
+
+    def is_new(self, candidate: Candidate) -> bool:
+        """Whether the run has neither trained, queued nor rejected this source."""
+        digest = candidate.source_hash
+        return digest not in self.seen and digest not in self._rejected
+
+    def accept(self, candidate: Candidate) -> Candidate | None:
+        """The checked (possibly repaired) candidate, or None when rejected or not new.
+
+        A rejection is recorded in the run store with its reason.
+        """
+        if self.should_stop():
+            raise RunCancelled()
+        if not self.is_new(candidate):
+            return None
+        result = self.check_source(candidate.source)
+        if not result.ok:
+            if self.should_stop():
+                raise RunCancelled()  # the checker may have been stopped with the run
+            self._rejected.add(candidate.source_hash)
+            self.counts.rejected += 1
+            self.store.add_variant(
+                self.run_id, source=candidate.source, source_hash=candidate.source_hash,
+                parents=candidate.parents, edits=candidate.edits, generation=self.generation,
+                status="rejected", reason=result.reason or "rejected by the static check",
+            )
+            return None
+        checked = self._repaired(candidate, result)
+        self.counts.accepted += 1
+        is_new = self.remember(checked)
+        self.seen.add(candidate.source_hash)  # the unrepaired text leads to the same variant
+        if not is_new:
+            return None
+        self.on_accept(checked)
+        return checked
+
+    def check_source(self, source: str) -> RepairResult:
+        """Run the static check (repair + meta-device forward pass) on one source."""
+        return self.checker.check(source, self.class_name)
+
+    def _repaired(self, candidate: Candidate, result: RepairResult) -> Candidate:
+        if result.source == candidate.source:
+            candidate.checked = True
+            return candidate
+        repaired = Candidate(
+            source=result.source, source_hash=source_hash(result.source),
+            class_name=candidate.class_name, parents=candidate.parents,
+            edits=candidate.edits + edit_dicts(result.fixes), checked=True,
+        )
+        return repaired
+
+    def remember_rejected(self, digest: str) -> None:
+        """A source an earlier session rejected: skip it without checking it again."""
+        self._rejected.add(digest)
+
+    def remember(self, candidate: Candidate) -> bool:
+        """Mark a candidate as part of the run; False when the run already has it."""
+        if candidate.source_hash in self.seen:
+            return False
+        self.seen.add(candidate.source_hash)
+        return True

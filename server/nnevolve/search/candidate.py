@@ -1,0 +1,64 @@
+"""A candidate program: one individual of the search, carried through pymoo as an object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(eq=False)
+class Candidate:
+    """The source of one variant, its lineage, and where it stands in the run.
+
+    `edits` are cumulative from the seed network along the first parent, so a variant's
+    edit list reads as "what was done to your network".
+    """
+
+    source: str
+    source_hash: str
+    class_name: str
+    parents: tuple[int, ...] = ()  # variant ids in the run store
+    edits: tuple[dict[str, str], ...] = ()
+    checked: bool = False  # passed the static check (and carries its repairs)
+    variant_id: int | None = None  # set once recorded in the run store
+    metrics: Any = None  # the store's Evaluation once evaluated
+
+    @property
+    def evaluated(self) -> bool:
+        return self.metrics is not None
+
+    def child(self, source: str, source_hash: str, new_edits: tuple[dict[str, str], ...],
+              *, parents: tuple[int, ...] | None = None) -> Candidate:
+        """An unchecked child of this candidate that inherits its edit history."""
+        lineage = parents if parents is not None else self.lineage_ids()
+        return Candidate(source=source, source_hash=source_hash, class_name=self.class_name,
+                         parents=lineage, edits=self.edits + new_edits)
+
+    def lineage_ids(self) -> tuple[int, ...]:
+        """Parent ids for a child: this candidate when stored, else its own parents."""
+        return (self.variant_id,) if self.variant_id is not None else self.parents
+
+
+def edit_dicts(edits: Any) -> tuple[dict[str, str], ...]:
+    """Operator `Edit` records (or repair fix strings) as JSON-ready dicts."""
+    out: list[dict[str, str]] = []
+    for edit in edits:
+        if isinstance(edit, str):
+            out.append({"op": "repair", "summary": edit})
+        else:
+            out.append({"op": str(edit.op), "summary": str(edit.summary)})
+    return tuple(out)
+
+
+@dataclass
+class SearchCounts:
+    """What happened to the candidates of this session (for progress and statistics)."""
+
+    accepted: int = 0  # passed the static check
+    rejected: int = 0  # refused by the static check
+    trained: int = 0
+    trained_ok: int = 0
+    cached: int = 0
+    failed: int = 0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0

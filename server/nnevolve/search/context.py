@@ -1,0 +1,49 @@
+"""What a search algorithm needs from the run: breeding, evaluation, budget and hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nnevolve.search.evaluator import RunCancelled
+
+if TYPE_CHECKING:
+    from nnevolve.config import EvolveConfig
+    from nnevolve.search.breeder import Breeder
+    from nnevolve.search.candidate import Candidate
+    from nnevolve.search.evaluator import Evaluator
+    from nnevolve.store import RunStore
+
+
+@dataclass
+class SearchContext:
+    """One run's search state shared by NSGA-II and random search."""
+
+    config: EvolveConfig
+    store: RunStore
+    run_id: str
+    breeder: Breeder
+    evaluator: Evaluator
+    seed: Candidate  # the user's network, evaluated
+    resumed: list[Candidate]  # evaluated variants of an interrupted session (empty if new)
+    start_generation: int  # generations already complete (0 for a new run)
+    should_stop: Callable[[], bool]
+    on_generation: Callable[[int], None]  # checkpoint and progress after each generation
+
+    def remaining_budget(self) -> int:
+        """Trained evaluations still allowed (earlier sessions of the run included)."""
+        return self.config.evaluation_budget - self.store.counts(self.run_id).trained
+
+    def begin_generation(self, generation: int) -> None:
+        """Stop here if asked; otherwise tag what follows with `generation`."""
+        if self.should_stop():
+            raise RunCancelled()
+        self.breeder.generation = generation
+
+    def end_generation(self, generation: int) -> None:
+        """Checkpoint: generations 0..`generation` are complete and stored."""
+        self.store.set_generation(self.run_id, generation + 1)
+        self.on_generation(generation)
+        if self.should_stop():
+            raise RunCancelled()

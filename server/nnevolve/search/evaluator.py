@@ -1,0 +1,141 @@
+"""Metrics for candidates: from the evaluation cache when known, else trained by the pool.
+
+A source is trained at most once per (dataset, budget) — in this run or any earlier one —
+and every result is written to the run store the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from nnevolve.search.candidate import Candidate, SearchCounts
+from nnevolve.store import Evaluation
+
+if TYPE_CHECKING:
+    from nnevolve.evaluation import EvalResult, EvaluationPool
+    from nnevolve.store import RunStore
+
+_POLL_S = 0.1  # how often a waiting run checks for cancellation
+
+
+# reasons the pool gives when it, not the variant, failed: never cached, they end the run
+_POOL_FAILURES = ("evaluation worker could not start", "evaluation pool stopped",
+                  "evaluation workers exit at start-up", "cancelled")
+
+
+class RunCancelled(Exception):
+    """The user stopped the run (Cancel, SIGTERM, Ctrl-C)."""
+
+
+class PoolFailure(RuntimeError):
+    """The worker pool stopped working (not a variant's fault)."""
+
+
+class Evaluator:
+    """Evaluates statically checked candidates for one run.
+
+    `start` begins a candidate's training at once (the breeder calls it as soon as it accepts
+    a child, so training overlaps breeding); `evaluate` starts what has not started and waits
+    until every started evaluation is stored.
+    """
+
+    def __init__(self, *, store: RunStore, run_id: str, pool: EvaluationPool,
+                 dataset_fingerprint: str, budget_key: str, with_test: bool,
+                 counts: SearchCounts, should_stop: Callable[[], bool],
+                 on_result: Callable[[Candidate], None]) -> None:
+        self.store, self.run_id, self.pool = store, run_id, pool
+        self.key = (dataset_fingerprint, budget_key)
+        self.with_test, self.counts = with_test, counts
+        self.should_stop, self.on_result = should_stop, on_result
+        # by source hash: the training job and every candidate waiting for it
+        self._in_flight: dict[str, tuple[cf.Future[EvalResult], list[Candidate]]] = {}
+
+    def start(self, candidate: Candidate, generation: int, *, is_base: bool = False) -> None:
+        """Record a checked candidate and start its training (or take its cached result)."""
+        if not candidate.checked:
+            raise ValueError("only statically checked candidates may be trained")
+        if candidate.evaluated:
+            return
+        waiting = self._in_flight.get(candidate.source_hash)
+        if waiting is not None:
+            if not any(c is candidate for c in waiting[1]):
+                self._record(candidate, generation, is_base)
+                waiting[1].append(candidate)  # the same source trains once
+            return
+        self._record(candidate, generation, is_base)
+        cached = self.store.cached_evaluation(candidate.source_hash, *self.key)
+        if cached is not None:
+            self._use_cached(candidate, cached, is_base)
+            return
+        future = self.pool.submit(candidate.source, candidate.class_name,
+                                  with_test=self.with_test)
+        self._in_flight[candidate.source_hash] = (future, [candidate])
+
+    def evaluate(self, candidates: list[Candidate], generation: int, *,
+                 is_base: bool = False) -> None:
+        """Set `metrics` on every candidate; raises RunCancelled when the run is stopped."""
+        for candidate in candidates:
+            self.start(candidate, generation, is_base=is_base)
+        self._collect()
+
+    def _record(self, candidate: Candidate, generation: int, is_base: bool) -> None:
+        candidate.variant_id = self.store.add_variant(
+            self.run_id, source=candidate.source, source_hash=candidate.source_hash,
+            parents=candidate.parents, edits=candidate.edits, generation=generation,
+            is_base=is_base,
+        )
+
+    def _use_cached(self, candidate: Candidate, cached: Evaluation, is_base: bool) -> None:
+        assert candidate.variant_id is not None
+        stored = self.store.get_variant(candidate.variant_id)
+        # a variant this run already evaluated keeps its row as it was
+        if stored is None or stored.status == "pending":
+            status = "evaluated" if cached.status == "ok" else "failed"
+            self.store.set_variant_status(candidate.variant_id, status, reason=cached.reason,
+                                          cached=True)
+        if not is_base:
+            self.counts.cached += 1
+        candidate.metrics = cached
+        self.on_result(candidate)
+
+    def _collect(self) -> None:
+        """Wait for every training in flight and store each result as it arrives."""
+        while self._in_flight:
+            futures = {future: digest for digest, (future, _) in self._in_flight.items()}
+            done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            stopping = self.should_stop()
+            for future in done:
+                _, (first, *repeats) = self._in_flight.pop(futures[future])
+                result = future.result()  # the pool reports failures as results, never raises
+                if stopping and result.status != "ok":
+                    continue  # a worker killed by the stop is not the variant's fault
+                if result.status != "ok" and (result.reason or "").startswith(_POOL_FAILURES):
+                    raise PoolFailure(result.reason)
+                self._store_result(first, result)
+                for repeat in repeats:
+                    assert first.metrics is not None
+                    self._use_cached(repeat, first.metrics, is_base=False)
+            if stopping:
+                raise RunCancelled()
+
+    def _store_result(self, candidate: Candidate, result: EvalResult) -> None:
+        assert candidate.variant_id is not None
+        evaluation = Evaluation(
+            status=result.status, accuracy=result.accuracy, test_accuracy=result.test_accuracy,
+            params=result.params, latency_ms=result.latency_ms,
+            train_seconds=result.train_seconds, total_seconds=result.total_seconds,
+            reason=result.reason,
+        )
+        self.store.put_evaluation(candidate.source_hash, *self.key, evaluation)
+        ok = evaluation.status == "ok"
+        self.store.set_variant_status(candidate.variant_id, "evaluated" if ok else "failed",
+                                      reason=evaluation.reason)
+        candidate.metrics = evaluation
+        self.counts.trained += 1
+        self.counts.trained_ok += int(ok)
+        self.counts.failed += int(not ok)
+        self.counts.train_seconds += evaluation.train_seconds
+        self.counts.eval_seconds += evaluation.total_seconds
+        self.on_result(candidate)

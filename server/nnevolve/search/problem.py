@@ -1,0 +1,33 @@
+"""The pymoo problem: a batch of candidate programs in, their objectives out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+from nnevolve.search.front import objective_vector
+
+if TYPE_CHECKING:
+    from nnevolve.search.evaluator import Evaluator
+
+
+class VariantProblem(Problem):
+    """Minimise the chosen objectives; a variant that failed to train is infeasible.
+
+    Vectorized rather than elementwise, so the whole batch goes to the worker pool at once.
+    """
+
+    def __init__(self, evaluator: Evaluator, objectives: Sequence[str]) -> None:
+        super().__init__(n_var=1, n_obj=len(objectives), n_ieq_constr=1, vtype=object)
+        self.evaluator = evaluator
+        self.objectives = tuple(objectives)
+        self.generation = 0  # set by the search loop before each batch
+
+    def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        candidates = [row[0] for row in X]
+        self.evaluator.evaluate([c for c in candidates if not c.evaluated], self.generation)
+        out["F"] = np.array([objective_vector(c.metrics, self.objectives) for c in candidates])
+        out["G"] = np.array([[0.0 if c.metrics.status == "ok" else 1.0] for c in candidates])

@@ -1,0 +1,39 @@
+"""The baseline: random edits at the same evaluation budget, with no selection.
+
+Each child is one random mutation of a uniformly chosen, successfully trained variant (the
+seed included): the same operators, static check and cache as NSGA-II, but no fitness.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nnevolve.search.sampling import ATTEMPTS_PER_SAMPLE
+
+if TYPE_CHECKING:
+    from nnevolve.search.candidate import Candidate
+    from nnevolve.search.context import SearchContext
+
+
+def run_random(context: SearchContext) -> None:
+    """Random search in batches of `population` children until generations or budget run out."""
+    config, breeder = context.config, context.breeder
+    archive = [c for c in (context.seed, *context.resumed) if c.metrics.status == "ok"]
+    generation = context.start_generation
+    while generation <= config.generations and context.remaining_budget() > 0:
+        context.begin_generation(generation)
+        wanted = min(config.population - (generation == 0), context.remaining_budget())
+        batch: list[Candidate] = []
+        for _ in range(wanted * ATTEMPTS_PER_SAMPLE):
+            if len(batch) >= wanted:
+                break
+            child = breeder.mutant(breeder.rng.choice(archive))
+            accepted = breeder.accept(child) if child is not None else None
+            if accepted is not None:
+                batch.append(accepted)
+        if not batch:
+            break  # no new variant within reach
+        context.evaluator.evaluate(batch, generation)
+        archive.extend(c for c in batch if c.metrics.status == "ok")
+        context.end_generation(generation)
+        generation += 1

@@ -1,0 +1,99 @@
+"""Plain records read from and written to the run store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RUN_STATUSES = ("running", "finished", "cancelled", "failed")
+VARIANT_STATUSES = ("pending", "rejected", "evaluated", "failed")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of one trained variant, as cached by (source hash, dataset, budget)."""
+
+    status: str  # "ok" | "failed"
+    accuracy: float | None = None
+    test_accuracy: float | None = None
+    params: int | None = None
+    latency_ms: float | None = None
+    train_seconds: float = 0.0
+    total_seconds: float = 0.0
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """How many variants of a run reached each outcome."""
+
+    evaluated: int = 0  # trained in this run, with a result
+    cached: int = 0  # result reused from the cache, not trained
+    rejected: int = 0  # refused by the static check, never trained
+    failed: int = 0  # training crashed, hung or ran out of memory
+    pending: int = 0
+
+    @property
+    def trained(self) -> int:
+        """Evaluations that cost training time (the evaluation budget counts these)."""
+        return self.evaluated + self.failed
+
+    def to_json(self) -> dict[str, int]:
+        return {**asdict(self), "trained": self.trained}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of `runs`, with its variant counts."""
+
+    id: str
+    file: str
+    class_name: str
+    base_source: str
+    base_hash: str
+    config: dict[str, Any]
+    dataset_fingerprint: str
+    budget_key: str
+    status: str
+    error: str | None
+    out_dir: str | None
+    generation: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    counts: RunCounts = field(default_factory=RunCounts)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("base_source")
+        data["counts"] = self.counts.to_json()
+        return data
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of `variants`, joined with its evaluation when there is one."""
+
+    id: int
+    run_id: str
+    source_hash: str
+    source: str
+    parents: list[int]
+    edits: list[dict[str, str]]
+    generation: int
+    status: str
+    reason: str | None
+    cached: bool
+    is_base: bool
+    is_pareto: bool
+    evaluation: Evaluation | None
+
+    def to_json(self, *, with_source: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        data["evaluation"] = self.evaluation.to_json() if self.evaluation else None
+        if not with_source:
+            data.pop("source")
+        return data

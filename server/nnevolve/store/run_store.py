@@ -1,0 +1,337 @@
+"""SQLite run store: runs, their variants and the evaluation cache.
+
+Every write is committed as it happens (autocommit, WAL journal), so another process — the
+language server — can read a run while it is being written, and a killed run loses nothing
+that was already evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
+from nnevolve.store.schema import StoreError, ensure_schema
+
+DEFAULT_STORE = Path(".nnevolve") / "runs.sqlite"
+
+_VARIANT_COLUMNS = """
+    v.id, v.run_id, v.source_hash, v.source, v.parents, v.edits, v.generation, v.status,
+    v.reason, v.cached, v.is_base, v.is_pareto,
+    e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
+    e.total_seconds, e.reason
+"""
+_VARIANT_JOIN = """
+    FROM variants v JOIN runs r ON r.id = v.run_id
+    LEFT JOIN evaluations e ON e.source_hash = v.source_hash
+        AND e.dataset_fingerprint = r.dataset_fingerprint AND e.budget_key = r.budget_key
+"""
+_COUNTS = """
+    SELECT
+        SUM(status = 'evaluated' AND cached = 0), SUM(cached = 1), SUM(status = 'rejected'),
+        SUM(status = 'failed' AND cached = 0), SUM(status = 'pending')
+    FROM variants WHERE run_id = ? AND is_base = 0
+"""
+
+
+def default_store_path(workspace: Path) -> Path:
+    """Where a workspace keeps its runs: `<workspace>/.nnevolve/runs.sqlite`."""
+    return workspace / DEFAULT_STORE
+
+
+def new_run_id() -> str:
+    """A sortable, readable run id: `20250131-142501-3fa2`."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+class RunStore:
+    """The run store of one workspace (thread-safe; one connection per instance).
+
+    Parameters
+    ----------
+    path
+        The SQLite file; its folder is created. `":memory:"` for a throwaway store.
+    """
+
+    def __init__(self, path: Path | str = DEFAULT_STORE) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            # a reader must wait out the writer's short transactions, not fail
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            ensure_schema(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the run store {path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:  # noqa: PYI034 - Self needs Python 3.11
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def _write(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, args)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        file: str,
+        class_name: str,
+        base_source: str,
+        base_hash: str,
+        config: dict[str, Any],
+        dataset_fingerprint: str,
+        budget_key: str,
+        out_dir: str | None = None,
+    ) -> str:
+        """Record a new run (status `running`) and return its id."""
+        run_id = new_run_id()
+        now = time.time()
+        self._write(
+            "INSERT INTO runs (id, file, class_name, base_source, base_hash, config,"
+            " dataset_fingerprint, budget_key, status, out_dir, created_at, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            (run_id, file, class_name, base_source, base_hash, json.dumps(config),
+             dataset_fingerprint, budget_key, out_dir, now, now),
+        )
+        return run_id
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return self._run_record(rows[0]) if rows else None
+
+    def resolve_run_id(self, text: str) -> str:
+        """The run whose id is `text` or starts with it; StoreError when none or several."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._query("SELECT id FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\'"
+                           " ORDER BY id", (text, escaped + "%"))
+        ids = [row[0] for row in rows]
+        if text in ids:
+            return text
+        if len(ids) == 1:
+            return str(ids[0])
+        if not ids:
+            raise StoreError(f"no run '{text}' in {self.path or 'the run store'}")
+        raise StoreError(f"'{text}' matches several runs: {', '.join(ids[:5])}")
+
+    def list_runs(self, *, file: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first; only those of `file` when given."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        args: list[Any] = []
+        if file is not None:
+            sql += " WHERE file = ?"
+            args.append(file)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [self._run_record(row) for row in self._query(sql, args)]
+
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Set a run's status; a final status also stamps its finish time."""
+        finished = time.time() if status != "running" else None
+        self._write(
+            "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status, error, finished, run_id),
+        )
+
+    def restart_run(self, run_id: str) -> None:
+        """Mark a resumed run as running again."""
+        self._write(
+            "UPDATE runs SET status = 'running', error = NULL, finished_at = NULL,"
+            " started_at = ? WHERE id = ?",
+            (time.time(), run_id),
+        )
+
+    def set_generation(self, run_id: str, completed: int) -> None:
+        """Checkpoint: how many generations (the initial population is the first) are complete."""
+        self._write("UPDATE runs SET generation = ? WHERE id = ?", (completed, run_id))
+
+    def set_out_dir(self, run_id: str, out_dir: str) -> None:
+        self._write("UPDATE runs SET out_dir = ? WHERE id = ?", (out_dir, run_id))
+
+    def counts(self, run_id: str) -> RunCounts:
+        """Variant counts of a run, the seed network excluded."""
+        row = self._query(_COUNTS, (run_id,))[0]
+        return RunCounts(*(int(n or 0) for n in row))
+
+    def _run_record(self, row: tuple[Any, ...]) -> RunRecord:
+        values = dict(zip(_RUN_COLUMNS.replace(" ", "").split(","), row))
+        values["config"] = json.loads(values["config"])
+        return RunRecord(**values, counts=self.counts(values["id"]))
+
+    # -- variants ---------------------------------------------------------------------------
+
+    def add_variant(
+        self,
+        run_id: str,
+        *,
+        source: str,
+        source_hash: str,
+        parents: Iterable[int] = (),
+        edits: Iterable[dict[str, str]] = (),
+        generation: int = 0,
+        status: str = "pending",
+        reason: str | None = None,
+        is_base: bool = False,
+    ) -> int:
+        """Record a variant of a run and return its id; an already-recorded source keeps its row."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO variants (run_id, source_hash, source, parents, edits,"
+                " generation, status, reason, is_base, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, source_hash, source, json.dumps(list(parents)),
+                 json.dumps(list(edits)), generation, status, reason, int(is_base), time.time()),
+            )
+            if cursor.rowcount:
+                return int(cursor.lastrowid or 0)
+            row = self._conn.execute(
+                "SELECT id FROM variants WHERE run_id = ? AND source_hash = ?",
+                (run_id, source_hash),
+            ).fetchone()
+            return int(row[0])
+
+    def set_variant_status(
+        self, variant_id: int, status: str, *, reason: str | None = None, cached: bool = False
+    ) -> None:
+        self._write(
+            "UPDATE variants SET status = ?, reason = ?, cached = ? WHERE id = ?",
+            (status, reason, int(cached), variant_id),
+        )
+
+    def find_variant(self, run_id: str, source_hash: str) -> Variant | None:
+        rows = self._query(
+            f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.source_hash = ?",
+            (run_id, source_hash),
+        )
+        return _variant(rows[0]) if rows else None
+
+    def get_variant(self, variant_id: int) -> Variant | None:
+        rows = self._query(f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.id = ?",
+                           (variant_id,))
+        return _variant(rows[0]) if rows else None
+
+    def variants(self, run_id: str, *, status: str | None = None) -> list[Variant]:
+        """A run's variants in the order they were recorded."""
+        sql = f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ?"
+        args: list[Any] = [run_id]
+        if status is not None:
+            sql += " AND v.status = ?"
+            args.append(status)
+        return [_variant(row) for row in self._query(sql + " ORDER BY v.id", args)]
+
+    def base_variant(self, run_id: str) -> Variant | None:
+        """The run's seed network (the user's own model, repaired to the dataset if needed)."""
+        rows = self._query(
+            f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.is_base = 1",
+            (run_id,),
+        )
+        return _variant(rows[0]) if rows else None
+
+    def set_pareto(self, run_id: str, variant_ids: Iterable[int]) -> None:
+        """Mark exactly `variant_ids` as the run's Pareto front."""
+        ids = list(variant_ids)
+        with self._transaction() as conn:
+            conn.execute("UPDATE variants SET is_pareto = 0 WHERE run_id = ?", (run_id,))
+            conn.executemany("UPDATE variants SET is_pareto = 1 WHERE id = ? AND run_id = ?",
+                             [(i, run_id) for i in ids])
+
+    def pareto(self, run_id: str) -> list[Variant]:
+        """The run's Pareto variants, most accurate first."""
+        rows = self._query(
+            f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.is_pareto = 1"
+            " ORDER BY e.accuracy DESC, e.params ASC, v.id",
+            (run_id,),
+        )
+        return [_variant(row) for row in rows]
+
+    # -- evaluation cache -------------------------------------------------------------------
+
+    def cached_evaluation(
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str
+    ) -> Evaluation | None:
+        """The stored result of this source on this dataset and budget, if any."""
+        rows = self._query(
+            "SELECT status, accuracy, test_accuracy, params, latency_ms, train_seconds,"
+            " total_seconds, reason FROM evaluations"
+            " WHERE source_hash = ? AND dataset_fingerprint = ? AND budget_key = ?",
+            (source_hash, dataset_fingerprint, budget_key),
+        )
+        return Evaluation(*rows[0]) if rows else None
+
+    def put_evaluation(
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str, result: Evaluation
+    ) -> None:
+        """Cache one evaluation (a later result for the same key replaces it)."""
+        self._write(
+            "INSERT OR REPLACE INTO evaluations (source_hash, dataset_fingerprint, budget_key,"
+            " status, accuracy, test_accuracy, params, latency_ms, train_seconds, total_seconds,"
+            " reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (source_hash, dataset_fingerprint, budget_key, result.status, result.accuracy,
+             result.test_accuracy, result.params, result.latency_ms, result.train_seconds,
+             result.total_seconds, result.reason, time.time()),
+        )
+
+    def set_test_accuracy(
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str, test_accuracy: float
+    ) -> None:
+        self._write(
+            "UPDATE evaluations SET test_accuracy = ? WHERE source_hash = ?"
+            " AND dataset_fingerprint = ? AND budget_key = ?",
+            (test_accuracy, source_hash, dataset_fingerprint, budget_key),
+        )
+
+
+_RUN_COLUMNS = (
+    "id, file, class_name, base_source, base_hash, config, dataset_fingerprint, budget_key,"
+    " status, error, out_dir, generation, created_at, started_at, finished_at"
+)
+
+
+def _variant(row: tuple[Any, ...]) -> Variant:
+    evaluation = Evaluation(*row[12:20]) if row[12] is not None else None
+    return Variant(
+        id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
+        parents=json.loads(row[4]), edits=json.loads(row[5]), generation=row[6],
+        status=row[7], reason=row[8], cached=bool(row[9]), is_base=bool(row[10]),
+        is_pareto=bool(row[11]), evaluation=evaluation,
+    )

@@ -1,0 +1,227 @@
+"""Pareto variants as code actions on the model class, and the command ``nnevolve.applyVariant``.
+
+Each action's edit is a versioned ``TextDocumentEdit`` of the document's current version
+that changes only the lines that differ. After the user edits the document, a variant is
+re-based onto the new text when the user's change does not touch the lines the variant
+changes, and withheld otherwise (:mod:`nnevolve.lsp.variants`): a stale edit is never
+offered, and a client refuses a versioned edit whose version has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from nnevolve.lsp import figures
+from nnevolve.lsp.code_lens import find_model_class
+from nnevolve.lsp.offers import (
+    OfferedRun,
+    OfferedVariant,
+    offers,
+    read_offered_run,
+    store_path_for,
+    uri_to_path,
+)
+from nnevolve.lsp.variants import Rebased, rebase, to_text_edits
+from nnevolve.store import StoreError
+
+if TYPE_CHECKING:
+    from nnevolve.lsp.documents import AnalyzedDocument
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+APPLY_VARIANT_COMMAND = "nnevolve.applyVariant"
+ACTION_KIND = types.CodeActionKind.RefactorRewrite
+
+
+def action_title(variant: OfferedVariant, count: int, run: OfferedRun) -> str:
+    """``Apply variant 2/5: 98.2% (+0.4), 18,204 params (−38%), 0.21 ms (−12%)``."""
+    base = run.base
+    return f"Apply variant {variant.index}/{count}: " + figures.variant_figures(
+        acc=variant.accuracy,
+        size=variant.params,
+        time_ms=variant.latency_ms,
+        base_acc=base.accuracy if base else None,
+        base_size=base.params if base else None,
+        base_time_ms=base.latency_ms if base else None,
+    )
+
+
+def variant_edit(
+    ls: NnevolveLanguageServer, document: AnalyzedDocument, rebased: Rebased
+) -> types.WorkspaceEdit:
+    """The edit of a re-based variant: versioned when the client can check versions."""
+    edits = to_text_edits(document.source, rebased.edits)
+    workspace = ls.client_capabilities.workspace
+    versioned = bool(
+        workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
+    )
+    if not versioned:
+        return types.WorkspaceEdit(changes={document.uri: edits})
+    identifier = types.OptionalVersionedTextDocumentIdentifier(
+        uri=document.uri, version=document.version
+    )
+    return types.WorkspaceEdit(
+        document_changes=[types.TextDocumentEdit(text_document=identifier, edits=list(edits))]
+    )
+
+
+@dataclass(frozen=True)
+class _Rebased:
+    version: int | None
+    run_id: str
+    variants: tuple[tuple[OfferedVariant, Rebased | None], ...]
+
+
+# the variants re-based onto one version per document: code actions are asked on every move
+_REBASED: dict[str, _Rebased] = {}
+
+
+def rebased_variants(
+    document: AnalyzedDocument, run: OfferedRun
+) -> tuple[tuple[OfferedVariant, Rebased | None], ...]:
+    """Each offered variant with its edits against this version (None: withheld)."""
+    cached = _REBASED.get(document.uri)
+    if cached is not None and cached.version == document.version and cached.run_id == run.run_id:
+        return cached.variants
+    variants = tuple(
+        (variant, rebase(run.run.base_source, variant.source, document.source))
+        for variant in run.variants
+    )
+    _REBASED[document.uri] = _Rebased(document.version, run.run_id, variants)
+    return variants
+
+
+def forget_rebased(uri: str) -> None:
+    """The document was closed: drop its re-based variants."""
+    _REBASED.pop(uri, None)
+
+
+def _wants_rewrites(params: types.CodeActionParams) -> bool:
+    only = params.context.only
+    return not only or any(
+        ACTION_KIND == kind or ACTION_KIND.startswith(f"{kind}.") for kind in only
+    )
+
+
+async def code_actions(
+    ls: NnevolveLanguageServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    """``textDocument/codeAction``: one action per offered variant, on any line of the class."""
+    uri = params.text_document.uri
+    if not _wants_rewrites(params):
+        return None
+    run = await offers(ls).offered(uri)
+    if run is None or not run.variants:
+        return None
+    document = await ls.documents.analyzed(uri)
+    if document is None:
+        return None
+    cls = find_model_class(document, run.run.class_name)
+    first, last = params.range.start.line + 1, params.range.end.line + 1
+    if cls is None or last < cls.line or first > cls.end_line:
+        return None
+    actions = []
+    for variant, rebased in rebased_variants(document, run):
+        if rebased is None or not rebased.edits:
+            continue  # withheld (the user changed its lines), or already applied
+        actions.append(
+            types.CodeAction(
+                title=action_title(variant, len(run.variants), run),
+                kind=ACTION_KIND,
+                edit=variant_edit(ls, document, rebased),
+            )
+        )
+    return actions
+
+
+class ApplyError(ValueError):
+    """A variant cannot be applied; the message says why."""
+
+
+def _apply_arguments(arguments: tuple[Any, ...]) -> tuple[str, str, int, int | None]:
+    argument = arguments[0] if len(arguments) == 1 else None
+    if not isinstance(argument, dict):
+        raise ApplyError('expects one argument: {"uri", "run", "variant", "version"?}')
+    uri, run_id, variant_id = argument.get("uri"), argument.get("run"), argument.get("variant")
+    version = argument.get("version")
+    if not isinstance(uri, str) or not isinstance(run_id, str):
+        raise ApplyError('"uri" and "run" must be strings')
+    if isinstance(variant_id, bool) or not isinstance(variant_id, int):
+        raise ApplyError('"variant" must be a variant id (an integer)')
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ApplyError('"version" must be an integer')
+    return uri, run_id, variant_id, version
+
+
+async def _find_run(ls: NnevolveLanguageServer, uri: str, run_id: str) -> OfferedRun:
+    offered = await offers(ls).offered(uri)
+    if offered is not None and offered.run_id == run_id:
+        return offered
+    path = uri_to_path(uri)
+    if path is None:
+        raise ApplyError(f"{uri} is not a file on disk")
+    try:
+        found = await asyncio.to_thread(read_offered_run, store_path_for(path), run_id)
+    except (StoreError, OSError) as error:
+        raise ApplyError(f"cannot read the run store: {error}") from error
+    if found is None:
+        raise ApplyError(f"there is no run '{run_id}' in this project's run store")
+    return found
+
+
+async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) -> dict[str, Any]:
+    """Apply one variant through ``workspace/applyEdit``, re-based onto the current text."""
+    uri, run_id, variant_id, version = _apply_arguments(arguments)
+    document = await ls.documents.analyzed(uri)
+    if document is None:
+        raise ApplyError(f"{uri} is not open in the editor")
+    if version is not None and version != document.version:
+        raise ApplyError(
+            f"the document changed since version {version} (it is at version {document.version})"
+        )
+    run = await _find_run(ls, uri, run_id)
+    variant = run.variant(variant_id)
+    if variant is None:
+        raise ApplyError(f"run {run_id} has no Pareto variant {variant_id}")
+    rebased = rebase(run.run.base_source, variant.source, document.source)
+    if rebased is None:
+        raise ApplyError(
+            f"variant {variant.index}/{len(run.variants)} changes lines of "
+            f"{run.run.class_name} that were edited since the run started; "
+            "undo those edits or evolve again"
+        )
+    if not rebased.edits:
+        return {"applied": True, "reason": "the document already reads as this variant"}
+    label = f"nnevolve: {action_title(variant, len(run.variants), run)}"
+    response = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=variant_edit(ls, document, rebased), label=label)
+    )
+    if not response.applied:
+        reason = response.failure_reason or "the document changed while the edit was on its way"
+        raise ApplyError(f"the editor refused the edit: {reason}")
+    return {"applied": True}
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Offer variants as code actions; apply one by command."""
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[ACTION_KIND], resolve_provider=False),
+    )(code_actions)
+
+    @server.command(APPLY_VARIANT_COMMAND)
+    async def apply_variant_command(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
+        try:
+            return await apply_variant(server, arguments)
+        except ApplyError as error:
+            message = f"Variant not applied: {error}."
+            server.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=message)
+            )
+            return {"applied": False, "reason": message}
+
+    server.documents.when_closed(forget_rebased)

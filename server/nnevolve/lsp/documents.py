@@ -1,0 +1,217 @@
+"""Open documents and their line-type analysis, cached per document version.
+
+Every feature asks :class:`Documents` for an :class:`AnalyzedDocument`. The analysis of a
+version is computed once, lazily, off the event loop (see :mod:`nnevolve.lsp.analysis_worker`),
+and shared by every request and by the diagnostics of that version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec
+
+from nnevolve.analysis import Analysis, LineItem, SyntaxProblem
+from nnevolve.lsp.analysis_worker import AnalysisWorker
+
+if TYPE_CHECKING:
+    from pygls.workspace import TextDocument
+
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+
+logger = logging.getLogger(__name__)
+
+PYTHON_LANGUAGE_ID = "python"
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+# The line breaks of both LSP and Python's tokenizer; str.splitlines also breaks on \f, \x1c,
+# \u2028, ... which would shift every line number after one of them.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+DocumentListener = Callable[[str], None]
+
+
+def is_python_document(uri: str, language_id: str | None) -> bool:
+    """Whether a document is Python source: by its language id, else by its file suffix."""
+    if language_id:
+        return language_id == PYTHON_LANGUAGE_ID
+    return unquote(uri).split("?", 1)[0].endswith(PYTHON_SUFFIXES)
+
+
+def split_lines(source: str) -> list[str]:
+    """The document's lines without their line breaks, numbered as the client numbers them."""
+    return _LINE_BREAK.split(source)
+
+
+@dataclass(frozen=True, eq=False)
+class AnalyzedDocument:
+    """One version of an open document with its analysis and position conversions.
+
+    Analysis positions are 1-based lines and 0-based code-point columns; LSP positions are
+    0-based lines and columns in the client's code units (UTF-16 unless negotiated).
+    """
+
+    uri: str
+    version: int | None
+    source: str
+    lines: list[str]
+    analysis: Analysis
+    codec: PositionCodec
+
+    def character(self, line: int, col: int) -> int:
+        """The client column of a 1-based ``line`` and 0-based code-point ``col`` (clamped)."""
+        text = self.lines[min(max(line - 1, 0), len(self.lines) - 1)]
+        col = min(max(col, 0), len(text))
+        return col if text.isascii() else self.codec.client_num_units(text[:col])
+
+    def position(self, line: int, col: int) -> types.Position:
+        """LSP position of a 1-based ``line`` and 0-based code-point ``col``, clamped to the text."""
+        index = min(max(line - 1, 0), len(self.lines) - 1)
+        return types.Position(line=index, character=self.character(line, col))
+
+    def range_of(self, span: LineItem | SyntaxProblem) -> types.Range:
+        """LSP range of an analysed item or syntax problem."""
+        return types.Range(
+            start=self.position(span.line, span.col),
+            end=self.position(span.end_line, span.end_col),
+        )
+
+    def line_end(self, line: int) -> types.Position:
+        """LSP position just past the last character of a 1-based ``line``."""
+        index = min(max(line - 1, 0), len(self.lines) - 1)
+        return self.position(index + 1, len(self.lines[index]))
+
+    def location(self, position: types.Position) -> tuple[int, int] | None:
+        """The 1-based line and code-point column of an LSP position, None past the end."""
+        if not 0 <= position.line < len(self.lines) or position.character < 0:
+            return None
+        text = self.lines[position.line]
+        if text.isascii():
+            return position.line + 1, min(position.character, len(text))
+        units = 0
+        for col, char in enumerate(text):
+            if units >= position.character:
+                return position.line + 1, col
+            units += self.codec.client_num_units(char)
+        return position.line + 1, len(text)
+
+
+class Documents:
+    """The server's open Python documents and the cache of their analyses."""
+
+    def __init__(self, server: NnevolveLanguageServer) -> None:
+        self._server = server
+        self._analyzed: dict[str, AnalyzedDocument] = {}
+        self._pending: dict[tuple[str, int | None], asyncio.Future[AnalyzedDocument]] = {}
+        self._worker = AnalysisWorker()
+        self._change_listeners: list[DocumentListener] = []
+        self._close_listeners: list[DocumentListener] = []
+        self._followed: set[str] = set()  # Python documents announced to the listeners
+
+    def when_changed(self, listener: DocumentListener) -> None:
+        """Call ``listener(uri)`` after a Python document is opened or edited."""
+        self._change_listeners.append(listener)
+
+    def when_closed(self, listener: DocumentListener) -> None:
+        """Call ``listener(uri)`` after a document is closed."""
+        self._close_listeners.append(listener)
+
+    def text_document(self, uri: str) -> TextDocument | None:
+        """The open Python document at ``uri``; None when unknown, closed or not Python."""
+        try:
+            document = self._server.workspace.text_documents.get(unquote(uri))
+        except RuntimeError:  # a request before `initialize`: there is no workspace yet
+            return None
+        if document is None or not is_python_document(uri, document.language_id):
+            return None
+        return document
+
+    async def analyzed(self, uri: str) -> AnalyzedDocument | None:
+        """The current version of ``uri`` with its analysis, computed at most once per version."""
+        document = self.text_document(uri)
+        if document is None:
+            return None
+        source = document.source
+        cached = self._analyzed.get(uri)
+        if cached is not None and cached.version == document.version and cached.source is source:
+            return cached
+        key = (uri, document.version)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._analyze(uri, document.version, source))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._store(key, done))
+        # Shielded: a cancelled hover must not cancel the analysis other requests wait for.
+        return await asyncio.shield(pending)
+
+    async def _analyze(self, uri: str, version: int | None, source: str) -> AnalyzedDocument:
+        analysis = await self._worker.analyze(source)
+        codec = self._server.workspace.position_codec
+        return AnalyzedDocument(uri, version, source, split_lines(source), analysis, codec)
+
+    def _store(self, key: tuple[str, int | None], done: asyncio.Future[AnalyzedDocument]) -> None:
+        self._pending.pop(key, None)
+        if done.cancelled() or done.exception() is not None:
+            return
+        analyzed = done.result()
+        document = self.text_document(key[0])
+        # Keep only the current version of an open document: a late, older result is dropped.
+        if document is not None and document.version == analyzed.version:
+            self._analyzed[key[0]] = analyzed
+
+    def changed(self, uri: str) -> None:
+        """Tell the listeners that ``uri`` was opened or edited (Python documents only)."""
+        if self.text_document(uri) is None:
+            return
+        self._followed.add(uri)
+        _tell(self._change_listeners, uri)
+
+    def closed(self, uri: str) -> None:
+        """Forget ``uri``'s analysis and tell the listeners, if they knew the document."""
+        self._analyzed.pop(uri, None)
+        if uri not in self._followed:
+            return
+        self._followed.discard(uri)
+        _tell(self._close_listeners, uri)
+
+    def shutdown(self) -> None:
+        """Stop the analyses."""
+        self._worker.shutdown()
+
+
+def _tell(listeners: list[DocumentListener], uri: str) -> None:
+    for listener in listeners:
+        try:
+            listener(uri)
+        except Exception:  # one feature's failure must not keep the news from the others
+            logger.exception("document listener %r failed for %s", listener, uri)
+
+
+def document_opened(ls: NnevolveLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    """``textDocument/didOpen``: pygls stored the text; announce the new document."""
+    ls.documents.changed(params.text_document.uri)
+
+
+def document_changed(ls: NnevolveLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    """``textDocument/didChange``: pygls applied the edit; announce the new version."""
+    ls.documents.changed(params.text_document.uri)
+
+
+def document_closed(ls: NnevolveLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    """``textDocument/didClose``: drop the document's analysis."""
+    ls.documents.closed(params.text_document.uri)
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Follow the client's documents (pygls keeps their text; we keep their analyses)."""
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(document_opened)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(document_changed)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(document_closed)

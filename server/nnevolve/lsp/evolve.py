@@ -1,0 +1,454 @@
+"""Commands ``nnevolve.evolve`` and ``nnevolve.cancel``: a run with work-done progress.
+
+The run is ``python -m nnevolve evolve ... --progress-jsonl`` in its own process group
+(:mod:`nnevolve.lsp.evolve_process`); its JSON lines become progress reports on the
+server's event loop. One run per document at a time. The run evolves the document's text
+at the moment of the command (an unsaved text goes through a copy, see
+:mod:`nnevolve.lsp.unsaved`); that text is the run's base, against which its variants are
+later offered as code actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from nnevolve.analysis import analyze
+from nnevolve.config import ConfigError, load_config
+from nnevolve.lsp import diagnostics, figures
+from nnevolve.lsp.code_lens import EVOLVE_COMMAND, find_model_class, model_classes_of
+from nnevolve.lsp.documents import AnalyzedDocument, split_lines
+from nnevolve.lsp.evolve_process import EvolveProcess, engine_command
+from nnevolve.lsp.evolve_request import EvolveRequest, RequestError, engine_arguments, parse_request
+from nnevolve.lsp.offers import OfferedRun, offers, read_offered_run, uri_to_path
+from nnevolve.lsp.unsaved import record_run_under, saved_text, write_unsaved_copy
+from nnevolve.store import RunStore, StoreError
+
+if TYPE_CHECKING:
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+logger = logging.getLogger(__name__)
+
+CANCEL_COMMAND = "nnevolve.cancel"
+
+
+class RunFailed(Exception):
+    """The run could not start or finish; the message says why, in the user's words."""
+
+
+@dataclass
+class ActiveRun:
+    """A run in progress for one document."""
+
+    uri: str
+    model: str = ""
+    token: str | None = None
+    process: EvolveProcess | None = None
+    run_id: str | None = None
+    store_path: Path | None = None
+    cancel_requested: bool = False
+    last_progress: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the last run of a document's model class failed (shown as one diagnostic)."""
+
+    model: str
+    message: str
+
+
+class Evolutions:
+    """The server's runs: at most one per document, each in its own process group."""
+
+    def __init__(self, server: NnevolveLanguageServer) -> None:
+        self.server = server
+        self.active: dict[str, ActiveRun] = {}
+        self.failures: dict[str, Failure] = {}
+
+    # -- the command ------------------------------------------------------------------------
+
+    async def evolve(self, request: EvolveRequest) -> dict[str, Any]:
+        """Run the engine on the request's model class; answer when the run has ended."""
+        uri = request.uri
+        if uri in self.active:
+            running = self.active[uri]
+            message = (
+                f"nnevolve is already evolving {running.model or 'a network'} in "
+                f"{_name(uri)}: wait for it to finish or cancel it first."
+            )
+            self.show(types.MessageType.Warning, message)
+            return {"started": False, "reason": message}
+        run = ActiveRun(uri)
+        self.active[uri] = run  # claimed before the first await: a second request sees it
+        try:
+            return await self._evolve(run, request)
+        finally:
+            if run.process is not None and run.process.returncode is None:
+                # the request itself was cancelled (shutdown): never leave a run behind
+                await asyncio.shield(run.process.stop())
+            self.active.pop(uri, None)
+
+    async def _evolve(self, run: ActiveRun, request: EvolveRequest) -> dict[str, Any]:
+        try:
+            path, document, model = await self._target(request)
+        except RequestError as error:
+            message = f"Cannot evolve: {error}"
+            self.show(types.MessageType.Error, message)
+            return {"started": False, "reason": message}
+        run.model = model
+        self._clear_failure(run.uri)
+        await self._begin_progress(run)
+        try:
+            outcome = await self._run_engine(run, request, path, document.source)
+        except RunFailed as error:
+            message = f"Evolving {model} failed: {error}"
+            self._fail(run, message)
+            return {"started": True, "run": run.run_id, "status": "failed", "message": message}
+        return outcome
+
+    async def _target(self, request: EvolveRequest) -> tuple[Path, AnalyzedDocument, str]:
+        """The file, its analysed text at command time and the model class to evolve."""
+        path = uri_to_path(request.uri)
+        if path is None:
+            raise RequestError(f"{request.uri} is not a file on disk; save it first")
+        document = await self.server.documents.analyzed(request.uri)
+        if document is None:  # not open in the editor: evolve the file as saved
+            text = await asyncio.to_thread(saved_text, path)
+            if text is None:
+                raise RequestError(f"cannot read {path}")
+            analysis = await asyncio.to_thread(analyze, text)
+            document = AnalyzedDocument(
+                request.uri,
+                None,
+                text,
+                split_lines(text),
+                analysis,
+                self.server.workspace.position_codec,
+            )
+        if document.analysis.error is not None:
+            raise RequestError(
+                f"{path.name} has a syntax error on line {document.analysis.error.line}; fix it first"
+            )
+        names = [cls.name for cls in model_classes_of(document)]
+        if not names:
+            raise RequestError(f"{path.name} has no nn.Module subclass that builds layers")
+        model = request.model or names[-1]
+        if model not in names:
+            raise RequestError(
+                f"{path.name} has no model class '{model}' (models found: {', '.join(names)})"
+            )
+        return path, document, model
+
+    async def _run_engine(
+        self, run: ActiveRun, request: EvolveRequest, path: Path, text: str
+    ) -> dict[str, Any]:
+        try:
+            config = load_config(path).with_overrides(request.overrides)
+        except ConfigError as error:
+            raise RunFailed(str(error)) from error
+        run.store_path = config.store_path
+        file = path
+        try:
+            if await asyncio.to_thread(saved_text, path) != text:
+                file = await asyncio.to_thread(write_unsaved_copy, config.root, path, text)
+            if run.cancel_requested:
+                return await self._cancelled(run)
+            args = engine_arguments(file, run.model, config, request.overrides)
+            run.process = await EvolveProcess.start(engine_command(args), cwd=config.root)
+            result, error_message = await self._follow(run, file != path, path)
+            code = await run.process.wait()
+        except OSError as error:
+            raise RunFailed(f"the engine could not run: {error}") from error
+        finally:
+            if file != path:  # the run keeps its base text in the store; the copy is litter
+                file.unlink(missing_ok=True)
+        return await self._conclude(run, result, error_message, code)
+
+    async def _follow(
+        self, run: ActiveRun, copied: bool, path: Path
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """Turn the run's JSON lines into progress; return its result and error messages."""
+        assert run.process is not None
+        result: dict[str, Any] | None = None
+        error_message: str | None = None
+        async for message in run.process.messages():
+            event = message.get("event")
+            if event == "started" and isinstance(message.get("run_id"), str):
+                run.run_id = message["run_id"]
+                if copied and run.store_path is not None:
+                    try:
+                        await asyncio.to_thread(record_run_under, run.store_path, run.run_id, path)
+                    except sqlite3.Error as error:  # the run goes on; only its reopening suffers
+                        logger.warning("cannot record run %s under %s: %s", run.run_id, path, error)
+            elif event == "progress":
+                run.last_progress = message
+                run.run_id = run.run_id or message.get("run_id")
+                self._report(run, figures.progress_line(message), message.get("percent"))
+            elif event == "result":
+                result = message
+            elif event == "error":
+                error_message = str(message.get("message") or "")
+        return result, error_message
+
+    async def _conclude(
+        self, run: ActiveRun, result: dict[str, Any] | None, error_message: str | None, code: int
+    ) -> dict[str, Any]:
+        status = result.get("status") if result else None
+        if status == "finished":
+            return await self._finished(run)
+        if status == "cancelled" or run.cancel_requested:
+            return await self._cancelled(run)
+        reason = (result or {}).get("error") or error_message or self._crash_reason(run, code)
+        await self._settle_status(run, "failed", str(reason))
+        raise RunFailed(str(reason))
+
+    def _crash_reason(self, run: ActiveRun, code: int) -> str:
+        assert run.process is not None
+        tail = [line for line in run.process.stderr_tail() if line.strip()]
+        last = tail[-1] if tail else ""
+        return f"the engine stopped with exit status {code}" + (f": {last}" if last else "")
+
+    async def _finished(self, run: ActiveRun) -> dict[str, Any]:
+        offered = None
+        if run.run_id is not None and run.store_path is not None:
+            offered = await asyncio.to_thread(read_offered_run, run.store_path, run.run_id)
+        if offered is None:
+            raise RunFailed("the run finished but its results are not in the run store")
+        invalid = every_variant_invalid(offered)
+        if invalid is not None:
+            raise RunFailed(invalid)
+        offers(self.server).offer(run.uri, offered)
+        summary = finished_summary(offered)
+        self._end_progress(run, summary)
+        return {
+            "started": True,
+            "run": run.run_id,
+            "status": "finished",
+            "variants": len(offered.variants),
+            "message": summary,
+        }
+
+    async def _cancelled(self, run: ActiveRun) -> dict[str, Any]:
+        await self._settle_status(run, "cancelled", None)
+        kept = run.last_progress
+        evaluated = int(kept.get("evaluated") or 0) + int(kept.get("failed") or 0)
+        summary = (
+            f"Cancelled: the {evaluated} variant{'' if evaluated == 1 else 's'} "
+            "evaluated so far stay in the run store"
+        )
+        self._end_progress(run, summary)
+        return {"started": True, "run": run.run_id, "status": "cancelled", "message": summary}
+
+    async def _settle_status(self, run: ActiveRun, status: str, error: str | None) -> None:
+        """Give a run the engine could not close (killed, crashed) its final status."""
+        if run.run_id is None or run.store_path is None or not run.store_path.is_file():
+            return
+
+        def settle(store_path: Path, run_id: str) -> None:
+            with RunStore(store_path) as store:
+                record = store.get_run(run_id)
+                if record is not None and record.status == "running":
+                    store.set_run_status(run_id, status, error)
+
+        try:
+            await asyncio.to_thread(settle, run.store_path, run.run_id)
+        except (StoreError, OSError) as store_error:
+            logger.warning("cannot record the end of run %s: %s", run.run_id, store_error)
+
+    # -- cancellation -----------------------------------------------------------------------
+
+    async def cancel(self, uri: str) -> bool:
+        """Stop the document's run and its workers; False when none is running."""
+        run = self.active.get(uri)
+        if run is None:
+            return False
+        run.cancel_requested = True
+        self._report(run, "cancelling…", None)
+        if run.process is not None:
+            await run.process.stop()
+        return True
+
+    async def cancel_all(self) -> None:
+        """Stop every run (the server is shutting down)."""
+        await asyncio.gather(*(self.cancel(uri) for uri in list(self.active)))
+
+    # -- progress, messages, diagnostics ----------------------------------------------------
+
+    async def _begin_progress(self, run: ActiveRun) -> None:
+        capabilities = self.server.client_capabilities.window
+        if not (capabilities and capabilities.work_done_progress):
+            return
+        token = f"nnevolve-evolve-{uuid.uuid4()}"
+        try:
+            await self.server.work_done_progress.create_async(token)
+        except Exception as error:  # noqa: BLE001 - a client that refuses gets no progress bar
+            logger.warning("the client refused a progress token: %s", error)
+            return
+        run.token = token
+        self.server.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title=f"Evolving {run.model}",
+                cancellable=True,
+                message="starting",
+                percentage=0,
+            ),
+        )
+        cancelled = self.server.work_done_progress.tokens.get(token)
+        if cancelled is not None:
+            loop = asyncio.get_running_loop()
+            # the client's Cancel button cancels this future (pygls, on the event loop)
+            cancelled.add_done_callback(
+                lambda future: (
+                    future.cancelled()
+                    and loop.call_soon_threadsafe(self._cancel_from_client, run.uri, token)
+                )
+            )
+
+    def _cancel_from_client(self, uri: str, token: str) -> None:
+        run = self.active.get(uri)
+        if run is not None and run.token == token:
+            self.server.run_in_background(self.cancel(uri))
+
+    def _report(self, run: ActiveRun, message: str, percent: Any) -> None:
+        if run.token is None:
+            return
+        percentage = int(percent) if isinstance(percent, (int, float)) else None
+        self.server.work_done_progress.report(
+            run.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
+        )
+
+    def _end_progress(self, run: ActiveRun, message: str) -> None:
+        if run.token is None:
+            self.show(types.MessageType.Info, message)
+            return
+        self.server.work_done_progress.end(run.token, types.WorkDoneProgressEnd(message=message))
+        self.server.work_done_progress.tokens.pop(run.token, None)
+        run.token = None
+
+    def _fail(self, run: ActiveRun, message: str) -> None:
+        self._end_progress(run, message)
+        self.show(types.MessageType.Error, message)
+        self.failures[run.uri] = Failure(run.model, message)
+        diagnostics.refresh(self.server, run.uri)
+
+    def forget(self, uri: str) -> None:
+        """The document was closed: its failure is no longer shown."""
+        self.failures.pop(uri, None)
+
+    def _clear_failure(self, uri: str) -> None:
+        if self.failures.pop(uri, None) is not None:
+            diagnostics.refresh(self.server, uri)
+
+    def failure_diagnostics(self, document: AnalyzedDocument) -> list[types.Diagnostic]:
+        """The last failed run of the document, as one diagnostic on its model class line."""
+        failure = self.failures.get(document.uri)
+        if failure is None:
+            return []
+        cls = find_model_class(document, failure.model)
+        line, col = (cls.line, cls.col) if cls is not None else (1, 0)
+        return [
+            types.Diagnostic(
+                range=types.Range(start=document.position(line, col), end=document.line_end(line)),
+                message=failure.message,
+                severity=types.DiagnosticSeverity.Warning,
+                source=diagnostics.SOURCE,
+                code="evolve-failed",
+            )
+        ]
+
+    def show(self, kind: types.MessageType, message: str) -> None:
+        self.server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def every_variant_invalid(offered: OfferedRun) -> str | None:
+    """Why a finished run is a failure all the same: not one variant trained; else None."""
+    if offered.valid > 0:
+        return None
+    counts = offered.run.counts
+    return (
+        f"every variant was invalid ({counts.rejected} rejected by the static check, "
+        f"{counts.failed} failed to train)"
+    )
+
+
+def finished_summary(offered: OfferedRun) -> str:
+    """``Finished: 3 Pareto-optimal variants · best 98.2% (+0.4) · smallest 9,114 params (−69%)``."""
+    variants = offered.variants
+    if not variants:
+        return "Finished: no variant beats the original network on any objective"
+    base = offered.base
+    best = max(variants, key=lambda v: v.accuracy or 0.0)
+    smallest = min(variants, key=lambda v: v.params or 0)
+    parts = [f"Finished: {len(variants)} Pareto-optimal variant{'' if len(variants) == 1 else 's'}"]
+    if best.accuracy is not None:
+        parts.append(
+            "best "
+            + figures.accuracy(best.accuracy)
+            + figures.accuracy_change(best.accuracy, base.accuracy if base else None)
+        )
+    if smallest.params is not None:
+        parts.append(
+            "smallest "
+            + figures.params(smallest.params)
+            + figures.relative_change(smallest.params, base.params if base else None)
+        )
+    return " · ".join(parts) + " — apply one from the code actions on " + offered.run.class_name
+
+
+def _name(uri: str) -> str:
+    path = uri_to_path(uri)
+    return path.name if path is not None else uri
+
+
+_EVOLUTIONS: weakref.WeakKeyDictionary[NnevolveLanguageServer, Evolutions] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def evolutions(server: NnevolveLanguageServer) -> Evolutions:
+    """The server's runs (one registry per server)."""
+    return _EVOLUTIONS.setdefault(server, Evolutions(server))
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Commands ``nnevolve.evolve`` and ``nnevolve.cancel``; stop runs on shutdown."""
+    registry = evolutions(server)
+    diagnostics.add_source(server, registry.failure_diagnostics)
+
+    @server.command(EVOLVE_COMMAND)
+    async def evolve_command(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
+        try:
+            request = parse_request(arguments)
+        except RequestError as error:
+            message = f"nnevolve.evolve {error}"
+            registry.show(types.MessageType.Error, message)
+            return {"started": False, "reason": message}
+        return await registry.evolve(request)
+
+    @server.command(CANCEL_COMMAND)
+    async def cancel_command(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
+        argument = arguments[0] if len(arguments) == 1 else None
+        uri = argument.get("uri") if isinstance(argument, dict) else argument
+        if not isinstance(uri, str):
+            return {"cancelled": False, "reason": 'expects one argument: {"uri": ...}'}
+        cancelled = await registry.cancel(uri)
+        if not cancelled:
+            registry.show(types.MessageType.Info, f"No run is evolving {_name(uri)}.")
+        return {"cancelled": cancelled}
+
+    @server.feature(types.SHUTDOWN)
+    async def stop_runs(ls: LanguageServer, *_: Any) -> None:
+        await registry.cancel_all()
+
+    server.documents.when_closed(registry.forget)

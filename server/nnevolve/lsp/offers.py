@@ -1,0 +1,244 @@
+"""The finished run whose Pareto variants each open document offers, read from the run store.
+
+A run is offered to a document when it finishes, and again when the file is opened later
+(after a restart) if the file still matches the run's base (the normalized-source hash).
+Reading the store runs in a thread of its own (``asyncio.to_thread``), never on the event
+loop and never in pygls' thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from nnevolve.config import ConfigError, find_pyproject, load_config
+from nnevolve.genome.errors import GenomeError
+from nnevolve.genome.normalize import source_hash
+from nnevolve.store import Evaluation, RunRecord, RunStore, StoreError, Variant, default_store_path
+
+if TYPE_CHECKING:
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+logger = logging.getLogger(__name__)
+
+# runs offered as code actions (a cancelled run's variants stay reachable by nnevolve/pareto)
+OFFERED_STATUSES = ("finished",)
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The local file of a `file:` URI; None for other schemes (untitled:, ...)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    path = unquote(parsed.path)
+    if parsed.netloc:  # a UNC path: file://server/share/x.py
+        path = f"//{parsed.netloc}{path}"
+    return Path(path)
+
+
+def store_path_for(file: Path) -> Path:
+    """The run store of the project around `file` (as `nnevolve evolve` would use it)."""
+    try:
+        return load_config(file).store_path
+    except ConfigError:
+        # a broken [tool.nnevolve] still tells where the project is
+        pyproject = find_pyproject(file)
+        return default_store_path(pyproject.parent if pyproject else file.parent)
+
+
+def run_file_key(file: Path) -> str:
+    """How the run store names a model file (the resolved path)."""
+    return str(file.resolve())
+
+
+@dataclass(frozen=True)
+class OfferedVariant:
+    """One Pareto-optimal variant of a run, with its figures."""
+
+    id: int
+    index: int  # 1-based, most accurate first
+    source: str
+    accuracy: float | None
+    params: int | None
+    latency_ms: float | None
+    test_accuracy: float | None
+    edits: tuple[dict[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "index": self.index,
+            "accuracy": self.accuracy,
+            "params": self.params,
+            "latency_ms": self.latency_ms,
+            "test_accuracy": self.test_accuracy,
+            "edits": list(self.edits),
+        }
+
+
+@dataclass(frozen=True)
+class OfferedRun:
+    """A finished run of one model class: its base text, the original's figures, its variants."""
+
+    run: RunRecord
+    store_path: Path
+    base: Evaluation | None  # the original network's figures
+    variants: tuple[OfferedVariant, ...]
+    valid: int = 0  # variants (the seed excluded) that trained to the end
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    def variant(self, variant_id: int) -> OfferedVariant | None:
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+
+def pareto_variants(store: RunStore, run: RunRecord) -> tuple[OfferedVariant, ...]:
+    """The run's Pareto variants that change the network, most accurate first."""
+    front = [
+        v
+        for v in store.pareto(run.id)
+        if not v.is_base
+        and v.source != run.base_source
+        and v.evaluation is not None
+        and v.evaluation.status == "ok"
+    ]
+    return tuple(_offered(v, index) for index, v in enumerate(front, start=1))
+
+
+def _offered(variant: Variant, index: int) -> OfferedVariant:
+    evaluation = variant.evaluation
+    assert evaluation is not None
+    return OfferedVariant(
+        id=variant.id,
+        index=index,
+        source=variant.source,
+        accuracy=evaluation.accuracy,
+        params=evaluation.params,
+        latency_ms=evaluation.latency_ms,
+        test_accuracy=evaluation.test_accuracy,
+        edits=tuple(variant.edits),
+    )
+
+
+def read_offered_run(store_path: Path, run_id: str) -> OfferedRun | None:
+    """Load one run with its Pareto variants (blocking: call it in a thread)."""
+    if not store_path.is_file():
+        return None
+    with RunStore(store_path) as store:
+        run = store.get_run(run_id)
+        if run is None:
+            return None
+        base = store.base_variant(run_id)
+        valid = sum(
+            1
+            for v in store.variants(run_id)
+            if not v.is_base and v.evaluation is not None and v.evaluation.status == "ok"
+        )
+        return OfferedRun(
+            run=run,
+            store_path=store_path,
+            base=base.evaluation if base is not None else None,
+            variants=pareto_variants(store, run),
+            valid=valid,
+        )
+
+
+def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
+    """The newest finished run of `file` whose base matches `text` (blocking: call in a thread)."""
+    store_path = store_path_for(file)
+    if not store_path.is_file():  # never create a store just by opening a file
+        return None
+    try:
+        current_hash = source_hash(text)
+    except GenomeError:
+        return None  # text that does not parse matches no run
+    with RunStore(store_path) as store:
+        runs = store.list_runs(file=run_file_key(file))
+    for run in runs:
+        if run.status in OFFERED_STATUSES:
+            if run.base_hash != current_hash:
+                return None  # the file moved on since its latest run
+            return read_offered_run(store_path, run.id)
+    return None
+
+
+class Offers:
+    """Which finished run each open document offers (by URI)."""
+
+    def __init__(self) -> None:
+        self._offered: dict[str, OfferedRun] = {}
+        self._loading: dict[str, asyncio.Task[None]] = {}
+        self._looked_up: set[str] = set()  # the store is read once per opening, not per keystroke
+
+    def offer(self, uri: str, run: OfferedRun) -> None:
+        """Offer `run`'s variants on `uri` (a run that just finished replaces the previous one)."""
+        loading = self._loading.pop(uri, None)
+        if loading is not None:
+            loading.cancel()
+        self._offered[uri] = run
+
+    def withdraw(self, uri: str) -> None:
+        """Forget what `uri` offers (its document was closed)."""
+        self._offered.pop(uri, None)
+        self._looked_up.discard(uri)
+        loading = self._loading.pop(uri, None)
+        if loading is not None:
+            loading.cancel()
+
+    async def offered(self, uri: str) -> OfferedRun | None:
+        """The run offered on `uri`, after any pending load from the store."""
+        loading = self._loading.get(uri)
+        if loading is not None:
+            try:
+                await asyncio.shield(loading)
+            except asyncio.CancelledError:
+                if not loading.cancelled():
+                    raise
+        return self._offered.get(uri)
+
+    def load_latest(self, uri: str, text: str) -> None:
+        """Look up the latest finished run of the file at `uri` in the background."""
+        path = uri_to_path(uri)
+        if path is None or uri in self._looked_up:
+            return
+        self._looked_up.add(uri)
+        task = asyncio.ensure_future(self._load(uri, path, text))
+        self._loading[uri] = task
+        task.add_done_callback(lambda _: self._loading.pop(uri, None))
+
+    async def _load(self, uri: str, path: Path, text: str) -> None:
+        try:
+            run = await asyncio.to_thread(latest_matching_run, path, text)
+        except (StoreError, OSError) as error:
+            logger.warning("cannot read the run store for %s: %s", path, error)
+            return
+        if run is not None and uri not in self._offered:
+            self._offered[uri] = run
+
+
+_OFFERS: weakref.WeakKeyDictionary[NnevolveLanguageServer, Offers] = weakref.WeakKeyDictionary()
+
+
+def offers(server: NnevolveLanguageServer) -> Offers:
+    """The server's offers (one book per server)."""
+    return _OFFERS.setdefault(server, Offers())
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Re-offer stored results when a document is opened; forget them when it is closed."""
+    book = offers(server)
+
+    def changed(uri: str) -> None:
+        document = server.documents.text_document(uri)
+        if document is not None:
+            book.load_latest(uri, document.source)
+
+    server.documents.when_changed(changed)
+    server.documents.when_closed(book.withdraw)

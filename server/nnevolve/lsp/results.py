@@ -1,0 +1,160 @@
+"""Custom requests for the extension's results view: ``nnevolve/runs`` and ``nnevolve/pareto``.
+
+``nnevolve/runs`` ``{"uri"}`` → ``{"uri", "runs": [...]}``: the runs of that file, newest
+first, with status and counts. ``nnevolve/pareto`` ``{"run", "uri"?}`` → the run, the
+original network's figures and each Pareto variant with its figures, edits, source and a
+unified diff against the run's base. The run store is read in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnevolve.config import ConfigError, load_config
+from nnevolve.lsp.offers import (
+    OfferedRun,
+    offers,
+    read_offered_run,
+    run_file_key,
+    store_path_for,
+    uri_to_path,
+)
+from nnevolve.lsp.variants import unified_diff
+from nnevolve.store import RunRecord, RunStore, StoreError
+
+if TYPE_CHECKING:
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+RUNS_REQUEST = "nnevolve/runs"
+PARETO_REQUEST = "nnevolve/pareto"
+
+
+def plain(value: Any) -> Any:
+    """Custom params as JSON values (pygls hands JSON objects over as namedtuples)."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {key: plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def run_json(run: RunRecord, offered: str | None = None) -> dict[str, Any]:
+    """One run for the results view."""
+    config = run.config
+    return {
+        "id": run.id,
+        "file": run.file,
+        "model": run.class_name,
+        "status": run.status,
+        "error": run.error,
+        "dataset": config.get("dataset"),
+        "generation": run.generation,
+        "generations": config.get("generations"),
+        "objectives": config.get("objectives"),
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "counts": run.counts.to_json(),
+        "offered": run.id == offered,
+    }
+
+
+def list_runs(file: Path) -> list[RunRecord]:
+    """The runs of `file`, newest first (blocking); none when the project has no store yet."""
+    store_path = store_path_for(file)
+    if not store_path.is_file():
+        return []
+    with RunStore(store_path) as store:
+        return store.list_runs(file=run_file_key(file))
+
+
+def pareto_json(offered: OfferedRun) -> dict[str, Any]:
+    """A run's Pareto variants, each with a unified diff against the run's base."""
+    run = offered.run
+    base = offered.base
+    name = Path(run.file).name
+    return {
+        "run": run_json(run),
+        "base": None
+        if base is None
+        else {
+            "accuracy": base.accuracy,
+            "params": base.params,
+            "latency_ms": base.latency_ms,
+            "test_accuracy": base.test_accuracy,
+            "source": run.base_source,
+        },
+        "variants": [
+            {
+                **variant.to_json(),
+                "source": variant.source,
+                "diff": unified_diff(run.base_source, variant.source, name),
+            }
+            for variant in offered.variants
+        ],
+    }
+
+
+def _candidate_stores(ls: NnevolveLanguageServer, uri: Any) -> list[Path]:
+    """Where a run may be: the store of the given document, of open documents, of the workspace."""
+    paths: list[Path] = []
+    uris = [uri] if isinstance(uri, str) else []
+    uris += list(ls.workspace.text_documents)
+    for candidate in uris:
+        path = uri_to_path(candidate)
+        if path is not None:
+            paths.append(store_path_for(path))
+    for folder in ls.workspace.folders.values():
+        root = uri_to_path(folder.uri)
+        if root is not None:
+            try:
+                paths.append(load_config(root).store_path)
+            except ConfigError:
+                continue
+    return list(dict.fromkeys(paths))
+
+
+def _find_pareto(stores: list[Path], run_id: str) -> OfferedRun | None:
+    for store_path in stores:
+        offered = read_offered_run(store_path, run_id)
+        if offered is not None:
+            return offered
+    return None
+
+
+async def runs_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, Any]:
+    """``nnevolve/runs``: the runs of the document's file, newest first."""
+    values = plain(params)
+    uri = values.get("uri") if isinstance(values, dict) else None
+    path = uri_to_path(uri) if isinstance(uri, str) else None
+    if path is None or not isinstance(uri, str):
+        return {"uri": uri, "runs": [], "error": 'expects {"uri": a file: URI}'}
+    try:
+        runs = await asyncio.to_thread(list_runs, path)
+    except (StoreError, OSError) as error:
+        return {"uri": uri, "runs": [], "error": f"cannot read the run store: {error}"}
+    offered = await offers(ls).offered(uri)
+    offered_id = offered.run_id if offered is not None else None
+    return {"uri": uri, "runs": [run_json(run, offered_id) for run in runs]}
+
+
+async def pareto_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, Any] | None:
+    """``nnevolve/pareto``: one run's Pareto variants with figures, sources and diffs."""
+    values = plain(params)
+    values = values if isinstance(values, dict) else {}
+    run_id, uri = values.get("run"), values.get("uri")
+    if not isinstance(run_id, str):
+        return None
+    stores = _candidate_stores(ls, uri)
+    try:
+        offered = await asyncio.to_thread(_find_pareto, stores, run_id)
+    except (StoreError, OSError):
+        return None
+    return pareto_json(offered) if offered is not None else None
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Answer the results view's requests."""
+    server.feature(RUNS_REQUEST)(runs_request)
+    server.feature(PARETO_REQUEST)(pareto_request)

@@ -1,0 +1,202 @@
+"""Pareto variants as code actions after a restart: re-offered, re-based, withheld, refused.
+
+The run was made from a terminal (see ``finished_run.py``): the server under test only
+finds it in the run store when the file is opened.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+import pytest
+import pytest_asyncio
+from evolve_support import EditorClient, document_edit, start_editor, stop_editor
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from finished_run import FinishedRun
+
+    from nnevolve.store import Variant
+
+pytest_plugins = ["finished_run"]
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def editor(finished_run: FinishedRun):
+    client = await start_editor(finished_run.workspace)
+    yield client
+    await stop_editor(client)
+
+
+@pytest.fixture
+def document(editor: EditorClient, finished_run: FinishedRun):
+    """The model file opened afresh (as after a restart); closed after the test."""
+    uri = editor.open(finished_run.model_file)
+    yield uri
+    editor.close(uri)
+
+
+def changed_lines(base: str, variant: str) -> list[int]:
+    """0-based lines of `base` that the variant replaces or deletes (or inserts before)."""
+    matcher = difflib.SequenceMatcher(None, base.splitlines(True), variant.splitlines(True))
+    return [
+        line
+        for tag, i1, i2, _, _ in matcher.get_opcodes()
+        if tag != "equal"
+        for line in range(i1, max(i2, i1 + 1))
+    ]
+
+
+def class_line(text: str) -> int:
+    return text.splitlines().index("class Net(nn.Module):")
+
+
+def titled(
+    actions: list[types.CodeAction], variant_count: int, index: int
+) -> types.CodeAction | None:
+    return next(
+        (a for a in actions if a.title.startswith(f"Apply variant {index}/{variant_count}:")), None
+    )
+
+
+async def test_opening_the_file_offers_its_finished_run(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    front = finished_run.front()
+    base = finished_run.model_file.read_text()
+    actions = await editor.code_actions(document, class_line(base))
+    assert [a.title.split(":")[0] for a in actions] == [
+        f"Apply variant {i}/{len(front)}" for i in range(1, len(front) + 1)
+    ]
+    for index, variant in enumerate(front):
+        action = (await editor.code_actions(document, class_line(base)))[index]
+        assert f"{variant.evaluation.params:,} params" in action.title
+        assert f"{variant.evaluation.accuracy * 100:.1f}%" in action.title
+        change = document_edit(action)
+        assert change.text_document.version == editor.versions[document]
+        assert editor.apply(types.WorkspaceEdit(document_changes=[change])) == (True, None)
+        assert editor.texts[document] == variant.source
+        editor.set_text(document, base)
+
+
+async def test_a_change_away_from_the_variants_lines_is_kept_when_applying(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    base = finished_run.model_file.read_text()
+    variant = finished_run.front()[0]
+    mine = base.replace("import torch.nn as nn\n", "import torch.nn as nn\nimport math\n", 1)
+    version = editor.set_text(document, mine)
+    actions = await editor.code_actions(document, class_line(mine))
+    action = titled(actions, len(finished_run.front()), 1)
+    assert action is not None, "a variant whose lines the user did not touch is re-based"
+    change = document_edit(action)
+    assert change.text_document.version == version
+    assert editor.apply(types.WorkspaceEdit(document_changes=[change])) == (True, None)
+    assert editor.texts[document] == variant.source.replace(
+        "import torch.nn as nn\n", "import torch.nn as nn\nimport math\n", 1
+    )
+
+
+async def test_a_variant_whose_lines_the_user_changed_is_withheld_and_refused(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    base = finished_run.model_file.read_text()
+    front = finished_run.front()
+    variant: Variant = front[0]
+    lines = base.splitlines(True)
+    touched = changed_lines(base, variant.source)[0]
+    lines[touched] = lines[touched].rstrip("\n") + "  # my own change\n"
+    editor.set_text(document, "".join(lines))
+
+    actions = await editor.code_actions(document, class_line(base))
+    assert titled(actions, len(front), 1) is None
+    answer = await editor.execute(
+        "nnevolve.applyVariant",
+        {"uri": document, "run": finished_run.result["run_id"], "variant": variant.id},
+    )
+    assert answer["applied"] is False
+    assert "edited since the run started" in answer["reason"]
+    assert any("Variant not applied" in m.message for m in editor.messages)
+    assert editor.texts[document] == "".join(lines)  # nothing was applied
+
+
+async def test_apply_variant_refuses_a_version_that_has_passed(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    variant = finished_run.front()[1]
+    editor.set_text(document, editor.texts[document] + "\n# a note\n")
+    answer = await editor.execute(
+        "nnevolve.applyVariant",
+        {
+            "uri": document,
+            "run": finished_run.result["run_id"],
+            "variant": variant.id,
+            "version": 1,
+        },
+    )
+    assert answer["applied"] is False
+    assert "changed since version 1 (it is at version 2)" in answer["reason"]
+    # without a version the same variant is re-based onto the text as it is now
+    answer = await editor.execute(
+        "nnevolve.applyVariant",
+        {"uri": document, "run": finished_run.result["run_id"], "variant": variant.id},
+    )
+    assert answer == {"applied": True}
+    assert editor.texts[document] == variant.source + "\n# a note\n"
+
+
+async def test_apply_variant_explains_unknown_runs_and_variants(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    run_id = finished_run.result["run_id"]
+    unknown_run = await editor.execute(
+        "nnevolve.applyVariant", {"uri": document, "run": "no-such-run", "variant": 1}
+    )
+    assert "no run 'no-such-run'" in unknown_run["reason"]
+    unknown_variant = await editor.execute(
+        "nnevolve.applyVariant", {"uri": document, "run": run_id, "variant": 10_000}
+    )
+    assert f"run {run_id} has no Pareto variant 10000" in unknown_variant["reason"]
+    bad = await editor.execute("nnevolve.applyVariant", {"uri": document})
+    assert bad["applied"] is False and '"run" must be' in bad["reason"]
+
+
+async def test_a_file_that_no_longer_matches_its_run_offers_nothing(
+    editor: EditorClient, finished_run: FinishedRun
+) -> None:
+    base = finished_run.model_file.read_text()
+    other = base.replace("nn.Linear(64, 32)", "nn.Linear(64, 48)").replace(
+        "nn.Linear(32, 10)", "nn.Linear(48, 10)"
+    )
+    uri = editor.open(finished_run.model_file, text=other)
+    try:
+        assert await editor.code_actions(uri, class_line(other)) == []
+    finally:
+        editor.close(uri)
+    # comments and formatting do not change a network: such a file is still offered its run
+    uri = editor.open(finished_run.model_file, text="# my notes\n" + base)
+    try:
+        assert await editor.code_actions(uri, class_line(base) + 1)
+    finally:
+        editor.close(uri)
+
+
+async def test_code_actions_are_only_offered_on_the_model_class(
+    editor: EditorClient, finished_run: FinishedRun, document: str
+) -> None:
+    text = finished_run.model_file.read_text()
+    assert await editor.code_actions(document, 0) == []  # the import line
+    last = len(text.splitlines()) - 1  # the class's last line still counts
+    assert await editor.code_actions(document, last)
+    only_fixes = await editor.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=document),
+            range=types.Range(
+                start=types.Position(class_line(text), 0), end=types.Position(class_line(text), 0)
+            ),
+            context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+    assert not only_fixes

@@ -1,0 +1,129 @@
+"""Cancelling a run: the client's Cancel button and the `nnevolve.cancel` command.
+
+The run stops within seconds, no process of its group is left, and what it evaluated stays
+in the run store with the run marked cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from evolve_support import (
+    EditorClient,
+    children_of,
+    end_message,
+    group_members,
+    recorded_runs,
+    start_editor,
+    stop_editor,
+    wait_for,
+    write_workspace,
+)
+from lsprotocol import types
+
+from nnevolve.store import RunStore
+
+pytestmark = pytest.mark.slow
+
+# far more than can finish before the test cancels it
+LONG_BUDGET: dict[str, Any] = {"generations": 50, "population": 8}
+
+
+def engine_group(client: EditorClient) -> tuple[int, list[int]]:
+    """The evolve process the server started, and every process of its group."""
+    (engine,) = children_of(client.server_pid)
+    return engine, group_members(engine)
+
+
+def evaluated_so_far(store_path: Path) -> int:
+    runs = recorded_runs(store_path)
+    return runs[0].counts.evaluated if runs else 0
+
+
+async def test_the_cancel_button_stops_the_run_and_keeps_what_it_evaluated(tmp_path: Path) -> None:
+    model_file = write_workspace(tmp_path, **LONG_BUDGET)
+    store_path = tmp_path / ".nnevolve" / "runs.sqlite"
+    client = await start_editor(tmp_path)
+    try:
+        uri = client.open(model_file)
+        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        await wait_for(
+            lambda: evaluated_so_far(store_path) >= 1, 300, "a first evaluation", every=0.25
+        )
+        engine, members = engine_group(client)
+        assert engine in members and len(members) >= 2  # the engine and its worker
+
+        started = time.monotonic()
+        client.window_work_done_progress_cancel(
+            types.WorkDoneProgressCancelParams(token=client.progress_token("Evolving Net"))
+        )
+        result = await asyncio.wait_for(run, 60)
+        assert time.monotonic() - started < 15
+
+        assert result["status"] == "cancelled"
+        assert group_members(engine) == [] and children_of(client.server_pid) == []
+        assert end_message(client.progress_of("Evolving Net")).startswith("Cancelled")
+        with RunStore(store_path) as store:
+            (record,) = store.list_runs()
+            assert record.id == result["run"] and record.status == "cancelled"
+            kept = [v for v in store.variants(record.id) if v.evaluation is not None]
+            assert len(kept) >= 2  # the seed network and at least one variant
+        # the server is healthy and the document can be evolved again
+        assert await client.hover(uri, 9, 20) is not None
+    finally:
+        await stop_editor(client)
+
+
+async def test_the_cancel_command_stops_a_run_that_is_still_starting(tmp_path: Path) -> None:
+    model_file = write_workspace(tmp_path, **LONG_BUDGET)
+    client = await start_editor(tmp_path)
+    try:
+        uri = client.open(model_file)
+        assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": False}
+        assert any("No run is evolving model.py" in m.message for m in client.messages)
+
+        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
+        engine, _ = engine_group(client)
+        assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": True}
+        result = await asyncio.wait_for(run, 60)
+        assert result["status"] == "cancelled"
+        assert group_members(engine) == []
+    finally:
+        await stop_editor(client)
+
+
+async def test_shutting_the_server_down_stops_its_run(tmp_path: Path) -> None:
+    model_file = write_workspace(tmp_path, **LONG_BUDGET)
+    client = await start_editor(tmp_path)
+    uri = client.open(model_file)
+    run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+    await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
+    engine, _ = engine_group(client)
+    await stop_editor(client)
+    run.cancel()
+    await wait_for(lambda: not group_members(engine), 30, "the engine's group to end")
+
+
+async def test_a_killed_server_takes_its_run_with_it(tmp_path: Path) -> None:
+    model_file = write_workspace(tmp_path, **LONG_BUDGET)
+    store_path = tmp_path / ".nnevolve" / "runs.sqlite"
+    client = await start_editor(tmp_path)
+    uri = client.open(model_file)
+    run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+    await wait_for(lambda: recorded_runs(store_path), 300, "the run to be recorded", every=0.5)
+    engine, _ = engine_group(client)
+    os.kill(client.server_pid, signal.SIGKILL)  # a crashed editor: no shutdown, no exit
+    await wait_for(lambda: not group_members(engine), 30, "the orphaned run to stop")
+    (record,) = recorded_runs(store_path)
+    assert record.status == "cancelled"
+    run.cancel()
+    with contextlib.suppress(Exception):
+        await client.stop()

@@ -1,0 +1,175 @@
+"""Runs that cannot start or finish: a clear message, one diagnostic, a healthy server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from evolve_support import (
+    MODEL,
+    EditorClient,
+    children_of,
+    end_message,
+    group_members,
+    hover_text,
+    recorded_runs,
+    start_editor,
+    stop_editor,
+    wait_for,
+    write_workspace,
+)
+from lsprotocol import types
+
+from nnevolve.store import RunStore
+
+pytestmark = pytest.mark.slow
+
+CLASS_LINE = MODEL.splitlines().index("class Net(nn.Module):")
+FC1_LINE = MODEL.splitlines().index("        self.fc1 = nn.Linear(64, 32)")
+
+
+async def evolve_and_fail(client: EditorClient, uri: str, **overrides: object) -> dict:
+    result = await asyncio.wait_for(
+        client.execute("nnevolve.evolve", {"uri": uri, "overrides": overrides}), 300
+    )
+    assert result["status"] == "failed"
+    return result
+
+
+async def failure_diagnostic(client: EditorClient, uri: str) -> types.Diagnostic:
+    """The one diagnostic a failed run leaves, on the model class line."""
+    version = client.versions[uri]
+    await wait_for(
+        lambda: any(
+            p.uri == uri and p.version == version and p.diagnostics for p in client.published
+        ),
+        30,
+        "the failure diagnostic",
+    )
+    (diagnostic,) = await client.diagnostics_for(uri, version)
+    assert diagnostic.code == "evolve-failed" and diagnostic.source == "nnevolve"
+    assert diagnostic.range.start.line == diagnostic.range.end.line == CLASS_LINE
+    return diagnostic
+
+
+async def assert_healthy(client: EditorClient, uri: str) -> None:
+    assert "connection layer" in hover_text(await client.hover(uri, FC1_LINE, 20))
+    assert children_of(client.server_pid) == []  # nothing left running
+
+
+@pytest.fixture
+async def editor(tmp_path: Path):
+    client = await start_editor(tmp_path)
+    yield client
+    await stop_editor(client)
+
+
+async def test_a_dataset_that_cannot_be_loaded_ends_with_its_reason(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    uri = editor.open(write_workspace(tmp_path))
+    result = await evolve_and_fail(editor, uri, dataset="npz:no-such-file.npz")
+    assert "no-such-file.npz" in result["message"]
+    assert "no-such-file.npz" in end_message(editor.progress_of("Evolving Net"))
+    assert any(
+        m.type == types.MessageType.Error and "no-such-file.npz" in m.message
+        for m in editor.messages
+    )
+    diagnostic = await failure_diagnostic(editor, uri)
+    assert diagnostic.message.startswith("Evolving Net failed: ")
+    assert "no-such-file.npz" in diagnostic.message
+    await assert_healthy(editor, uri)
+
+    # merged with the syntax error's diagnostic, never replacing it
+    broken = editor.set_text(uri, MODEL.replace("return self.fc2(", "return self.fc2(("))
+    await wait_for(
+        lambda: any(
+            p.uri == uri and p.version == broken and len(p.diagnostics) == 2
+            for p in editor.published
+        ),
+        30,
+        "both diagnostics",
+    )
+    editor.close(uri)
+
+
+async def test_a_model_that_cannot_be_built_fails_with_the_reason(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    unbuildable = MODEL.replace("def __init__(self):", "def __init__(self, width):")
+    uri = editor.open(write_workspace(tmp_path, model=unbuildable))
+    result = await evolve_and_fail(editor, uri)
+    assert "cannot be built" in result["message"] and "width" in result["message"]
+    diagnostic = await failure_diagnostic(editor, uri)
+    assert "cannot be built" in diagnostic.message
+    with RunStore(tmp_path / ".nnevolve" / "runs.sqlite") as store:
+        (run,) = store.list_runs()
+        assert run.status == "failed" and "cannot be built" in (run.error or "")
+    await assert_healthy(editor, uri)
+
+
+async def test_a_bad_setting_fails_before_any_process_starts(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    uri = editor.open(write_workspace(tmp_path))
+    result = await evolve_and_fail(editor, uri, generations=0)
+    assert "'generations' must be a positive integer" in result["message"]
+    await failure_diagnostic(editor, uri)
+    await assert_healthy(editor, uri)
+
+
+async def test_an_engine_that_dies_mid_run_is_reported_and_recorded(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    uri = editor.open(write_workspace(tmp_path, generations=50, population=8))
+    run = asyncio.ensure_future(editor.execute("nnevolve.evolve", {"uri": uri}))
+    store_path = tmp_path / ".nnevolve" / "runs.sqlite"
+    await wait_for(lambda: recorded_runs(store_path), 300, "the run to be recorded", every=0.5)
+    (engine,) = children_of(editor.server_pid)
+    os.kill(engine, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    result = await asyncio.wait_for(run, 60)
+    assert result["status"] == "failed"
+    assert "exit status -9" in result["message"]
+    await failure_diagnostic(editor, uri)
+    await wait_for(lambda: not group_members(engine), 30, "the workers to die with the engine")
+    with RunStore(store_path) as store:
+        (record,) = store.list_runs()
+        assert record.status == "failed" and "exit status -9" in (record.error or "")
+    await assert_healthy(editor, uri)
+
+
+async def test_a_file_with_a_syntax_error_offers_no_lens_and_runs_nothing(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    broken = MODEL.replace("def forward(self, x):", "def forward(self, x)")
+    uri = editor.open(write_workspace(tmp_path, model=broken))
+    assert await editor.code_lenses(uri) == []
+    result = await editor.execute("nnevolve.evolve", {"uri": uri})
+    assert result["started"] is False and "syntax error on line 14" in result["reason"]
+    assert editor.progress_reports == {}
+    # fixed, the lens is back
+    editor.set_text(uri, MODEL)
+    lenses = await editor.code_lenses(uri)
+    assert [lens.range.start.line for lens in lenses] == [CLASS_LINE]
+
+
+async def test_unusable_requests_get_a_message_and_start_nothing(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    uri = editor.open(write_workspace(tmp_path))
+    unknown = await editor.execute("nnevolve.evolve", {"uri": uri, "model": "Missing"})
+    assert unknown["started"] is False
+    assert "no model class 'Missing'" in unknown["reason"] and "Net" in unknown["reason"]
+    no_uri: Any = await editor.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="nnevolve.evolve", arguments=[])
+    )
+    assert no_uri["started"] is False
+    not_a_file = await editor.execute("nnevolve.evolve", {"uri": "untitled:Untitled-1"})
+    assert not_a_file["started"] is False and "not a file on disk" in not_a_file["reason"]
+    assert editor.progress_reports == {}
+    assert len([m for m in editor.messages if m.type == types.MessageType.Error]) == 3
+    await assert_healthy(editor, uri)

@@ -1,0 +1,100 @@
+"""The evolve subprocess: JSON lines read asynchronously, the whole process group stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nnevolve.lsp.evolve_process import EvolveProcess, group_alive
+
+# A stand-in for `nnevolve evolve --progress-jsonl`: two workers in its process group,
+# progress on stdout, noise on stdout and stderr, and a SIGTERM policy chosen by argv[1].
+FAKE_ENGINE = textwrap.dedent(
+    """
+    import json, signal, subprocess, sys, time
+    workers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+               for _ in range(2)]
+    print(json.dumps({"event": "workers", "pids": [w.pid for w in workers]}), flush=True)
+    def stop(signum, frame):
+        for w in workers:
+            w.kill()
+            w.wait()
+        print(json.dumps({"event": "result", "status": "cancelled"}), flush=True)
+        sys.exit(130)
+    if sys.argv[1] == "graceful":
+        signal.signal(signal.SIGTERM, stop)
+    else:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("a library's stray line", flush=True)
+    print("warming up", file=sys.stderr, flush=True)
+    for generation in range(1000):
+        print(json.dumps({"event": "progress", "generation": generation}), flush=True)
+        time.sleep(0.05)
+    """
+)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (read from /proc)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def start_fake(policy: str, tmp_path: Path) -> tuple[EvolveProcess, list[int]]:
+    script = tmp_path / "engine.py"
+    script.write_text(FAKE_ENGINE)
+    process = await EvolveProcess.start([sys.executable, str(script), policy], cwd=tmp_path)
+    messages = process.messages()
+    first = await asyncio.wait_for(messages.__anext__(), timeout=20)
+    assert first["event"] == "workers"
+    second = await asyncio.wait_for(messages.__anext__(), timeout=20)
+    assert second == {"event": "progress", "generation": 0}  # the stray line was skipped
+    await messages.aclose()
+    return process, first["pids"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+async def test_the_run_gets_its_own_process_group(tmp_path: Path) -> None:
+    process, workers = await start_fake("graceful", tmp_path)
+    try:
+        assert os.getpgid(process.pid) == process.pid != os.getpgid(0)
+        assert all(os.getpgid(pid) == process.pid for pid in workers)
+    finally:
+        await process.stop()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+async def test_stop_lets_a_graceful_engine_finish_and_leaves_no_process(tmp_path: Path) -> None:
+    process, workers = await start_fake("graceful", tmp_path)
+    started = time.monotonic()
+    await process.stop()
+    assert time.monotonic() - started < 3
+    assert await process.wait() == 130
+    assert not process.group_alive() and not group_alive(process.pgid)
+    assert not any(alive(pid) for pid in workers)
+    assert "warming up" in process.stderr_tail()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+async def test_stop_kills_an_engine_that_ignores_sigterm_with_its_workers(tmp_path: Path) -> None:
+    process, workers = await start_fake("stubborn", tmp_path)
+    started = time.monotonic()
+    await process.stop(grace_s=1.0)
+    assert 1.0 <= time.monotonic() - started < 5
+    assert process.returncode is not None and process.returncode < 0  # killed by a signal
+    assert not process.group_alive()
+    assert not any(alive(pid) for pid in workers)
+
+
+async def test_a_command_that_cannot_start_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        await EvolveProcess.start([str(tmp_path / "no-such-program")], cwd=tmp_path)

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import {
+  checkFailureMessage,
+  chooseInterpreter,
+  classifyCheck,
+  expandPath,
+  installCommand,
+  isNnevolveProject,
+  shellQuote,
+} from '../interpreter';
+
+const base = { setting: undefined, pythonExtension: undefined, workspaceFolder: '/work/proj', home: '/home/ada', platform: 'linux' as const };
+
+describe('interpreter choice', () => {
+  it('uses the nnevolve.pythonPath setting first', () => {
+    assert.deepEqual(chooseInterpreter({ ...base, setting: '/opt/py/bin/python', pythonExtension: '/usr/bin/python3.12' }), {
+      command: '/opt/py/bin/python',
+      source: 'setting',
+    });
+  });
+
+  it("uses the Python extension's interpreter when the setting is empty", () => {
+    assert.deepEqual(chooseInterpreter({ ...base, setting: '  ', pythonExtension: '/work/proj/.venv/bin/python' }), {
+      command: '/work/proj/.venv/bin/python',
+      source: 'python extension',
+    });
+  });
+
+  it('falls back to python3 (python on Windows)', () => {
+    assert.deepEqual(chooseInterpreter(base), { command: 'python3', source: 'default' });
+    assert.deepEqual(chooseInterpreter({ ...base, platform: 'win32' }), { command: 'python', source: 'default' });
+  });
+
+  it('expands ${workspaceFolder}, ${userHome} and ~, and resolves relative paths in the workspace', () => {
+    assert.equal(expandPath('${workspaceFolder}/.venv/bin/python', '/work/proj', '/home/ada', 'linux'), '/work/proj/.venv/bin/python');
+    assert.equal(expandPath('~/envs/nn/bin/python', '/work/proj', '/home/ada', 'linux'), '/home/ada/envs/nn/bin/python');
+    assert.equal(expandPath('${userHome}/py', undefined, '/home/ada', 'linux'), '/home/ada/py');
+    assert.equal(expandPath('.venv/bin/python', '/work/proj', '/home/ada', 'linux'), '/work/proj/.venv/bin/python');
+  });
+
+  it('keeps a bare interpreter name for a PATH lookup', () => {
+    assert.equal(expandPath('python3.11', '/work/proj', '/home/ada', 'linux'), 'python3.11');
+  });
+});
+
+describe('import check', () => {
+  it('is fine when the check exits with 0', () => {
+    assert.deepEqual(classifyCheck({ exitCode: 0, stderr: '' }), { ok: true });
+  });
+
+  it('tells a missing interpreter from a missing package from a broken one', () => {
+    assert.deepEqual(classifyCheck({ spawnError: 'ENOENT', exitCode: null, stderr: '' }), {
+      ok: false,
+      problem: 'not found',
+      detail: 'ENOENT',
+    });
+    const missing = classifyCheck({
+      exitCode: 1,
+      stderr: 'Traceback (most recent call last):\n  File "<string>", line 1\nModuleNotFoundError: No module named \'nnevolve\'\n',
+    });
+    assert.equal(missing.ok ? '' : missing.problem, 'not installed');
+    const broken = classifyCheck({ exitCode: 1, stderr: "ModuleNotFoundError: No module named 'pygls'\n" });
+    assert.deepEqual(broken, { ok: false, problem: 'broken', detail: "ModuleNotFoundError: No module named 'pygls'" });
+    const hung = classifyCheck({ spawnError: 'ETIMEDOUT', exitCode: null, stderr: '' });
+    assert.equal(hung.ok ? '' : hung.problem, 'broken');
+  });
+
+  it('says which interpreter, where it came from, and the fix', () => {
+    const message = checkFailureMessage(
+      { command: 'python3', source: 'default' },
+      { ok: false, problem: 'not installed', detail: '' },
+    );
+    assert.match(message, /nnevolve is not installed in python3 \(the default; set nnevolve\.pythonPath/);
+    assert.match(message, /Install it there, or set nnevolve\.pythonPath/);
+  });
+});
+
+describe('install command', () => {
+  it('installs from PyPI, or editable from a workspace that is nnevolve itself', () => {
+    assert.equal(installCommand('/usr/bin/python3', 'linux'), '/usr/bin/python3 -m pip install nnevolve');
+    assert.equal(installCommand('/w/.venv/bin/python', 'linux', '/w'), '/w/.venv/bin/python -m pip install -e /w');
+  });
+
+  it('quotes paths with spaces for the shell', () => {
+    assert.equal(shellQuote("/My Envs/it's/python", 'linux'), `'/My Envs/it'\\''s/python'`);
+    assert.equal(installCommand('C:\\Py 3\\python.exe', 'win32'), '& "C:\\Py 3\\python.exe" -m pip install nnevolve');
+  });
+
+  it("recognises nnevolve's own pyproject.toml only", () => {
+    assert.equal(isNnevolveProject('[project]\nname = "nnevolve"\nversion = "0.1.0"\n'), true);
+    assert.equal(isNnevolveProject('[project]\nname = "mynet"\n[tool.nnevolve]\ndataset = "digits"\n'), false);
+    assert.equal(isNnevolveProject('[tool.other]\nname = "nnevolve"\n'), false);
+  });
+});

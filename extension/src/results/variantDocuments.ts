@@ -39,7 +39,16 @@ export class VariantDocuments implements vscode.TextDocumentContentProvider {
       document,
       variantUri,
       `${fileName} ↔ variant ${variant.label}`,
-      { preview: true },
+      // in the model's own editor group, so the results view beside it stays open
+      { preview: true, viewColumn: modelColumn(document) },
     );
   }
+}
+
+/** The editor group that shows ``document`` (the first group when none does). */
+function modelColumn(document: vscode.Uri): vscode.ViewColumn {
+  const shown = vscode.window.visibleTextEditors.find(
+    (editor) => editor.document.uri.toString() === document.toString(),
+  );
+  return shown?.viewColumn ?? vscode.ViewColumn.One;
 }

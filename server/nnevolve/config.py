@@ -1,4 +1,4 @@
-"""Run settings: `[tool.nnevolve]` of the nearest pyproject.toml, then CLI flags or LSP overrides."""
+"""Run settings: `[tool.nnevolve]` of the nearest pyproject.toml, overridden by CLI or LSP."""
 
 from __future__ import annotations
 

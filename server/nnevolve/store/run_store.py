@@ -69,6 +69,9 @@ class RunStore:
                 str(path), isolation_level=None, check_same_thread=False, timeout=30.0
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # with WAL, NORMAL still survives a killed process; only a power cut may lose the
+            # last commits, and it saves an fsync per write
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             # a reader must wait out the writer's short transactions, not fail
             self._conn.execute("PRAGMA busy_timeout=30000")

@@ -159,8 +159,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", MNIST])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--evals", type=int, default=48, help="trained evaluations per run")
-    parser.add_argument("--population", type=int, default=8)
+    parser.add_argument("--evals", type=int, default=160, help="trained evaluations per run")
+    parser.add_argument("--population", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--objectives", default="error,params",

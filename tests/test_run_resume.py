@@ -32,12 +32,27 @@ objectives = ["error", "params"]
 """
 
 
-def start_evolve(workspace: Path) -> subprocess.Popen[str]:
+def start_evolve(workspace: Path, *, progress: bool = True) -> subprocess.Popen[str]:
+    """`nnevolve evolve mlp.py` in its own process group; its JSON progress on stdout."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "nnevolve", "evolve", "mlp.py", "--progress-jsonl"],
-        cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        cwd=workspace, env=env, stdout=subprocess.PIPE if progress else subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+
+def wait_in_store(store_path: Path, process: subprocess.Popen[str], count: int) -> str:
+    """Read the run store (while the run writes it) until `count` variants are evaluated."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it was stopped"
+        if store_path.is_file():
+            with RunStore(store_path) as store:
+                runs = store.list_runs()
+                if runs and runs[0].counts.evaluated >= count:
+                    return runs[0].id
+        time.sleep(0.05)
+    raise AssertionError("the run did not progress")
 
 
 def wait_for_evaluated(stdout: IO[str], count: int) -> str:
@@ -87,15 +102,14 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_a_killed_run_resumes_without_training_anything_again(workspace: Path) -> None:
-    process = start_evolve(workspace)
-    assert process.stdout is not None
+    store_path = workspace / ".nnevolve" / "runs.sqlite"
+    process = start_evolve(workspace, progress=False)
     try:
-        run_id = wait_for_evaluated(process.stdout, 3)
+        run_id = wait_in_store(store_path, process, 3)
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the run, its workers and its checker
         process.wait(timeout=30)
     wait_gone(process.pid)
-    store_path = workspace / ".nnevolve" / "runs.sqlite"
     before = trained_at(store_path)
     with RunStore(store_path) as store:
         killed = store.get_run(run_id)

@@ -34,13 +34,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", metavar="SPEC",
                         help="digits, mnist, fashion-mnist, cifar10, idx:DIR, npz:PATH, "
                              "folder:PATH or module:pkg.mod:callable")
-    parser.add_argument("--generations", type=int, metavar="G")
-    parser.add_argument("--population", type=int, metavar="P")
+    parser.add_argument("--generations", type=int, metavar="G",
+                        help="generations bred after the first population")
+    parser.add_argument("--population", type=int, metavar="P", help="variants per generation")
     parser.add_argument("--epochs", type=int, metavar="E", help="training epochs per variant")
     parser.add_argument("--max-evals", type=int, metavar="N",
                         help="variants trained at most (cached ones are free)")
     parser.add_argument("--workers", type=int, metavar="W", help="worker processes")
-    parser.add_argument("--seed", type=int, metavar="S")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="random seed of the search, the data split and the training")
     parser.add_argument("--algorithm", choices=ALGORITHMS)
     parser.add_argument("--objectives", metavar="LIST",
                         help="comma-separated subset of error,params,latency")

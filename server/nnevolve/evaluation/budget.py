@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 # bump when the way results are measured changes, so cached results are not reused
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: latency timed on the validation pass, after training
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,15 @@ class Budget:
                 f"memory_mb={self.memory_mb}")
 
 
+def timeout_reason(limit_s: float) -> str:
+    return f"timeout after {limit_s:g} s"
+
+
+def is_timeout(reason: str | None) -> bool:
+    """A time-limit failure: it depends on the machine's load, so it is not a lasting verdict."""
+    return (reason or "").startswith("timeout after ")
+
+
 @dataclass
 class EvalResult:
     """The measurements of one variant, or why it could not be measured."""
@@ -49,7 +58,7 @@ class EvalResult:
     accuracy: float | None  # validation accuracy in [0, 1]
     test_accuracy: float | None
     params: int | None  # trainable parameters
-    latency_ms: float | None  # median forward time of a fixed batch
+    latency_ms: float | None  # median forward time of a batch of 32 (eval mode)
     train_seconds: float  # time spent in the training loop
     total_seconds: float  # wall time of the whole evaluation
     reason: str | None  # "timeout after 60 s", "out of memory (> 2048 MB)", "crash: ..."

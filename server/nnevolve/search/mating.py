@@ -3,33 +3,36 @@ pass the static check (rejected ones are recorded, and the mating tries again)."
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.mating import Mating
 from pymoo.core.mutation import Mutation
+from pymoo.core.population import Population
 
 if TYPE_CHECKING:
-    from pymoo.core.population import Population
-
     from nnevolve.search.breeder import Breeder
 
 
 class TypedCrossover(Crossover):
     """Two parents give two children, each taking typed lines from the other parent."""
 
-    def __init__(self, breeder: Breeder, prob: float = 0.9) -> None:
-        super().__init__(n_parents=2, n_offsprings=2, prob=prob)
-        self.breeder = breeder
+    def __init__(self, breeder: Breeder, rate: float = 0.9) -> None:
+        # pymoo would run _do for every mating and then drop the ones it does not cross:
+        # the rate is applied here instead, so no child is bred only to be thrown away
+        super().__init__(n_parents=2, n_offsprings=2, prob=1.0)
+        self.breeder, self.rate = breeder, rate
 
     def _do(self, problem: Any, X: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         _, n_matings, _ = X.shape
         Y = np.empty((2, n_matings, 1), dtype=object)
         for k in range(n_matings):
             a, b = X[0, k, 0], X[1, k, 0]
-            Y[0, k, 0] = self.breeder.cross(a, b) or a
-            Y[1, k, 0] = self.breeder.cross(b, a) or b
+            crossed = self.breeder.rng.random() < self.rate
+            Y[0, k, 0] = (self.breeder.cross(a, b) if crossed else None) or a
+            Y[1, k, 0] = (self.breeder.cross(b, a) if crossed else None) or b
         return Y
 
 
@@ -53,24 +56,36 @@ class LineMutation(Mutation):
 
 
 class CheckedMating(Mating):
-    """Selection, crossover and mutation, then the static check on every new child."""
+    """Selection, then crossover, mutation and the static check one mating at a time.
+
+    Each accepted child starts training at once (the breeder's ``on_accept``), so the workers
+    are busy while the rest of the generation is bred, rather than waiting for all of it.
+    """
 
     def __init__(self, breeder: Breeder, **kwargs: Any) -> None:
         super().__init__(crossover=TypedCrossover(breeder), mutation=LineMutation(breeder),
                          **kwargs)
         self.breeder = breeder
 
-    def _do(self, problem: Any, pop: Population, n_offsprings: int, **kwargs: Any) -> Population:
-        off = super()._do(problem, pop, n_offsprings, **kwargs)
-        keep: list[int] = []
-        for i, individual in enumerate(off):
-            if len(keep) == n_offsprings:
-                break  # an accepted child beyond the need would be remembered but never trained
-            candidate = individual.X[0]
-            if candidate.evaluated:
-                continue  # an unchanged parent
-            accepted = self.breeder.accept(candidate)
-            if accepted is not None:
-                individual.X = np.array([accepted], dtype=object)
-                keep.append(i)
-        return off[keep]
+    def _do(self, problem: Any, pop: Population, n_offsprings: int, parents: Any = None,
+            random_state: Any = None, **kwargs: Any) -> Population:
+        if parents is None:
+            n_matings = math.ceil(n_offsprings / self.crossover.n_offsprings)
+            parents = self.selection(problem, pop, n_matings, n_parents=self.crossover.n_parents,
+                                     random_state=random_state, **kwargs)
+        kept: list[Any] = []
+        for k in range(len(parents)):  # parents: selected individuals, one row per mating
+            off = self.crossover(problem, parents[k:k + 1], random_state=random_state, **kwargs)
+            off = self.mutation(problem, off, random_state=random_state, **kwargs)
+            for individual in off:
+                if len(kept) == n_offsprings:
+                    # an accepted child beyond the need would be remembered but never trained
+                    return Population.create(*kept)
+                candidate = individual.X[0]
+                if candidate.evaluated:
+                    continue  # an unchanged parent
+                accepted = self.breeder.accept(candidate)
+                if accepted is not None:
+                    individual.X = np.array([accepted], dtype=object)
+                    kept.append(individual)
+        return Population.create(*kept)

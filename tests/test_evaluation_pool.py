@@ -89,6 +89,12 @@ def test_a_good_variant_is_measured(good):
     assert 0 < good.train_seconds < good.total_seconds
 
 
+def test_jobs_submitted_while_the_workers_start_wait_for_them(good):
+    with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as early:
+        result = early.submit(MLP, "Net").result(timeout=120)  # at once: no worker is ready yet
+    assert result.status == "ok" and result.accuracy == good.accuracy
+
+
 def test_the_pool_reports_its_dataset(pool):
     assert pool.fingerprint == load_dataset("digits").fingerprint
     assert pool.input_shape == (1, 8, 8) and pool.num_classes == 10 and not pool.has_test

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnevolve.config import load_config
+from nnevolve.evaluation import EvaluationPool
 from nnevolve.run import RunError, RunProgress, RunResult, run_evolution
 from nnevolve.search import dominates
 from nnevolve.store import RunStore
@@ -116,3 +117,18 @@ def test_an_unknown_model_name_lists_the_models_found(tmp_path: Path) -> None:
     with RunStore(tmp_path / "runs.sqlite") as store, \
             pytest.raises(RunError, match=r"no model class 'Other' \(models found: SlowNet\)"):
         run_evolution(load_config(tmp_path), model, model="Other", store=store)
+
+
+def test_a_model_that_cannot_be_built_fails_without_waiting_for_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # workers that never start: the run must still end, with the seed's reason
+    monkeypatch.setattr(EvaluationPool, "_start_missing_workers", lambda self: None)
+    model = tmp_path / "net.py"
+    model.write_text(SEED.replace("def __init__(self):", "def __init__(self, width):"))
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        result = run_evolution(load_config(tmp_path), model, store=store)
+        (record,) = store.list_runs()
+    assert result.status == "failed" and "SlowNet cannot be built" in (result.error or "")
+    assert "width" in result.error and result.counts.trained == 0
+    assert record.status == "failed"

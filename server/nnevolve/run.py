@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nnevolve.config import EvolveConfig
 from nnevolve.datasets import DatasetError
-from nnevolve.evaluation import Budget, EvaluationPool, WorkerStartError
+from nnevolve.evaluation import Budget, EvaluationPool
 from nnevolve.gene_pool import default_gene_pool
 from nnevolve.genome import GenomeError, default_model_class, model_classes, source_hash
 from nnevolve.outputs import (
@@ -137,17 +137,18 @@ class _Session:
                         batch_size=config.batch_size, lr=config.lr,
                         time_limit_s=config.time_limit_s, memory_mb=config.memory_mb)
         try:
+            # workers start in the background: the seed is checked meanwhile, so a model that
+            # cannot be built is reported without waiting for them
             pool = EvaluationPool(config.dataset_spec, workers=config.workers, budget=budget,
                                   seed=config.seed, data_dir=config.data_path,
-                                  max_train=config.max_train, max_val=config.max_val)
+                                  max_train=config.max_train, max_val=config.max_val,
+                                  wait=False)
         except DatasetError as exc:
             raise RunError(str(exc)) from exc
-        except WorkerStartError as exc:
-            raise RunError(f"the evaluation workers could not start: {exc}") from exc
         checker: StaticChecker | None = None
         try:
             self._open_run(pool, budget)
-            self._report("starting", f"{config.workers} workers ready")
+            self._report("starting", f"starting {config.workers} workers")
             checker = StaticChecker(pool.input_shape, pool.num_classes)
             status, error = self._search(pool, checker)
         except KeyboardInterrupt:

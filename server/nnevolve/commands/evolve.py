@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from nnevolve.config import ALGORITHMS, ConfigError, load_config, resolve_dataset
+from nnevolve.process_context import start_forkserver
 from nnevolve.report import JsonLines, ProgressDisplay, print_result
 from nnevolve.store import RunStore, StoreError
 
@@ -58,9 +59,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    # the engine (torch, sklearn, pymoo) loads here, not when the CLI starts
-    from nnevolve.run import RunError, run_evolution
-
     console = Console(stderr=True)
     jsonl = JsonLines(sys.stdout) if args.progress_jsonl else None
 
@@ -79,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         store = RunStore(config.store_path)
     except (ConfigError, StoreError) as exc:
         return fail(str(exc))
+    start_forkserver()  # the workers' process imports torch while this one loads the engine
+    # the engine (torch, sklearn, pymoo) loads here, not when the CLI starts
+    from nnevolve.run import RunError, run_evolution
 
     stop = _StopOnSignal()
     show_progress = jsonl is None and not args.json and console.is_terminal

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import shutil
 import signal
@@ -20,8 +19,9 @@ from typing import Any
 
 from nnevolve.datasets import load_dataset
 from nnevolve.datasets.splits import save_splits
-from nnevolve.evaluation.budget import Budget, EvalResult
+from nnevolve.evaluation.budget import Budget, EvalResult, timeout_reason
 from nnevolve.evaluation.worker import process_exists, read_rss_mb, worker_main
+from nnevolve.process_context import torch_process_context
 
 CANCELLED = "cancelled"
 _BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits
@@ -76,7 +76,8 @@ class EvaluationPool:
 
     def __init__(self, dataset: str, *, workers: int | None = None, budget: Budget | None = None,
                  seed: int = 0, data_dir: Path | None = None, max_train: int | None = None,
-                 max_val: int | None = None, start_timeout_s: float = 300.0) -> None:
+                 max_val: int | None = None, start_timeout_s: float = 300.0,
+                 wait: bool = True) -> None:
         self.budget = budget or Budget()
         self._start_timeout_s = start_timeout_s
         self.seed = seed
@@ -95,7 +96,7 @@ class EvaluationPool:
         save_splits(splits, self._data_folder)
         del splits
 
-        self._context = _process_context()
+        self._context = torch_process_context()
         self._lock = threading.Lock()
         self._queue: deque[_Job] = deque()
         self._workers: list[_Worker] = []
@@ -111,9 +112,17 @@ class EvaluationPool:
         self._monitor = threading.Thread(target=self._monitor_loop, name="nnevolve-eval-monitor",
                                          daemon=True)
         self._monitor.start()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until every worker has started; raises WorkerStartError (and closes the pool)
+        when they cannot. Without it, jobs submitted early wait in the queue, or fail with the
+        start-up error."""
         try:
-            if not self._started.wait(start_timeout_s):
-                raise WorkerStartError(f"evaluation workers did not start within {start_timeout_s:g} s")
+            if not self._started.wait(self._start_timeout_s):
+                raise WorkerStartError(
+                    f"evaluation workers did not start within {self._start_timeout_s:g} s")
             if self._fatal is not None:
                 raise WorkerStartError(self._fatal)
         except BaseException:  # also Ctrl+C while waiting: leave no workers behind
@@ -278,7 +287,7 @@ class EvaluationPool:
             if worker.job is None:
                 continue
             if now - worker.job_started_at > limit_s:
-                self._kill(worker, f"timeout after {limit_s:g} s")
+                self._kill(worker, timeout_reason(limit_s))
                 continue
             rss_mb = read_rss_mb(worker.process.pid)
             if rss_mb is not None and rss_mb - worker.idle_mb > cap_mb:
@@ -351,21 +360,6 @@ def _remove_orphaned_data_folders() -> None:
         owner = folder.name[len(_DATA_PREFIX):].split("-", 1)[0]
         if owner.isdigit() and not process_exists(int(owner)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """Forkserver with torch preloaded where available, else spawn; never plain fork.
-
-    Plain fork would copy this process's threads' locks; the forkserver is a fresh
-    single-threaded process, so forking workers from it is safe and takes ~0.1 s instead of
-    the ~5 s a spawned worker spends importing torch.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # a no-op if this process's forkserver already runs (started elsewhere without preload)
-    context.set_forkserver_preload(["nnevolve.evaluation.preload"])
-    return context
 
 
 def _death_reason(exitcode: int | None) -> str:

@@ -10,4 +10,5 @@ import torch._dynamo  # the first optimizer imports it: ~3 s per fresh process
 import torch.optim  # noqa: F401
 
 import nnevolve.datasets.splits
-import nnevolve.evaluation.train  # noqa: F401
+import nnevolve.evaluation.train
+import nnevolve.repair.check  # noqa: F401  (the static checker forks from here too)

@@ -1,9 +1,10 @@
 """``StaticChecker``: the static check in a persistent subprocess with a time limit per check.
 
 User code runs while a model is built, so a check can hang (``while True`` in ``__init__``) or
-kill its process (``os._exit``). The checker runs ``repair()`` in a 'spawn' subprocess that
-imports torch once; a check that overruns its limit or loses the process is a rejection with
-that reason, and a fresh process takes over for the next check.
+kill its process (``os._exit``). The checker runs ``repair()`` in a subprocess forked from the
+forkserver that has torch imported (the evaluation workers' too; spawned where there is none);
+a check that overruns its limit or loses the process is a rejection with that reason, and a
+fresh process takes over for the next check.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from nnevolve.process_context import torch_process_context
 from nnevolve.repair.check import RepairResult, repair, validate_task
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ class StaticChecker:
         validate_task(self.input_shape, num_classes)
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
-        self._context = multiprocessing.get_context("spawn")
+        self._context = torch_process_context()
         self._lock = threading.Lock()
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None

@@ -1,5 +1,6 @@
 """The evaluation cache: a source is trained once per (dataset, budget) — within a run, across
-runs, and whatever its formatting — and a failure is remembered like a success."""
+runs, and whatever its formatting — and a failure is remembered like a success, except a
+timeout, which depends on the machine's load."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from nnevolve.evaluation import Budget, EvaluationPool
+from nnevolve.evaluation.budget import timeout_reason
 from nnevolve.genome import source_hash
 from nnevolve.search import Candidate, Evaluator, SearchCounts
-from nnevolve.store import RunStore
+from nnevolve.store import Evaluation, RunStore
 
 pytestmark = pytest.mark.slow
 
@@ -125,6 +127,21 @@ def test_a_failed_variant_is_not_trained_again(tmp_path: Path, pool: EvaluationP
     later.evaluate([again], 0)
     assert later_pool.trained == [] and again.metrics.status == "failed"
     assert store.find_variant(later.run_id, again.source_hash).status == "failed"
+
+
+def test_a_variant_that_timed_out_in_an_earlier_run_is_trained_again(
+    tmp_path: Path, pool: EvaluationPool
+) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    # what the pool records when an evaluation overruns the budget's limit on a loaded machine
+    store.put_evaluation(source_hash(NET), pool.fingerprint, BUDGET.key(), Evaluation(
+        status="failed", reason=timeout_reason(BUDGET.time_limit_s), total_seconds=60.1))
+    later, later_pool, counts = new_run(store, pool)
+    again = candidate(NET)
+    later.evaluate([again], 0)
+    assert later_pool.trained == [source_hash(NET)] and counts.cached == 0
+    assert again.metrics.status == "ok"
+    assert store.cached_evaluation(source_hash(NET), pool.fingerprint, BUDGET.key()).status == "ok"
 
 
 def test_another_budget_is_another_cache_entry(tmp_path: Path, pool: EvaluationPool) -> None:

@@ -1,7 +1,8 @@
 """Metrics for candidates: from the evaluation cache when known, else trained by the pool.
 
-A source is trained at most once per (dataset, budget) — in this run or any earlier one —
-and every result is written to the run store the moment it arrives.
+A source is trained at most once per (dataset, budget) — in this run or any earlier one, except
+that a run retries what timed out in an earlier one — and every result is written to the run
+store the moment it arrives.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import concurrent.futures as cf
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from nnevolve.evaluation.budget import is_timeout
 from nnevolve.search.candidate import Candidate, SearchCounts
 from nnevolve.store import Evaluation
 
@@ -66,7 +68,8 @@ class Evaluator:
             return
         self._record(candidate, generation, is_base)
         cached = self.store.cached_evaluation(candidate.source_hash, *self.key)
-        if cached is not None:
+        # a timeout depends on the load at the time: a later run tries the variant again
+        if cached is not None and not is_timeout(cached.reason):
             self._use_cached(candidate, cached, is_base)
             return
         future = self.pool.submit(candidate.source, candidate.class_name,

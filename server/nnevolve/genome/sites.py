@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.model_classes import layer_building_classes, module_subclasses
 from nnevolve.genome.normalize import normalize_source
 from nnevolve.genome.scope import Scope, scope_at
+from nnevolve.genome.walk import ClassWalk, Positions
 
 SITE_KINDS = ("append", "sequential", "attribute", "forward_call")
 # line types of the layers a site may hold; containers, losses and optimizers are never sites
@@ -184,45 +183,6 @@ def _self_attribute(node: cst.BaseExpression) -> str | None:
     return None
 
 
-class Positions:
-    """Line and column of the nodes of one class, computed on the class alone.
-
-    libcst's PositionProvider regenerates the code it covers; running it on the model class
-    instead of the whole file keeps Genome.parse fast on long files.
-    """
-
-    def __init__(self, module: cst.Module, class_node: cst.ClassDef, class_line: int) -> None:
-        alone = module.with_changes(body=[class_node], header=[], footer=[])
-        wrapper = MetadataWrapper(alone, unsafe_skip_copy=True)
-        self._ranges: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
-        self._offset = class_line - self._ranges[class_node.name].start.line
-
-    def start(self, node: cst.CSTNode) -> tuple[int, int]:
-        position = self._ranges[node].start
-        return position.line + self._offset, position.column
-
-    def end(self, node: cst.CSTNode) -> tuple[int, int]:
-        position = self._ranges[node].end
-        return position.line + self._offset, position.column
-
-
-class _ParentCollector(cst.CSTVisitor):
-    """The parent of every node below one node (cheaper than ParentNodeProvider on a whole file)."""
-
-    def __init__(self) -> None:
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self._stack: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self._stack:
-            self.parents[node] = self._stack[-1]
-        self._stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
-
-
 class _SiteFinder:
     """Walks one class with positions and parents and collects its sites."""
 
@@ -230,10 +190,9 @@ class _SiteFinder:
         self, module: cst.Module, class_node: cst.ClassDef, class_line: int, analysis: Analysis
     ) -> None:
         self.module = module
-        self.positions = Positions(module, class_node, class_line)
-        collector = _ParentCollector()
-        class_node.visit(collector)
-        self.parents = collector.parents
+        self.walk = ClassWalk(module, class_node, class_line)
+        self.positions: Positions = self.walk.positions
+        self.parents = self.walk.parents
         # a start is not unique (`F.relu(x).view(-1)` starts where `F.relu(x)` does): whole ranges are
         self.items: dict[tuple[int, int, int, int], LineItem] = {
             (item.line, item.col, item.end_line, item.end_col): item for item in analysis.items
@@ -284,9 +243,7 @@ class _SiteFinder:
         holders = self.list_holders(methods)
         found: list[tuple[tuple[int, int], Site, Anchor]] = []
         for method in methods:
-            collector = _CallCollector()
-            method.visit(collector)
-            for call in collector.calls:
+            for call in self.walk.below(method, cst.Call):
                 for site, anchor in self.classify(call, method.name.value, references, holders):
                     found.append((self.positions.start(anchor.call), site, anchor))
         found.sort(key=lambda entry: entry[0])
@@ -301,12 +258,12 @@ class _SiteFinder:
         """Every read of ``self.<attr>`` in the class's methods, with its call when it is called."""
         references: dict[str, list[_Reference]] = {}
         for method in methods:
-            collector = _AttributeCollector()
-            method.visit(collector)
-            for attr_node in collector.reads:
+            for attr_node in self.walk.below(method, cst.Attribute):
                 name = _self_attribute(attr_node)
-                assert name is not None
                 parent = self.parents.get(attr_node)
+                # the target of `self.x = ...` is a write
+                if name is None or isinstance(parent, cst.AssignTarget):
+                    continue
                 call = parent if isinstance(parent, cst.Call) and parent.func is attr_node else None
                 end = self.positions.end(call if call is not None else attr_node)
                 references.setdefault(name, []).append(_Reference(method.name.value, end, call))
@@ -316,18 +273,14 @@ class _SiteFinder:
         """Which ``self`` attribute ends up holding each local list (``self.net = nn.Sequential(*layers)``)."""
         holders: dict[str, str] = {}
         for method in methods:
-            collector = _AssignCollector()
-            method.visit(collector)
-            for assign in collector.assigns:
+            for assign in self.walk.below(method, cst.Assign):
                 attr = (
                     _self_attribute(assign.targets[0].target) if len(assign.targets) == 1 else None
                 )
                 if attr is None:
                     continue
-                names = _NameCollector()
-                assign.value.visit(names)
-                for name in names.names:
-                    holders.setdefault(name, attr)
+                for name in self.walk.below(assign.value, cst.Name):
+                    holders.setdefault(name.value, attr)
         return holders
 
     def flow(
@@ -459,42 +412,3 @@ class _SiteFinder:
             end_line=self.positions.end(call)[0],
             name=item.name,
         )
-
-
-class _CallCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-
-class _AttributeCollector(cst.CSTVisitor):
-    """``self.x`` expressions that are read (not assignment targets)."""
-
-    def __init__(self) -> None:
-        self.reads: list[cst.Attribute] = []
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
-        # the target itself is a write; only its sub-expressions (e.g. an index) could read
-        return not _self_attribute(node.target)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if _self_attribute(node) is not None:
-            self.reads.append(node)
-
-
-class _AssignCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.assigns: list[cst.Assign] = []
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.assigns.append(node)
-
-
-class _NameCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)

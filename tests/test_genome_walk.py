@@ -1,0 +1,95 @@
+"""ClassWalk: one code generation gives what libcst's PositionProvider and a visitor would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from genome_support import NETWORKS, src
+from nnevolve.genome.walk import ClassWalk
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+# comments, blank lines, decorators, strings over several lines, nested code, non-ASCII names
+ODD = src(
+    '''
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    @staticmethod
+    def helper(x): return x
+
+
+    class Odd(nn.Module):  # a comment
+
+        """Docstring
+        over lines."""
+
+        # a comment between methods
+        def __init__(self, größe=4):
+            super().__init__()
+            self.fc = nn.Linear(  # first
+                größe,
+
+                2)  # last
+            self.seq = nn.Sequential(nn.ReLU(), *[nn.Tanh() for _ in range(2)])
+
+        @property
+        def name(self): return "odd"; pass
+
+        def forward(self, x):
+            def inner(y):
+                return F.relu(y)
+            s = """a
+    b"""
+            return inner(self.fc(x)) if s else (self.seq(x))
+    '''
+)
+SOURCES = {**NETWORKS, "odd": ODD}
+SOURCES.update({p.stem: p.read_text() for p in sorted(SAMPLES.glob("*.py"))})
+
+
+class _Order(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.nodes: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes.append(node)
+        return True
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_positions_parents_and_order_match_libcst(name):
+    module = cst.parse_module(SOURCES[name])
+    class_node = [n for n in module.body if isinstance(n, cst.ClassDef)][-1]
+    alone = module.with_changes(body=[class_node], header=[], footer=[])
+    wrapper = MetadataWrapper(alone, unsafe_skip_copy=True)
+    ranges = wrapper.resolve(PositionProvider)
+    parents = wrapper.resolve(ParentNodeProvider)
+    walk = ClassWalk(module, class_node, class_line=ranges[class_node.name].start.line)
+    order = _Order()
+    class_node.visit(order)
+    for node in order.nodes:
+        expected = ranges[node]
+        assert walk.positions.start(node) == (expected.start.line, expected.start.column)
+        assert walk.positions.end(node) == (expected.end.line, expected.end.column)
+        if node is not class_node:
+            assert walk.parents[node] is parents[node]
+    assert len(walk.parents) == len(order.nodes) - 1
+    # source order, as a visitor meets the nodes
+    assert walk.below(class_node, cst.CSTNode) == order.nodes
+    calls = [n for n in order.nodes if isinstance(n, cst.Call)]
+    assert walk.below(class_node, cst.Call) == calls
+
+
+def test_positions_are_lines_of_the_file():
+    module = cst.parse_module(ODD)
+    class_node = [n for n in module.body if isinstance(n, cst.ClassDef)][-1]
+    walk = ClassWalk(module, class_node, class_line=9)
+    assert walk.positions.start(class_node.name) == (9, 6)
+    code = cst.Module([]).code_for_node
+    [fc] = [c for c in walk.below(class_node, cst.Call) if code(c.func) == "nn.Linear"]
+    assert (walk.positions.start(fc), walk.positions.end(fc)) == ((17, 18), (20, 14))

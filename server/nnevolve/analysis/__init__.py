@@ -1,11 +1,13 @@
 """Line types: what each line of a PyTorch model file is (connection layer, activation, ...).
 
 The public contract (docs/internals.md): :func:`analyze` returns an :class:`Analysis` of
-:class:`LineItem` values; :func:`item_at` finds the item under a position.
+:class:`LineItem` values; :func:`item_at` finds the item under a position;
+:func:`torch_bindings` and :func:`resolve_name` resolve a file's imports to qualified torch names.
 """
 
 from __future__ import annotations
 
+from nnevolve.analysis.imports import resolve_name, torch_bindings
 from nnevolve.analysis.items import (
     LINE_TYPES,
     TYPE_LABELS,
@@ -24,4 +26,6 @@ __all__ = [
     "SyntaxProblem",
     "analyze",
     "item_at",
+    "resolve_name",
+    "torch_bindings",
 ]

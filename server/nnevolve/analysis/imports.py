@@ -8,7 +8,7 @@ level unbinds it again. Only torch bindings are kept: anything else is never tag
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from nnevolve.analysis.catalog import CatalogEntry, lookup
 
@@ -30,6 +30,35 @@ def dotted_parts(expr: ast.expr) -> list[str] | None:
 
 def _is_torch(qualified: str) -> bool:
     return qualified == TORCH_ROOT or qualified.startswith(TORCH_ROOT + ".")
+
+
+def torch_bindings(statements: Iterable[ast.stmt]) -> dict[str, str]:
+    """The names the import statements among ``statements`` bind to torch objects.
+
+    ``import torch.nn as nn`` gives ``{"nn": "torch.nn"}``, ``import torch.nn`` gives
+    ``{"torch": "torch"}``, ``from torch.nn import Conv2d as C`` gives ``{"C": "torch.nn.Conv2d"}``.
+    Statements are read in order: a later import of the same name from elsewhere (a relative
+    one included) unbinds it. Statements other than imports, and star imports, are skipped;
+    nested imports (in ``try``, ``if``, functions) only count when passed in themselves.
+    """
+    names = TorchNames()
+    for statement in statements:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.add_import(statement)
+    return names.bindings
+
+
+def resolve_name(expr: ast.expr, bindings: Mapping[str, str]) -> str | None:
+    """The qualified name a dotted expression stands for through ``bindings``, if any.
+
+    With ``{"nn": "torch.nn"}``, ``nn.Linear`` gives ``"torch.nn.Linear"``; a name that is not
+    bound, or an expression that is not a chain of names (``f().x``), gives None.
+    """
+    parts = dotted_parts(expr)
+    if parts is None:
+        return None
+    head = bindings.get(parts[0])
+    return None if head is None else ".".join([head, *parts[1:]])
 
 
 class TorchNames:
@@ -100,12 +129,12 @@ class TorchNames:
     # -- resolving -------------------------------------------------------------------------
     def qualified(self, expr: ast.expr) -> str | None:
         """The qualified torch name a dotted expression stands for, if any."""
+        found = resolve_name(expr, self.bindings)
+        if found is not None or not self.star_modules:
+            return found
         parts = dotted_parts(expr)
         if parts is None:
             return None
-        head = self.bindings.get(parts[0])
-        if head is not None:
-            return ".".join([head, *parts[1:]])
         for module in self.star_modules:
             candidate = ".".join([module, *parts])
             if lookup(candidate) is not None:

@@ -1,43 +1,28 @@
-"""Which local names of a file stand for which torch objects (``nn`` → ``torch.nn``, ...)."""
+"""Which local names of a file stand for which torch objects (``nn`` → ``torch.nn``, ...).
+
+The resolution itself is :func:`nnevolve.analysis.torch_bindings` (the one the line types use);
+this module applies it to a file's module-level imports and adds the way back, from a qualified
+name to the file's spelling of it.
+"""
 
 from __future__ import annotations
 
 import ast
 
+from nnevolve.analysis import resolve_name, torch_bindings
+
+# `nn.Linear` → "torch.nn.Linear" through the bindings of torch_aliases()
+qualified_name = resolve_name
+
 
 def torch_aliases(tree: ast.Module) -> dict[str, str]:
-    """Map each module-level name bound by an import to its qualified name.
+    """Map each name the file's module-level imports bind to a torch object to its qualified name.
 
     ``import torch.nn as nn`` gives ``{"nn": "torch.nn"}``, ``import torch.nn`` gives
     ``{"torch": "torch"}``, ``from torch.nn import Conv2d as C`` gives ``{"C": "torch.nn.Conv2d"}``.
-    Non-torch imports are included as well; callers filter on the ``torch`` prefix.
+    Imports nested in ``try``/``if`` blocks are not read.
     """
-    aliases: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    # `import a.b.c` binds only `a`
-                    root = alias.name.split(".")[0]
-                    aliases[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                if alias.name != "*":
-                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
-
-
-def qualified_name(expr: ast.expr, aliases: dict[str, str]) -> str | None:
-    """Resolve a dotted expression (``nn.Linear``, ``torch.nn.Module``) through ``aliases``."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name) or expr.id not in aliases:
-        return None
-    return ".".join([aliases[expr.id], *reversed(parts)])
+    return torch_bindings(tree.body)
 
 
 def alias_for(aliases: dict[str, str], qualified: str) -> str | None:

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from nnevolve.datasets import DatasetError, load_dataset
-from nnevolve.evaluation import Budget, EvaluationPool
+from nnevolve.evaluation import Budget, EvaluationPool, WorkerStartError
+from nnevolve.evaluation import pool as pool_module
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +105,7 @@ def test_an_exception_fails_only_that_variant_and_keeps_the_worker(pool, good):
     before = pool.worker_pids
     result = pool.submit(RAISES, "Net").result(timeout=60)
     assert result.status == "failed" and result.reason == "crash: ValueError: bad forward"
+    assert not result.pool_failure  # the variant's fault: it may be cached
     assert pool.worker_pids == before  # an exception needs no new worker
     assert pool.submit(MLP, "Net").result(timeout=60).accuracy == good.accuracy
 
@@ -114,6 +116,7 @@ def assert_fails_alone(pool, good, source: str, reason: str):
     result = pool.submit(source, "Net").result(timeout=60)
     assert result.status == "failed"
     assert result.reason == reason
+    assert not result.pool_failure  # the variant's fault, though its worker died
     assert wait_until(lambda: gone(old_pid))
     again = pool.submit(MLP, "Net").result(timeout=60)
     assert again.status == "ok" and again.accuracy == good.accuracy  # same seed, same result
@@ -129,6 +132,7 @@ def test_a_hang_is_stopped_at_the_time_limit_and_a_queued_job_can_be_cancelled(p
     assert called_off.cancel()
     result = hang.result(timeout=60)
     assert result.status == "failed" and result.reason == "timeout after 4 s"
+    assert not result.pool_failure
     assert 4.0 <= result.total_seconds < 10.0
     assert wait_until(lambda: gone(old_pid))
     assert queued.result(timeout=60).accuracy == good.accuracy  # on the replacement worker
@@ -178,11 +182,36 @@ def test_close_cancels_running_and_queued_jobs_and_kills_the_workers():
     results = [f.result(timeout=10) for f in futures]
     assert time.monotonic() - start < 10.0  # not the 120 s time limit
     assert [r.reason for r in results] == ["cancelled"] * 3
+    assert all(r.pool_failure for r in results)  # the pool stopped them: nothing to cache
     assert wait_until(lambda: all(gone(pid) for pid in pids))
     assert data_folders() == before
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(MLP, "Net")
     pool.close()  # closing twice is harmless
+
+
+def test_workers_that_cannot_start_fail_every_job_as_a_pool_failure(monkeypatch):
+    monkeypatch.setattr(pool_module, "save_splits", lambda splits, folder: None)  # no data to map
+    with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as broken:
+        queued = broken.submit(MLP, "Net").result(timeout=120)  # waited in the queue
+        later = broken.submit(MLP, "Net").result(timeout=10)  # submitted after the failure
+        with pytest.raises(WorkerStartError, match="^evaluation worker could not start: "):
+            broken.wait_ready()
+    for result in (queued, later):
+        assert result.status == "failed" and result.pool_failure
+        assert result.reason.startswith("evaluation worker could not start: ")
+
+
+def test_a_pool_that_stops_working_fails_its_jobs_as_pool_failures(monkeypatch):
+    class NoPipes:  # the monitor thread cannot start a worker: a bug or an exhausted system
+        def Pipe(self):  # multiprocessing's name
+            raise OSError("no pipes left")
+
+    monkeypatch.setattr(pool_module, "torch_process_context", NoPipes)
+    with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as stopped:
+        result = stopped.submit(MLP, "Net").result(timeout=10)
+    assert result.status == "failed" and result.pool_failure
+    assert result.reason == "evaluation pool stopped: OSError: no pipes left"
 
 
 def test_test_accuracy_is_measured_when_asked_and_the_dataset_has_a_test_split(tmp_path):

@@ -119,3 +119,14 @@ def test_eval_result_round_trips_through_json():
     result = EvalResult.failed("timeout after 60 s", total_seconds=60.2)
     assert EvalResult.from_json(result.to_json()) == result
     assert not result.ok
+    assert not result.pool_failure
+    stopped = EvalResult.failed("cancelled", pool_failure=True)
+    assert EvalResult.from_json(stopped.to_json()) == stopped
+
+
+def test_eval_result_json_written_before_pool_failures_were_marked_still_reads():
+    old = {"status": "ok", "accuracy": 0.9, "test_accuracy": None, "params": 12,
+           "latency_ms": 0.1, "train_seconds": 1.0, "total_seconds": 1.2, "reason": None}
+    result = EvalResult.from_json(old)
+    assert result.ok and result.accuracy == 0.9 and result.pool_failure is False
+    assert EvalResult.from_json({"status": "failed"}).reason is None  # other keys: None, as before

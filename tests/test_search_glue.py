@@ -30,6 +30,7 @@ from nnevolve.search import (
     run_random,
 )
 from nnevolve.search.duplicates import SameSource
+from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.sampling import initial_mutants
 from nnevolve.store import RunStore
 from run_support import SLOW_NET as SEED
@@ -232,3 +233,68 @@ def test_duplicates_are_recognised_across_formatting() -> None:
     same = SameSource()
     assert same.is_equal(individual("x = [1, 2]\n"), individual("x = [1,\n     2]  # two\n"))
     assert not same.is_equal(individual("x = [1, 2]\n"), individual("x = [2, 1]\n"))
+
+
+class OneResultPool:
+    """Completes every job at once with the same result."""
+
+    def __init__(self, result: EvalResult) -> None:
+        self.result, self.submitted = result, 0
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future:
+        self.submitted += 1
+        future: Future[EvalResult] = Future()
+        future.set_result(self.result)
+        return future
+
+
+def evaluator_on(tmp_path: Path, result: EvalResult) -> tuple[Evaluator, RunStore, SearchCounts]:
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_id = store.create_run(file="net.py", class_name="SlowNet", base_source=SEED,
+                              base_hash=source_hash(SEED), config={},
+                              dataset_fingerprint="fp", budget_key="bk")
+    counts = SearchCounts()
+    evaluator = Evaluator(store=store, run_id=run_id, pool=OneResultPool(result),  # type: ignore[arg-type]
+                          dataset_fingerprint="fp", budget_key="bk", with_test=False,
+                          counts=counts, should_stop=lambda: False, on_result=lambda c: None)
+    return evaluator, store, counts
+
+
+@pytest.mark.parametrize("reason", [
+    "evaluation worker could not start: FileNotFoundError: no data",
+    "evaluation workers exit at start-up (worker died (exit code 1))",
+    "evaluation pool stopped: RuntimeError: a bug",
+    "cancelled",
+])
+def test_a_pool_failure_ends_the_evaluation_and_is_never_cached(
+    tmp_path: Path, reason: str
+) -> None:
+    evaluator, store, counts = evaluator_on(tmp_path, EvalResult.failed(reason,
+                                                                        pool_failure=True))
+    child = Candidate(source=SEED, source_hash=source_hash(SEED), class_name="SlowNet",
+                      checked=True)
+    with pytest.raises(PoolFailure) as failure:
+        evaluator.evaluate([child], 1)
+    assert str(failure.value) == reason  # the run says "the evaluation workers failed: <reason>"
+    assert store.cached_evaluation(child.source_hash, "fp", "bk") is None
+    assert child.variant_id is not None
+    variant = store.get_variant(child.variant_id)
+    assert variant is not None and variant.status == "pending"
+    assert child.metrics is None and (counts.trained, counts.failed) == (0, 0)
+
+
+@pytest.mark.parametrize("reason", ["crash: ValueError: bad forward", "cancelled"])
+def test_a_variants_own_failure_is_stored_and_cached_whatever_its_words(
+    tmp_path: Path, reason: str
+) -> None:
+    # only the pool's mark makes a pool failure: the reason's words do not
+    evaluator, store, counts = evaluator_on(tmp_path, EvalResult.failed(reason))
+    child = Candidate(source=SEED, source_hash=source_hash(SEED), class_name="SlowNet",
+                      checked=True)
+    evaluator.evaluate([child], 1)
+    cached = store.cached_evaluation(child.source_hash, "fp", "bk")
+    assert cached is not None and (cached.status, cached.reason) == ("failed", reason)
+    assert child.variant_id is not None
+    variant = store.get_variant(child.variant_id)
+    assert variant is not None and (variant.status, variant.reason) == ("failed", reason)
+    assert (counts.trained, counts.failed) == (1, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 # bump when the way results are measured changes, so cached results are not reused
@@ -62,6 +62,9 @@ class EvalResult:
     train_seconds: float  # time spent in the training loop
     total_seconds: float  # wall time of the whole evaluation
     reason: str | None  # "timeout after 60 s", "out of memory (> 2048 MB)", "crash: ..."
+    # the pool, not the variant, failed (workers that cannot start, a stopped or closed pool):
+    # says nothing about the variant, so it is never cached
+    pool_failure: bool = False
 
     @property
     def ok(self) -> bool:
@@ -69,15 +72,19 @@ class EvalResult:
 
     @classmethod
     def failed(cls, reason: str, *, total_seconds: float = 0.0, train_seconds: float = 0.0,
-               params: int | None = None) -> EvalResult:
+               params: int | None = None, pool_failure: bool = False) -> EvalResult:
         """A failed evaluation with its reason."""
         return cls(status="failed", accuracy=None, test_accuracy=None, params=params,
                    latency_ms=None, train_seconds=train_seconds, total_seconds=total_seconds,
-                   reason=reason)
+                   reason=reason, pool_failure=pool_failure)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EvalResult:
-        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+        """The inverse of :meth:`to_json`; a missing key is None, or its default where it has one."""
+        defaults: dict[str, Any] = {
+            f.name: None if f.default is MISSING else f.default for f in fields(cls)
+        }
+        return cls(**{name: data.get(name, default) for name, default in defaults.items()})

@@ -141,7 +141,7 @@ class EvaluationPool:
                 self._queue.append(_Job(next(self._job_ids), source, class_name, with_test, future))
         if fatal is not None:
             future.set_running_or_notify_cancel()
-            future.set_result(EvalResult.failed(fatal))
+            future.set_result(EvalResult.failed(fatal, pool_failure=True))
         self._wake()
         return future
 
@@ -299,11 +299,12 @@ class EvaluationPool:
         self._remove(worker)
         self._finish(worker, reason)
 
-    def _finish(self, worker: _Worker, reason: str) -> None:
+    def _finish(self, worker: _Worker, reason: str, *, pool_failure: bool = False) -> None:
         job, worker.job = worker.job, None
         if job is not None:
             elapsed = time.monotonic() - worker.job_started_at
-            job.future.set_result(EvalResult.failed(reason, total_seconds=elapsed))
+            job.future.set_result(EvalResult.failed(reason, total_seconds=elapsed,
+                                                    pool_failure=pool_failure))
 
     def _remove(self, worker: _Worker) -> None:
         if worker in self._workers:
@@ -317,12 +318,13 @@ class EvaluationPool:
         self._started.set()
         for worker in list(self._workers):
             if worker.job is not None:
-                self._finish(worker, reason)
+                self._finish(worker, reason, pool_failure=True)
         self._drain_queue(reason)
 
     def _drain_queue(self, reason: str) -> None:
+        """Fail every queued job: the pool cannot run them (a pool failure, never the variant's)."""
         while (job := self._next_job()) is not None:
-            job.future.set_result(EvalResult.failed(reason))
+            job.future.set_result(EvalResult.failed(reason, pool_failure=True))
 
     def _shutdown(self) -> None:
         with self._lock:
@@ -335,7 +337,7 @@ class EvaluationPool:
         for worker in workers:
             worker.process.join(timeout=5.0)
             self._remove(worker)
-            self._finish(worker, CANCELLED)
+            self._finish(worker, CANCELLED, pool_failure=True)
         self._drain_queue(CANCELLED)
         self._started.set()
         with self._lock:  # under the lock so no _wake() writes to a closed (reused) descriptor

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
 _POLL_S = 0.1  # how often a waiting run checks for cancellation
 
 
-# reasons the pool gives when it, not the variant, failed: never cached, they end the run
-_POOL_FAILURES = ("evaluation worker could not start", "evaluation pool stopped",
-                  "evaluation workers exit at start-up", "cancelled")
-
-
 class RunCancelled(Exception):
     """The user stopped the run (Cancel, SIGTERM, Ctrl-C)."""
 
@@ -114,7 +109,7 @@ class Evaluator:
                 result = future.result()  # the pool reports failures as results, never raises
                 if stopping and result.status != "ok":
                     continue  # a worker killed by the stop is not the variant's fault
-                if result.status != "ok" and (result.reason or "").startswith(_POOL_FAILURES):
+                if result.pool_failure:  # the pool, not the variant: never cached, ends the run
                     raise PoolFailure(result.reason)
                 self._store_result(first, result)
                 for repeat in repeats:

@@ -169,3 +169,38 @@ def test_a_reader_in_another_process_sees_each_write_while_the_writer_is_open(
         proc.wait(timeout=30)
     assert seen == [["running", "1", "1"], ["running", "2", "2"], ["running", "3", "3"],
                     ["cancelled", "3", "3"]]
+
+
+def test_set_run_file_moves_one_run_to_another_file_and_commits_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        moved = new_run(store, file="/w/.nnevolve/unsaved/model-abc.py")
+        kept = new_run(store, file="/w/.nnevolve/unsaved/model-abc.py")
+        store.set_run_file(moved, "/w/model.py")
+        # autocommit: another connection sees it while this one is still open
+        with RunStore(path) as reader:
+            assert [r.id for r in reader.list_runs(file="/w/model.py")] == [moved]
+            assert [r.id for r in reader.list_runs(file="/w/.nnevolve/unsaved/model-abc.py")] == [
+                kept
+            ]
+        store.set_run_file("no-such-run", "/w/model.py")  # like the other setters: no effect
+        assert [r.id for r in store.list_runs(file="/w/model.py")] == [moved]
+
+
+def test_an_unsaved_documents_run_is_recorded_under_its_real_path(tmp_path: Path) -> None:
+    from nnevolve.lsp.unsaved import record_run_under
+
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        run_id = new_run(store, file=str(tmp_path / ".nnevolve" / "unsaved" / "model-abc.py"))
+    record_run_under(path, run_id, tmp_path / "sub" / ".." / "model.py")
+    with RunStore(path) as store:
+        run = store.get_run(run_id)
+        assert run is not None and run.file == str((tmp_path / "model.py").resolve())
+
+    conn = sqlite3.connect(path)  # a store it cannot use fails as a sqlite3 error, as before
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    conn.commit()
+    conn.close()
+    with pytest.raises(sqlite3.Error, match="newer nnevolve"):
+        record_run_under(path, run_id, tmp_path / "model.py")

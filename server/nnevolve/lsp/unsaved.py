@@ -12,6 +12,8 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+from nnevolve.store import RunStore, StoreError
+
 UNSAVED_FOLDER = Path(".nnevolve") / "unsaved"
 
 
@@ -35,8 +37,12 @@ def write_unsaved_copy(root: Path, path: Path, text: str) -> Path:
 
 
 def record_run_under(store_path: Path, run_id: str, path: Path) -> None:
-    """Record run `run_id` as a run of `path` (the store's `runs.file` column)."""
-    # RunStore has no setter for a run's file; this is the only write the server makes
-    with sqlite3.connect(str(store_path), timeout=30.0) as conn:
-        conn.execute("UPDATE runs SET file = ? WHERE id = ?", (str(path.resolve()), run_id))
-    conn.close()
+    """Record run `run_id` as a run of `path` (the store's `runs.file` column).
+
+    Raises `sqlite3.Error` when the store cannot be opened or written.
+    """
+    try:
+        with RunStore(store_path) as store:
+            store.set_run_file(run_id, str(path.resolve()))
+    except StoreError as error:  # the caller treats any store failure as a sqlite3 one
+        raise sqlite3.Error(str(error)) from error

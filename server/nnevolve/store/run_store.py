@@ -191,6 +191,10 @@ class RunStore:
     def set_out_dir(self, run_id: str, out_dir: str) -> None:
         self._write("UPDATE runs SET out_dir = ? WHERE id = ?", (out_dir, run_id))
 
+    def set_run_file(self, run_id: str, file: str) -> None:
+        """Record the run as a run of `file` (e.g. the real path of an unsaved document's copy)."""
+        self._write("UPDATE runs SET file = ? WHERE id = ?", (file, run_id))
+
     def counts(self, run_id: str) -> RunCounts:
         """Variant counts of a run, the seed network excluded."""
         row = self._query(_COUNTS, (run_id,))[0]

@@ -198,9 +198,9 @@ def test_an_unsaved_documents_run_is_recorded_under_its_real_path(tmp_path: Path
         run = store.get_run(run_id)
         assert run is not None and run.file == str((tmp_path / "model.py").resolve())
 
-    conn = sqlite3.connect(path)  # a store it cannot use fails as a sqlite3 error, as before
+    conn = sqlite3.connect(path)  # a store it cannot use: the store's own error, for the caller
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     conn.commit()
     conn.close()
-    with pytest.raises(sqlite3.Error, match="newer nnevolve"):
+    with pytest.raises(StoreError, match="newer nnevolve"):
         record_run_under(path, run_id, tmp_path / "model.py")

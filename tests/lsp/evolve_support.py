@@ -95,6 +95,8 @@ class EditorClient(LanguageClient):
         self.versions: dict[str, int] = {}
         self.applied: list[types.ApplyWorkspaceEditParams] = []
         self.published: list[types.PublishDiagnosticsParams] = []
+        self.lens_refreshes = 0  # workspace/codeLens/refresh requests received
+        self.on_lens_refresh: Callable[[], None] | None = None
 
     @property
     def server_pid(self) -> int:
@@ -279,6 +281,12 @@ def _apply_edit(
     return types.ApplyWorkspaceEditResult(applied=applied, failure_reason=reason)
 
 
+def _refresh_lenses(client: EditorClient, params: None) -> None:
+    client.lens_refreshes += 1
+    if client.on_lens_refresh is not None:
+        client.on_lens_refresh()
+
+
 def _record_diagnostics(client: EditorClient, params: types.PublishDiagnosticsParams) -> None:
     client.diagnostics[params.uri] = params.diagnostics
     client.published.append(params)
@@ -290,18 +298,21 @@ def _make_client() -> EditorClient:
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_diagnostics
     register_lsp_features(client, features)
     client.feature(types.WORKSPACE_APPLY_EDIT)(_apply_edit)
+    client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(_refresh_lenses)
     return client
 
 
-async def start_editor(workspace: Path) -> EditorClient:
-    """A real server over stdio on `workspace`, initialized as VS Code would."""
+async def start_editor(
+    workspace: Path, capabilities: types.ClientCapabilities | None = None
+) -> EditorClient:
+    """A real server over stdio on `workspace`, initialized as VS Code would (unless told)."""
     config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=_make_client)
     client = await config.start()
     assert isinstance(client, EditorClient)
     uri = workspace.resolve().as_uri()
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
+            capabilities=capabilities or client_capabilities("visual-studio-code"),
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri, name=workspace.name)],
         )

@@ -38,9 +38,11 @@ ACTION_KIND = types.CodeActionKind.RefactorRewrite
 
 
 def action_title(variant: OfferedVariant, count: int, run: OfferedRun) -> str:
-    """``Apply variant 2/5: 98.2% (+0.4), 18,204 params (−38%), 0.21 ms (−12%)``."""
+    """``Apply variant 2/5: 98.2% (+0.4), 18,204 params (−38%), 0.21 ms (−12%)``; a cancelled
+    run's say so: ``Apply variant 2/5 (cancelled run): ...``."""
     base = run.base
-    return f"Apply variant {variant.index}/{count}: " + figures.variant_figures(
+    origin = " (cancelled run)" if run.cancelled else ""
+    return f"Apply variant {variant.index}/{count}{origin}: " + figures.variant_figures(
         acc=variant.accuracy,
         size=variant.params,
         time_ms=variant.latency_ms,

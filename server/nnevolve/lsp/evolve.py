@@ -25,7 +25,14 @@ from pygls.lsp.server import LanguageServer
 from nnevolve.analysis import analyze
 from nnevolve.config import ConfigError, load_config
 from nnevolve.lsp import diagnostics, figures
-from nnevolve.lsp.code_lens import EVOLVE_COMMAND, find_model_class, model_classes_of
+from nnevolve.lsp.code_lens import (
+    CANCEL_COMMAND,
+    EVOLVE_COMMAND,
+    RunningLens,
+    find_model_class,
+    lenses,
+    model_classes_of,
+)
 from nnevolve.lsp.documents import AnalyzedDocument, split_lines
 from nnevolve.lsp.evolve_process import EvolveProcess, engine_command
 from nnevolve.lsp.evolve_request import EvolveRequest, RequestError, engine_arguments, parse_request
@@ -37,8 +44,6 @@ if TYPE_CHECKING:
     from nnevolve.lsp.server import NnevolveLanguageServer
 
 logger = logging.getLogger(__name__)
-
-CANCEL_COMMAND = "nnevolve.cancel"
 
 
 class RunFailed(Exception):
@@ -57,6 +62,7 @@ class ActiveRun:
     store_path: Path | None = None
     cancel_requested: bool = False
     last_progress: dict[str, Any] = field(default_factory=dict)
+    generation: tuple[int, int] | None = None  # (g, G) of the search, once it has begun
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,8 @@ class Evolutions:
                 # the request itself was cancelled (shutdown): never leave a run behind
                 await asyncio.shield(run.process.stop())
             self.active.pop(uri, None)
+            # after the progress's end and the run's offers: a lens asked for now is final
+            lenses(self.server).show(uri, None)
 
     async def _evolve(self, run: ActiveRun, request: EvolveRequest) -> dict[str, Any]:
         try:
@@ -107,6 +115,7 @@ class Evolutions:
             return {"started": False, "reason": message}
         run.model = model
         self._clear_failure(run.uri)
+        self._show_lens(run)
         await self._begin_progress(run)
         try:
             outcome = await self._run_engine(run, request, path, document.source)
@@ -165,6 +174,8 @@ class Evolutions:
                 return await self._cancelled(run)
             args = engine_arguments(file, run.model, config, request.overrides)
             run.process = await EvolveProcess.start(engine_command(args), cwd=config.root)
+            if run.cancel_requested:  # cancelled while the process was starting
+                await run.process.stop()
             result, error_message = await self._follow(run, file != path, path)
             code = await run.process.wait()
         except OSError as error:
@@ -188,12 +199,17 @@ class Evolutions:
                 if copied and run.store_path is not None:
                     try:
                         await asyncio.to_thread(record_run_under, run.store_path, run.run_id, path)
-                    except sqlite3.Error as error:  # the run goes on; only its reopening suffers
+                    # the run goes on; only its reopening suffers
+                    except (StoreError, sqlite3.Error) as error:
                         logger.warning("cannot record run %s under %s: %s", run.run_id, path, error)
             elif event == "progress":
                 run.last_progress = message
                 run.run_id = run.run_id or message.get("run_id")
                 self._report(run, figures.progress_line(message), message.get("percent"))
+                generation, generations = message.get("generation"), message.get("generations")
+                if message.get("phase") == "search" and _integers(generation, generations):
+                    run.generation = (generation, generations)
+                    self._show_lens(run)
             elif event == "result":
                 result = message
             elif event == "error":
@@ -240,14 +256,28 @@ class Evolutions:
 
     async def _cancelled(self, run: ActiveRun) -> dict[str, Any]:
         await self._settle_status(run, "cancelled", None)
+        offered = None
+        if run.run_id is not None and run.store_path is not None:
+            try:
+                offered = await asyncio.to_thread(read_offered_run, run.store_path, run.run_id)
+            except (StoreError, OSError, sqlite3.Error) as error:
+                logger.warning("cannot read the cancelled run %s: %s", run.run_id, error)
         kept = run.last_progress
         evaluated = int(kept.get("evaluated") or 0) + int(kept.get("failed") or 0)
-        summary = (
-            f"Cancelled: the {evaluated} variant{'' if evaluated == 1 else 's'} "
-            "evaluated so far stay in the run store"
-        )
+        answer: dict[str, Any] = {"started": True, "run": run.run_id, "status": "cancelled"}
+        if offered is not None and offered.variants:
+            # what was found so far is offered as a finished run's variants are; a run
+            # cancelled before it found anything leaves the previous run offered
+            offers(self.server).offer(run.uri, offered)
+            summary = run_summary(offered, "Cancelled")
+            answer["variants"] = len(offered.variants)
+        else:
+            summary = (
+                f"Cancelled: the {evaluated} variant{'' if evaluated == 1 else 's'} "
+                "evaluated so far stay in the run store"
+            )
         self._end_progress(run, summary)
-        return {"started": True, "run": run.run_id, "status": "cancelled", "message": summary}
+        return {**answer, "message": summary}
 
     async def _settle_status(self, run: ActiveRun, status: str, error: str | None) -> None:
         """Give a run the engine could not close (killed, crashed) its final status."""
@@ -274,6 +304,7 @@ class Evolutions:
             return False
         run.cancel_requested = True
         self._report(run, "cancelling…", None)
+        self._show_lens(run)
         if run.process is not None:
             await run.process.stop()
         return True
@@ -282,7 +313,14 @@ class Evolutions:
         """Stop every run (the server is shutting down)."""
         await asyncio.gather(*(self.cancel(uri) for uri in list(self.active)))
 
-    # -- progress, messages, diagnostics ----------------------------------------------------
+    # -- progress, lens, messages, diagnostics ----------------------------------------------
+
+    def _show_lens(self, run: ActiveRun) -> None:
+        # a cancelling run's lens names no generation: later reports need no refresh
+        generation, generations = (None if run.cancel_requested else run.generation) or (None, None)
+        lenses(self.server).show(
+            run.uri, RunningLens(run.model, generation, generations, run.cancel_requested)
+        )
 
     async def _begin_progress(self, run: ActiveRun) -> None:
         capabilities = self.server.client_capabilities.window
@@ -382,15 +420,16 @@ def every_variant_invalid(offered: OfferedRun) -> str | None:
     )
 
 
-def finished_summary(offered: OfferedRun) -> str:
-    """``Finished: 3 Pareto-optimal variants · best 98.2% (+0.4) · smallest 9,114 params (−69%)``."""
+def run_summary(offered: OfferedRun, ending: str = "Finished") -> str:
+    """``Finished: 3 Pareto-optimal variants · best 98.2% (+0.4) · smallest 9,114 params (−69%)``
+    (``Cancelled: ...`` for what a cancelled run found)."""
     variants = offered.variants
     if not variants:
-        return "Finished: no variant beats the original network on any objective"
+        return f"{ending}: no variant beats the original network on any objective"
     base = offered.base
     best = max(variants, key=lambda v: v.accuracy or 0.0)
     smallest = min(variants, key=lambda v: v.params or 0)
-    parts = [f"Finished: {len(variants)} Pareto-optimal variant{'' if len(variants) == 1 else 's'}"]
+    parts = [f"{ending}: {len(variants)} Pareto-optimal variant{'' if len(variants) == 1 else 's'}"]
     if best.accuracy is not None:
         parts.append(
             "best "
@@ -404,6 +443,15 @@ def finished_summary(offered: OfferedRun) -> str:
             + figures.relative_change(smallest.params, base.params if base else None)
         )
     return " · ".join(parts) + " — apply one from the code actions on " + offered.run.class_name
+
+
+def finished_summary(offered: OfferedRun) -> str:
+    """The summary of a finished run (see :func:`run_summary`)."""
+    return run_summary(offered, "Finished")
+
+
+def _integers(*values: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 def _name(uri: str) -> str:
@@ -449,6 +497,7 @@ def register(server: NnevolveLanguageServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def stop_runs(ls: LanguageServer, *_: Any) -> None:
+        lenses(server).closing = True
         await registry.cancel_all()
 
     server.documents.when_closed(registry.forget)

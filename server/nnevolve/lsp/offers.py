@@ -1,7 +1,10 @@
-"""The finished run whose Pareto variants each open document offers, read from the run store.
+"""The run whose Pareto variants each open document offers, read from the run store.
 
-A run is offered to a document when it finishes, and again when the file is opened later
-(after a restart) if the file still matches the run's base (the normalized-source hash).
+A run is offered to a document when it finishes or is cancelled (what it found so far), and
+again when the file is opened later (after a restart) if the file still matches the run's
+base (the normalized-source hash). A cancelled run that found no variant worth offering is
+passed over: the run offered before stays offered. Only the store is read, never the
+``variant-NN.py`` files (a cancelled run has none).
 Reading the store runs in a thread of its own (``asyncio.to_thread``), never on the event
 loop and never in pygls' thread pool.
 """
@@ -26,8 +29,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# runs offered as code actions (a cancelled run's variants stay reachable by nnevolve/pareto)
-OFFERED_STATUSES = ("finished",)
+# runs offered as code actions (a failed run's variants stay reachable by nnevolve/pareto)
+OFFERED_STATUSES = ("finished", "cancelled")
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -83,7 +86,8 @@ class OfferedVariant:
 
 @dataclass(frozen=True)
 class OfferedRun:
-    """A finished run of one model class: its base text, the original's figures, its variants."""
+    """A finished or cancelled run of one model class: its base text, the original's figures,
+    its variants."""
 
     run: RunRecord
     store_path: Path
@@ -94,6 +98,10 @@ class OfferedRun:
     @property
     def run_id(self) -> str:
         return self.run.id
+
+    @property
+    def cancelled(self) -> bool:
+        return self.run.status == "cancelled"
 
     def variant(self, variant_id: int) -> OfferedVariant | None:
         return next((v for v in self.variants if v.id == variant_id), None)
@@ -151,7 +159,8 @@ def read_offered_run(store_path: Path, run_id: str) -> OfferedRun | None:
 
 
 def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
-    """The newest finished run of `file` whose base matches `text` (blocking: call in a thread)."""
+    """The newest finished (or cancelled, with variants) run of `file`, if its base matches
+    `text` (blocking: call in a thread)."""
     store_path = store_path_for(file)
     if not store_path.is_file():  # never create a store just by opening a file
         return None
@@ -165,12 +174,14 @@ def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
         if run.status in OFFERED_STATUSES:
             if run.base_hash != current_hash:
                 return None  # the file moved on since its latest run
-            return read_offered_run(store_path, run.id)
+            offered = read_offered_run(store_path, run.id)
+            if offered is not None and (offered.variants or not offered.cancelled):
+                return offered
     return None
 
 
 class Offers:
-    """Which finished run each open document offers (by URI)."""
+    """Which run each open document offers (by URI)."""
 
     def __init__(self) -> None:
         self._offered: dict[str, OfferedRun] = {}
@@ -178,7 +189,7 @@ class Offers:
         self._looked_up: set[str] = set()  # the store is read once per opening, not per keystroke
 
     def offer(self, uri: str, run: OfferedRun) -> None:
-        """Offer `run`'s variants on `uri` (a run that just finished replaces the previous one)."""
+        """Offer `run`'s variants on `uri` (a run that just ended replaces the previous one)."""
         loading = self._loading.pop(uri, None)
         if loading is not None:
             loading.cancel()
@@ -204,7 +215,7 @@ class Offers:
         return self._offered.get(uri)
 
     def load_latest(self, uri: str, text: str) -> None:
-        """Look up the latest finished run of the file at `uri` in the background."""
+        """Look up the latest offered run of the file at `uri` in the background."""
         path = uri_to_path(uri)
         if path is None or uri in self._looked_up:
             return

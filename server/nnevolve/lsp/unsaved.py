@@ -9,10 +9,9 @@ the document's own path so that it is found again when the file is reopened.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 
-from nnevolve.store import RunStore, StoreError
+from nnevolve.store import RunStore
 
 UNSAVED_FOLDER = Path(".nnevolve") / "unsaved"
 
@@ -39,10 +38,7 @@ def write_unsaved_copy(root: Path, path: Path, text: str) -> Path:
 def record_run_under(store_path: Path, run_id: str, path: Path) -> None:
     """Record run `run_id` as a run of `path` (the store's `runs.file` column).
 
-    Raises `sqlite3.Error` when the store cannot be opened or written.
+    Raises `StoreError` or `sqlite3.Error` when the store cannot be opened or written.
     """
-    try:
-        with RunStore(store_path) as store:
-            store.set_run_file(run_id, str(path.resolve()))
-    except StoreError as error:  # the caller treats any store failure as a sqlite3 one
-        raise sqlite3.Error(str(error)) from error
+    with RunStore(store_path) as store:
+        store.set_run_file(run_id, str(path.resolve()))

@@ -28,7 +28,7 @@ from nnevolve.evaluation import train as worker
 from nnevolve.repair import repair
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_gi_vs_random import MNIST, SEED_NETWORK  # noqa: E402
+from bench_gi_vs_random import MNIST, SEED_NETWORK
 
 NETWORKS = {
     "bench ConvNet": (SEED_NETWORK, "ConvNet"),

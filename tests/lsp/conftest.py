@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import pytest_lsp
+from evolve_support import plain, record_diagnostics
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -57,15 +58,10 @@ class RecordingClient(LanguageClient):
         self.initialize_result: types.InitializeResult | None = None
 
 
-def _record_diagnostics(client: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
-    client.diagnostics[params.uri] = params.diagnostics
-    client.published.append(params)
-
-
 def make_client() -> RecordingClient:
     client = RecordingClient(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_diagnostics
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record_diagnostics
     register_lsp_features(client, features)
     return client
 
@@ -92,15 +88,6 @@ async def client(lsp_client: RecordingClient):
     await start_session(lsp_client)
     yield
     await lsp_client.shutdown_session()
-
-
-def plain(value: Any) -> Any:
-    """pygls hands custom responses over as namedtuples: turn them back into JSON values."""
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
 
 
 def lsp_range(start: tuple[int, int], end: tuple[int, int]) -> types.Range:

@@ -287,7 +287,11 @@ def _refresh_lenses(client: EditorClient, params: None) -> None:
         client.on_lens_refresh()
 
 
-def _record_diagnostics(client: EditorClient, params: types.PublishDiagnosticsParams) -> None:
+def record_diagnostics(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+    """Keep the latest diagnostics per document and every publication (any recording client).
+
+    pygls passes the client only to a handler whose first parameter is annotated as one.
+    """
     client.diagnostics[params.uri] = params.diagnostics
     client.published.append(params)
 
@@ -295,7 +299,7 @@ def _record_diagnostics(client: EditorClient, params: types.PublishDiagnosticsPa
 def _make_client() -> EditorClient:
     client = EditorClient(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_diagnostics
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record_diagnostics
     register_lsp_features(client, features)
     client.feature(types.WORKSPACE_APPLY_EDIT)(_apply_edit)
     client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(_refresh_lenses)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sysconfig
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +35,11 @@ def test_stdlib_never_raises_and_tags_nothing():
     workers = max(1, min(2, os.cpu_count() or 1))
     chunks = [files[i::workers] for i in range(workers)]
     # ~860k lines: two processes halve the wall time of the parse that dominates it
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a fork would copy this process's state, and after an earlier test's
+    # failure CPython 3.11's ast recursion counter there can be off ("AST constructor recursion
+    # depth mismatch"), which failed this test and crashed pytest's report of it
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         results = list(pool.map(_analyze_files, chunks))
     total = sum(r[0] for r in results)
     broken = sum(r[1] for r in results)

@@ -96,6 +96,16 @@ def test_jobs_submitted_while_the_workers_start_wait_for_them(good):
     assert result.status == "ok" and result.accuracy == good.accuracy
 
 
+def test_the_training_seed_is_a_parameter_of_each_job(pool, good):
+    digits = load_dataset("digits")
+    other = pool.submit(MLP, "Net", seed=7).result(timeout=60)
+    assert other.status == "ok" and other.accuracy != good.accuracy  # other weights, same split
+    from nnevolve.evaluation.train import evaluate_variant
+
+    assert other.accuracy == evaluate_variant(MLP, "Net", digits, BUDGET, seed=7).accuracy
+    assert pool.submit(MLP, "Net", seed=0).result(timeout=60).accuracy == good.accuracy
+
+
 def test_the_pool_reports_its_dataset(pool):
     assert pool.fingerprint == load_dataset("digits").fingerprint
     assert pool.input_shape == (1, 8, 8) and pool.num_classes == 10 and not pool.has_test

@@ -9,7 +9,14 @@ import torch
 
 from nnevolve.datasets import load_dataset
 from nnevolve.evaluation import Budget, EvalResult
-from nnevolve.evaluation.train import build_model, count_params, evaluate_variant
+from nnevolve.evaluation.train import (
+    LATENCY_MIN_REPEATS,
+    LATENCY_WARMUP,
+    build_model,
+    count_params,
+    evaluate_variant,
+    measure_latency,
+)
 
 MLP = '''
 import torch
@@ -54,6 +61,39 @@ def test_same_source_and_seed_give_the_same_accuracy(digits):
     other = evaluate_variant(MLP, "Net", digits, FAST, seed=5)
     assert first.accuracy == again.accuracy
     assert other.accuracy != first.accuracy  # another seed, other initial weights
+
+
+class _SlowStart(torch.nn.Module):
+    """Its first forwards are slow (one-time costs), later ones fast; it counts its calls."""
+
+    def __init__(self, slow: int) -> None:
+        super().__init__()
+        self.slow, self.calls = slow, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls <= self.slow:
+            import time
+
+            time.sleep(0.05)
+        return x
+
+
+def test_latency_is_timed_after_a_warm_up_to_a_stable_median():
+    x = torch.zeros(100, 4)
+    model = _SlowStart(slow=LATENCY_WARMUP)
+    latency = measure_latency(model, x)
+    # the slow first forwards are the warm-up: neither the median nor the spread sees them
+    assert latency.median_ms < 5 and latency.spread_ms < 5
+    assert LATENCY_MIN_REPEATS <= latency.repeats == model.calls - LATENCY_WARMUP
+    # a forward slow all along is measured as such, with its spread
+    slow = measure_latency(_SlowStart(slow=10**6), x)
+    assert slow.median_ms > 40 and slow.repeats >= LATENCY_MIN_REPEATS
+
+
+def test_a_variant_reports_its_latency_spread(digits):
+    result = evaluate_variant(MLP, "Net", digits, FAST)
+    assert result.latency_spread_ms is not None and 0 <= result.latency_spread_ms < result.latency_ms
 
 
 def test_test_accuracy_only_when_asked(digits):
@@ -102,7 +142,7 @@ def test_budget_key_is_stable_and_covers_every_field():
             Budget(batch_size=32).key(), Budget(lr=0.01).key(), Budget(time_limit_s=10).key(),
             Budget(memory_mb=512).key()}
     assert len(keys) == 7
-    assert Budget().key() == "v2;epochs=3;max_train_s=20;batch=64;lr=0.001;limit_s=60;memory_mb=2048"
+    assert Budget().key() == "v3;epochs=3;max_train_s=20;batch=64;lr=0.001;limit_s=60;memory_mb=2048"
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -6,7 +6,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 # bump when the way results are measured changes, so cached results are not reused
-PROTOCOL_VERSION = 2  # 2: latency timed on the validation pass, after training
+PROTOCOL_VERSION = 3  # 2: latency timed on the validation pass; 3: warm-up, repeats to a stable median
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,9 @@ class Budget:
     batch_size: int = 64
     lr: float = 1e-3
     time_limit_s: float = 60.0  # whole evaluation, build → accuracy
-    memory_mb: int = 2048  # cap per worker beyond its idle size
+    memory_mb: int = 2048  # cap per worker beyond its idle size (host memory, and GPU memory on CUDA)
+    device: str = "cpu"  # the kind of device variants train on: "cpu" or "cuda"
+    amp: bool = False  # mixed precision (CUDA only)
 
     def __post_init__(self) -> None:
         checks = [("epochs", self.epochs >= 0, "0 or more"),
@@ -26,7 +28,8 @@ class Budget:
                   ("batch_size", self.batch_size >= 1, "at least 1"),
                   ("lr", self.lr > 0, "positive"),
                   ("time_limit_s", self.time_limit_s > 0, "positive"),
-                  ("memory_mb", self.memory_mb >= 1, "at least 1")]
+                  ("memory_mb", self.memory_mb >= 1, "at least 1"),
+                  ("device", self.device in ("cpu", "cuda"), "cpu or cuda")]
         for name, ok, rule in checks:
             if not ok:
                 raise ValueError(f"budget {name} must be {rule}, got {getattr(self, name)!r}")
@@ -36,9 +39,13 @@ class Budget:
 
         The limits are part of it because a result may be a failure that they caused.
         """
-        return (f"v{PROTOCOL_VERSION};epochs={self.epochs};max_train_s={self.max_train_seconds:g};"
-                f"batch={self.batch_size};lr={self.lr:g};limit_s={self.time_limit_s:g};"
-                f"memory_mb={self.memory_mb}")
+        key = (f"v{PROTOCOL_VERSION};epochs={self.epochs};max_train_s={self.max_train_seconds:g};"
+               f"batch={self.batch_size};lr={self.lr:g};limit_s={self.time_limit_s:g};"
+               f"memory_mb={self.memory_mb}")
+        # CPU keys stay as they were, so results cached before devices existed still count
+        if self.device != "cpu":
+            key += f";device={self.device}"
+        return key + (";amp" if self.amp else "")
 
 
 def timeout_reason(limit_s: float) -> str:
@@ -58,13 +65,14 @@ class EvalResult:
     accuracy: float | None  # validation accuracy in [0, 1]
     test_accuracy: float | None
     params: int | None  # trainable parameters
-    latency_ms: float | None  # median forward time of a batch of 32 (eval mode)
+    latency_ms: float | None  # median forward time of a batch of 32 (eval mode, after warm-up)
     train_seconds: float  # time spent in the training loop
     total_seconds: float  # wall time of the whole evaluation
     reason: str | None  # "timeout after 60 s", "out of memory (> 2048 MB)", "crash: ..."
     # the pool, not the variant, failed (workers that cannot start, a stopped or closed pool):
     # says nothing about the variant, so it is never cached
     pool_failure: bool = False
+    latency_spread_ms: float | None = None  # robust std of the timed forwards behind latency_ms
 
     @property
     def ok(self) -> bool:

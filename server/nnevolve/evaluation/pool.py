@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -10,23 +11,26 @@ import tempfile
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from nnevolve.datasets import load_dataset
+from nnevolve.datasets import DatasetSplits, load_dataset
 from nnevolve.datasets.splits import save_splits
 from nnevolve.evaluation.budget import Budget, EvalResult, timeout_reason
+from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices, worker_devices
 from nnevolve.evaluation.worker import process_exists, read_rss_mb, worker_main
 from nnevolve.process_context import torch_process_context
+from nnevolve.process_tree import kill_group, kill_tree
 
 CANCELLED = "cancelled"
 _BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits
 _IDLE_POLL_S = 1.0
 _MAX_START_FAILURES = 3
+_START_RETRY_S = 0.2  # e.g. a variant killed the forkserver: the next start launches a new one
 _DATA_PREFIX = "nnevolve-data-"
 
 
@@ -48,6 +52,7 @@ class _Job:
     source: str
     class_name: str
     with_test: bool
+    seed: int  # training seed: initial weights and shuffling
     future: Future
     started: bool = False
 
@@ -57,6 +62,7 @@ class _Worker:
     process: Any  # multiprocessing SpawnProcess
     conn: Connection
     launched_at: float
+    device: str  # "cpu" or "cuda:N"
     ready: bool = False
     retiring: bool = False  # asked to be replaced after its last job
     idle_mb: float = 0.0
@@ -68,24 +74,34 @@ class EvaluationPool:
     """Evaluate variants in persistent worker processes (torch imported once, one thread each).
 
     The dataset is loaded once in this process (so a bad spec raises DatasetError here and a
-    download happens once), written to a temporary folder, and mapped by every worker. Each
+    download happens once), written to a temporary folder, and mapped by every worker (which
+    moves it to its device once). ``device`` (auto, cpu, cuda, cuda:N) places the workers:
+    ``workers`` on the CPU, or ``workers_per_device`` on each GPU it names. Each
     variant runs under ``budget.time_limit_s`` and ``budget.memory_mb`` (above the worker's
     idle size); a crash, hang or out-of-memory fails that variant only, and its worker is
     replaced. Futures complete on the pool's monitor thread: keep done-callbacks short.
     """
 
-    def __init__(self, dataset: str, *, workers: int | None = None, budget: Budget | None = None,
-                 seed: int = 0, data_dir: Path | None = None, max_train: int | None = None,
-                 max_val: int | None = None, start_timeout_s: float = 300.0,
-                 wait: bool = True) -> None:
-        self.budget = budget or Budget()
+    def __init__(self, dataset: str | DatasetSplits, *, workers: int | None = None,
+                 budget: Budget | None = None, seed: int = 0, data_dir: Path | None = None,
+                 max_train: int | None = None, max_val: int | None = None,
+                 start_timeout_s: float = 300.0, wait: bool = True, device: str = "cpu",
+                 workers_per_device: int = 1) -> None:
+        cpu_workers = default_workers() if workers is None else workers
+        if cpu_workers < 1 or workers_per_device < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}, {workers_per_device}")
+        devices = resolve_devices(device)  # DeviceError when CUDA is asked for and missing
+        check_amp((budget or Budget()).amp, devices)
+        # the device kind is part of the budget's cache key: CPU and GPU results differ
+        self.budget = replace(budget or Budget(), device=device_kind(devices))
+        self._devices = worker_devices(devices, cpu_workers=cpu_workers,
+                                       per_device=workers_per_device)
         self._start_timeout_s = start_timeout_s
         self.seed = seed
-        self.size = default_workers() if workers is None else workers
-        if self.size < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        splits = load_dataset(dataset, seed=seed, data_dir=data_dir, max_train=max_train,
-                              max_val=max_val)
+        self.size = len(self._devices)
+        # an already loaded dataset (a Dask worker gets it scattered) or a spec to load here
+        splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(
+            dataset, seed=seed, data_dir=data_dir, max_train=max_train, max_val=max_val)
         self.fingerprint = splits.fingerprint
         self.input_shape = splits.input_shape
         self.num_classes = splits.num_classes
@@ -130,15 +146,21 @@ class EvaluationPool:
             raise
 
     # ----------------------------------------------------------------- public API
-    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future[EvalResult]:
-        """Queue one variant; the future's result is an :class:`EvalResult` (never an exception)."""
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> Future[EvalResult]:
+        """Queue one variant; the future's result is an :class:`EvalResult` (never an exception).
+
+        `seed` seeds its training (weights, shuffling): the pool's seed unless given. The data
+        split is the pool's whatever the training seed.
+        """
         future: Future[EvalResult] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the evaluation pool is closed")
             fatal = self._fatal
             if fatal is None:
-                self._queue.append(_Job(next(self._job_ids), source, class_name, with_test, future))
+                self._queue.append(_Job(next(self._job_ids), source, class_name, with_test,
+                                        self.seed if seed is None else seed, future))
         if fatal is not None:
             future.set_running_or_notify_cancel()
             future.set_result(EvalResult.failed(fatal, pool_failure=True))
@@ -188,17 +210,34 @@ class EvaluationPool:
 
     def _start_missing_workers(self) -> None:
         while self._fatal is None and not self._closed and len(self._workers) < self.size:
+            device = self._free_device()
             parent_conn, child_conn = self._context.Pipe()
             process = self._context.Process(
                 target=worker_main, name="nnevolve-eval-worker", daemon=True,
-                args=(child_conn, os.getpid(), str(self._data_folder), self.budget, self.seed))
-            process.start()  # the first start waits for the forkserver's preload (seconds)
+                args=(child_conn, os.getpid(), str(self._data_folder), self.budget, device))
+            try:
+                process.start()  # the first start waits for the forkserver's preload (seconds)
+            except (OSError, EOFError) as exc:  # the forkserver died (a variant may kill it)
+                parent_conn.close()
+                child_conn.close()
+                self._start_failures += 1
+                if self._start_failures >= _MAX_START_FAILURES:
+                    self._fail_all(f"evaluation worker could not start: "
+                                   f"{type(exc).__name__}: {exc}")
+                time.sleep(_START_RETRY_S)
+                return
             child_conn.close()
             if self._shut_down:  # close() gave up waiting for this thread meanwhile
-                process.kill()
+                kill_tree(process.pid)
                 parent_conn.close()
                 return
-            self._workers.append(_Worker(process, parent_conn, launched_at=time.monotonic()))
+            self._workers.append(_Worker(process, parent_conn, launched_at=time.monotonic(),
+                                         device=device))
+
+    def _free_device(self) -> str:
+        """The device of a worker slot that has no worker (a replacement takes its place)."""
+        missing = Counter(self._devices) - Counter(w.device for w in self._workers)
+        return next(iter(missing.elements()))
 
     def _dispatch(self) -> None:
         for worker in self._workers:
@@ -208,7 +247,8 @@ class EvaluationPool:
             if job is None:
                 return
             try:
-                worker.conn.send((job.job_id, job.source, job.class_name, job.with_test))
+                worker.conn.send((job.job_id, job.source, job.class_name, job.with_test,
+                                  job.seed))
             except (OSError, ValueError):  # the worker just died; _collect replaces it
                 with self._lock:
                     self._queue.appendleft(job)
@@ -269,20 +309,21 @@ class EvaluationPool:
         """Remove a dead worker; its running job fails with the exit reason."""
         worker.process.join(timeout=1.0)
         exitcode = worker.process.exitcode
+        kill_group(worker.process.pid)  # what the variant started and left in the worker's group
         self._remove(worker)
         if worker.job is not None:
             self._finish(worker, _death_reason(exitcode))
         elif not worker.ready and not self._closed:
             self._start_failures += 1
             if self._start_failures >= _MAX_START_FAILURES:
-                self._fail_all(f"evaluation workers exit at start-up ({_death_reason(exitcode)})")
+                self._fail_all(f"evaluation workers exit at start-up ({_exit_words(exitcode)})")
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
         limit_s, cap_mb = self.budget.time_limit_s, self.budget.memory_mb
         for worker in list(self._workers):
             if not worker.ready and now - worker.launched_at > self._start_timeout_s:
-                worker.process.kill()  # stuck while starting: _collect counts it as a failed start
+                kill_tree(worker.process.pid)  # stuck while starting: a failed start
                 continue
             if worker.job is None:
                 continue
@@ -294,7 +335,7 @@ class EvaluationPool:
                 self._kill(worker, f"out of memory (> {cap_mb} MB)")
 
     def _kill(self, worker: _Worker, reason: str) -> None:
-        worker.process.kill()
+        kill_tree(worker.process.pid)
         worker.process.join(timeout=5.0)
         self._remove(worker)
         self._finish(worker, reason)
@@ -333,7 +374,7 @@ class EvaluationPool:
             self._shut_down = True
         workers = list(self._workers)
         for worker in workers:
-            worker.process.kill()
+            kill_tree(worker.process.pid)
         for worker in workers:
             worker.process.join(timeout=5.0)
             self._remove(worker)
@@ -364,10 +405,25 @@ def _remove_orphaned_data_folders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _exit_words(exitcode: int | None) -> str:
+    """How a worker ended, for a worker that ran no variant."""
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            return f"worker died (killed by {signal.Signals(-exitcode).name})"
+    return f"worker died (exit code {exitcode})"
+
+
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
+
+
 def _death_reason(exitcode: int | None) -> str:
+    """Why the worker running a variant ended, in words that point at the variant."""
     if exitcode is not None and exitcode < 0:
         try:
-            return f"worker died (killed by {signal.Signals(-exitcode).name})"
+            sig = signal.Signals(-exitcode)
         except ValueError:
-            pass
-    return f"worker died (exit code {exitcode})"
+            return f"the variant's worker process was killed by signal {-exitcode}"
+        if sig in _CRASH_SIGNALS:
+            return f"the variant crashed its worker process ({sig.name})"
+        return f"the variant killed its worker process ({sig.name})"
+    return f"the variant ended its worker process (exit code {exitcode})"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import sys
 import time
 import types
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +22,11 @@ if TYPE_CHECKING:
     from nnevolve.datasets import DatasetSplits
 
 LATENCY_BATCH = 32
-LATENCY_TIMED = 6  # forwards whose median is the latency
+LATENCY_WARMUP = 3  # untimed forwards first: caches, allocator and lazy kernels settle
+LATENCY_MIN_REPEATS = 10
+LATENCY_MAX_REPEATS = 200
+LATENCY_MAX_SECONDS = 0.5  # timing stops here even when the median is not yet stable
+LATENCY_STABLE = 0.02  # stop once the median's standard error is this share of it
 SCORE_BATCH = 256  # measured faster per sample on CPU than 1024 (cache-sized activations)
 _MEMORY_ERROR_TEXT = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
@@ -53,33 +59,47 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Validation accuracy and latency (median forward time of a batch of LATENCY_BATCH) in one
-    pass: the first batches of the validation split are of that size and timed, the rest go
-    through in larger batches (cheaper per sample), so latency costs no forwards of its own.
-    The first timed batch is left out (one-time costs of eval mode); a split too small for
-    LATENCY_TIMED batches is topped up with a fixed batch.
+@dataclass(frozen=True)
+class Latency:
+    """Forward time of the fixed latency batch: median and spread of `repeats` timed forwards."""
+
+    median_ms: float
+    spread_ms: float  # interquartile range / 1.349: a standard deviation robust to outliers
+    repeats: int
+
+
+def measure_latency(model: nn.Module, x: torch.Tensor) -> Latency:
+    """Time forwards of the same LATENCY_BATCH samples, in eval mode without gradients, after
+    LATENCY_WARMUP untimed ones; repeat until the median is stable (its standard error within
+    LATENCY_STABLE of it), LATENCY_MAX_REPEATS or LATENCY_MAX_SECONDS. Every variant is timed
+    this way, on one thread, right after its validation pass.
     """
     model.eval()
-    correct, times, first = 0, [], 0
+    batch = _latency_batch(x)
+    times: list[float] = []
     with torch.no_grad():
-        while first < len(y):
-            timing = len(times) <= LATENCY_TIMED
-            size = LATENCY_BATCH if timing else SCORE_BATCH
-            batch = x[first:first + size]
+        for _ in range(LATENCY_WARMUP):
+            model(batch)
+        started = time.perf_counter()
+        while len(times) < LATENCY_MAX_REPEATS:
             start = time.perf_counter()
-            logits = model(batch)
-            elapsed = time.perf_counter() - start
-            if timing and len(batch) == LATENCY_BATCH:
-                times.append(elapsed)
-            correct += int((logits.argmax(dim=1) == y[first:first + size]).sum())
-            first += size
-        fixed = _latency_batch(x)
-        while len(times) <= LATENCY_TIMED:
-            start = time.perf_counter()
-            model(fixed)
+            model(batch)
             times.append(time.perf_counter() - start)
-    return correct / max(1, len(y)), statistics.median(times[1:]) * 1000.0
+            if len(times) >= LATENCY_MIN_REPEATS and (
+                    _stable(times) or time.perf_counter() - started > LATENCY_MAX_SECONDS):
+                break
+    return Latency(median_ms=statistics.median(times) * 1000.0,
+                   spread_ms=_robust_std(times) * 1000.0, repeats=len(times))
+
+
+def _robust_std(times: list[float]) -> float:
+    quartiles = statistics.quantiles(times, n=4)
+    return (quartiles[2] - quartiles[0]) / 1.349
+
+
+def _stable(times: list[float]) -> bool:
+    # the standard error of a median is about 1.25 σ / √n
+    return 1.2533 * _robust_std(times) / math.sqrt(len(times)) <= LATENCY_STABLE * statistics.median(times)
 
 
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budget,
@@ -129,7 +149,8 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits, budget
         params = count_params(model)
         generator = torch.Generator().manual_seed(seed)
         train_seconds = train_model(model, x_train, y_train, budget, generator)
-        val_accuracy, latency = score(model, x_val, y_val)
+        val_accuracy = accuracy(model, x_val, y_val)
+        latency = measure_latency(model, x_val)
         test_accuracy = None
         if with_test and splits.x_test is not None and splits.y_test is not None:
             test_accuracy = accuracy(model, *_tensors(splits.x_test, splits.y_test))
@@ -140,8 +161,9 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits, budget
                                  train_seconds=train_seconds,
                                  total_seconds=time.perf_counter() - start)
     return EvalResult(status="ok", accuracy=val_accuracy, test_accuracy=test_accuracy,
-                      params=params, latency_ms=latency, train_seconds=train_seconds,
-                      total_seconds=time.perf_counter() - start, reason=None)
+                      params=params, latency_ms=latency.median_ms, train_seconds=train_seconds,
+                      total_seconds=time.perf_counter() - start, reason=None,
+                      latency_spread_ms=latency.spread_ms)
 
 
 def failure_reason(exc: BaseException, budget: Budget) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
+import select
 import signal
 import sys
 import threading
@@ -13,21 +13,26 @@ from pathlib import Path
 
 from nnevolve.datasets.errors import one_line
 from nnevolve.evaluation.budget import Budget
+from nnevolve.process_tree import become_group_reaper, kill_descendants
 
-_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_S = 0.5
 # room for thread stacks and allocator arenas beyond the cap, which count as address space
 _ADDRESS_SPACE_SLACK_MB = 1024
 
 
 def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budget,
-                seed: int) -> None:
-    """Entry point of a worker process (started by the forkserver or spawned).
+                device: str = "cpu") -> None:
+    """Entry point of a worker process (started by the forkserver or spawned) that trains on
+    ``device`` ("cpu" or "cuda:N"), where it moves the dataset once.
 
     Messages to the parent: ``("ready", None)`` or ``("error", message)`` once, then one
     ``("result", job_id, EvalResult, recycle)`` per job. A job is
-    ``(job_id, source, class_name, with_test)``; ``None`` asks the worker to stop.
+    ``(job_id, source, class_name, with_test, seed)`` (the seed of weights and shuffling);
+    ``None`` asks the worker to stop.
     """
-    _die_with_parent(pool_pid)
+    # every process a variant starts stays in this tree, and dies with its evaluation
+    become_group_reaper()
+    _die_with_pool(pool_pid, conn)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
     _keep_stdout_clean()
     try:
@@ -39,11 +44,14 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
         except RuntimeError:  # already fixed in the process this worker was forked from
             pass
         from nnevolve.datasets.splits import open_saved_splits
+        from nnevolve.evaluation.device import prepare_device, to_device
         from nnevolve.evaluation.train import evaluate_variant, out_of_memory_reason, warm_up
 
-        warm_up()
-        splits = open_saved_splits(Path(data_folder))
-        _cap_address_space(budget.memory_mb)
+        target = prepare_device(device, budget.memory_mb)
+        warm_up(target)
+        splits = to_device(open_saved_splits(Path(data_folder)), target)
+        if target.type == "cpu":  # CUDA reserves address space by the gigabyte as it goes
+            _cap_address_space(budget.memory_mb)
     except Exception as exc:  # noqa: BLE001  (reported to the pool, which stops with the reason)
         conn.send(("error", one_line(exc)))
         return
@@ -55,9 +63,10 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
             return
         if job is None:
             return
-        job_id, source, class_name, with_test = job
+        job_id, source, class_name, with_test, seed = job
         result = evaluate_variant(source, class_name, splits, budget, seed=seed,
                                   with_test=with_test)
+        kill_descendants(os.getpid())  # nothing the variant started outlives its evaluation
         # after a failed allocation the heap may stay bloated: a fresh worker is cheaper
         recycle = result.reason == out_of_memory_reason(budget)
         conn.send(("result", job_id, result, recycle))
@@ -98,28 +107,29 @@ def _psutil_rss_mb(pid: int) -> float | None:
         return None
 
 
-def _die_with_parent(pool_pid: int) -> None:
-    """Never outlive the pool's process, however it ends (even SIGKILL)."""
-    # the direct parent is the pool (spawn) or the forkserver, which exits when the pool does
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):  # the kernel kills us the moment the parent dies
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
+def _die_with_pool(pool_pid: int, conn: Connection) -> None:
+    """Never outlive the pool's process, however it ends (even SIGKILL), nor leave its tree.
 
-    def parent_alive() -> bool:
-        return os.getppid() == parent and process_exists(pool_pid)
+    The pool is watched rather than the direct parent (the forkserver): a variant that kills
+    its parent process must not take every other worker, and their variants, with it.
+    """
+    def pool_alive() -> bool:
+        # the pool's end of the connection closes when its process dies, even as a zombie
+        hung_up = select.poll()
+        hung_up.register(conn.fileno(), select.POLLHUP)
+        return process_exists(pool_pid) and not hung_up.poll(0)
 
-    if not parent_alive():
+    if not pool_alive():
         os._exit(1)
 
-    def watch() -> None:  # where prctl is missing, or the pool died before it took effect
-        while parent_alive():
-            time.sleep(1.0)
+    def watch() -> None:
+        while pool_alive():
+            time.sleep(_PARENT_POLL_S)
+        kill_descendants(os.getpid())
+        os.killpg(0, signal.SIGKILL)  # this worker's group: itself and what stayed in it
         os._exit(1)
 
-    threading.Thread(target=watch, name="nnevolve-parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="nnevolve-pool-watch", daemon=True).start()
 
 
 def _keep_stdout_clean() -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from nnevolve import __version__
@@ -29,6 +31,7 @@ from nnevolve.lsp import (
     offers,
     results,
     semantic_tokens,
+    transport,
 )
 from nnevolve.lsp.documents import Documents
 from nnevolve.lsp.protocol import NnevolveProtocol, converter
@@ -89,6 +92,19 @@ class NnevolveLanguageServer(LanguageServer):
         self.window_log_message(
             types.LogMessageParams(type=types.MessageType.Error, message=f"nnevolve: {error}")
         )
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdio through :mod:`nnevolve.lsp.transport` (bounded, resynchronising frames)."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(transport.serve(self._stop_event, stdin or sys.stdin.buffer, self.protocol))
+        except BrokenPipeError:
+            logger.error("the client closed the connection; the server stops")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def shutdown(self) -> None:
         """Stop the analysis thread with the server."""

@@ -81,7 +81,7 @@ def progress_line(progress: dict[str, object]) -> str:
     failed) · best 97.8% / 21k params``, or the phase's own words before the search."""
     phase = progress.get("phase")
     message = str(progress.get("message") or "")
-    if phase in ("starting", "seed", "finishing") and message:
+    if phase in ("starting", "seed", "calibrating", "confirming", "finishing") and message:
         return message
     counts = {
         key: _count(progress.get(key)) for key in ("evaluated", "cached", "rejected", "failed")

@@ -145,7 +145,7 @@ def test_a_class_can_be_chosen_by_name():
         (
             COLOR_NET,
             "Missing",
-            r"no nn.Module subclass named 'Missing' \(model classes: ColorNet\)",
+            r"no model class 'Missing' \(models found: ColorNet\)",
         ),
     ],
 )

@@ -7,6 +7,7 @@ Shapes are the repair step's business and are not checked here.
 
 from __future__ import annotations
 
+import ast
 import random
 import types
 from pathlib import Path
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 
 from genome_support import NETWORKS
 from nnevolve.gene_pool import GenePool
-from nnevolve.genome import Genome, model_classes, normalize_source
+from nnevolve.genome import Genome, normalize_source
+from nnevolve.genome.model_classes import module_subclasses
+from nnevolve.genome.model_spec import instantiate
 from nnevolve.operators import Offspring, crossover, mutate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -26,7 +29,9 @@ SOURCES = dict(NETWORKS)
 SOURCES.update(
     {p.stem: p.read_text() for p in sorted(SAMPLES.glob("*.py"))} if SAMPLES.is_dir() else {}
 )
-GENOMES = {name: Genome.parse(source) for name, source in SOURCES.items()}
+# samples whose default model needs arguments are evolved through a model expression
+MODELS = {"ctor_args": "Net(32, 10)"}
+GENOMES = {name: Genome.parse(source, MODELS.get(name)) for name, source in SOURCES.items()}
 
 POOL = GenePool()
 POOL.add_catalog()
@@ -39,27 +44,27 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-def build(source: str, class_name: str) -> None:
-    """Run the module and instantiate the model class, as training would."""
+def build(source: str, model: str) -> None:
+    """Run the module and build the model expression, as training would."""
     module = types.ModuleType("offspring")
     exec(compile(source, "<offspring>", "exec"), module.__dict__)  # noqa: S102
-    getattr(module, class_name)()
+    instantiate(module.__dict__, model)
 
 
 def check(parent: Genome, child: Offspring | None) -> None:
     if child is None:
         return
-    assert parent.class_name in model_classes(child.source)
+    assert parent.class_name in {c.name for c in module_subclasses(ast.parse(child.source))}
     assert normalize_source(child.source) != parent.normalized
     assert child.edits and all(e.summary for e in child.edits)
-    build(child.source, parent.class_name)
+    build(child.source, parent.model)
 
 
 def test_there_are_networks_of_every_style():
     kinds = {s.kind for g in GENOMES.values() for s in g.sites}
     assert kinds == {"append", "sequential", "attribute", "forward_call"}
     for genome in GENOMES.values():
-        build(genome.source, genome.class_name)  # the parents themselves build
+        build(genome.source, genome.model)  # the parents themselves build
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

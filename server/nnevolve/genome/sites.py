@@ -10,10 +10,12 @@ import libcst as cst
 
 from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.genome.errors import GenomeError
-from nnevolve.genome.model_classes import layer_building_classes, module_subclasses
 from nnevolve.genome.normalize import normalize_source
 from nnevolve.genome.scope import Scope, scope_at
-from nnevolve.genome.walk import ClassWalk, Positions
+from nnevolve.genome.liveness import Liveness
+from nnevolve.genome.model_spec import resolve_model
+from nnevolve.genome.owners import model_owners
+from nnevolve.genome.walk import NodeWalk, Positions
 
 SITE_KINDS = ("append", "sequential", "attribute", "forward_call")
 # line types of the layers a site may hold; containers, losses and optimizers are never sites
@@ -47,7 +49,7 @@ class Anchor:
     call: cst.Call  # the layer call itself
     statement: cst.SimpleStatementLine  # the statement that holds the call
     method: str  # name of the enclosing method
-    flow: tuple[int, int, int, int]  # order in which the forward pass reaches the site
+    flow: tuple[int, int, int, int, int]  # owner rank, then the order forward reaches the site
     sequence: cst.Call | cst.List | None = None  # sequential sites: the literal holding the element
     element: cst.Arg | cst.Element | None = None  # sequential sites: the element itself
     use_calls: tuple[cst.Call, ...] = ()  # attribute sites: the calls ``self.x(...)``
@@ -79,52 +81,56 @@ class Genome:
     positions: Positions | None = field(repr=False, default=None)
     parents: dict[cst.CSTNode, cst.CSTNode] = field(repr=False, default_factory=dict)
     _scopes: dict[int, Scope] = field(repr=False, default_factory=dict)
+    model: str = ""  # the model expression, e.g. "VGG('VGG11')"
+    owners: tuple[str, ...] = ()  # classes and functions whose sites count, the model class last
+    liveness: Liveness | None = field(repr=False, default=None)
 
     @classmethod
-    def parse(cls, source: str, class_name: str | None = None) -> Genome:
-        """Parse ``source`` and find the sites of ``class_name`` (default: the last model class).
+    def parse(cls, source: str, class_name: str | None = None, *,
+              live: Liveness | None = None) -> Genome:
+        """Parse ``source`` and find the sites of the model ``class_name`` builds.
 
-        Raises :class:`GenomeError` when the source does not parse, has no model class, or has
-        no class of that name.
+        ``class_name`` is a model expression (a class name, a factory function name or a call
+        such as ``VGG('VGG11')``; default: the last model class). The sites are the layer lines
+        of every class and function of the file the model's construction uses: with ``live``
+        (what the static check saw the model build and run), exactly those; without it, the
+        model class and what it refers to, transitively.
+
+        Raises :class:`GenomeError` when the source does not parse, has no model class, or
+        the expression names none of the file's models.
         """
         try:
             tree = ast.parse(source)
             module = cst.parse_module(source)
         except (SyntaxError, ValueError, cst.ParserSyntaxError) as exc:
             raise GenomeError(f"the model file is not valid Python: {_first_line(exc)}") from exc
+        except (RecursionError, MemoryError) as exc:
+            raise GenomeError("the model file is too deeply nested to evolve") from exc
         analysis = analyze(source)
-        builders = [c.name for c in layer_building_classes(tree, analysis)]
-        if class_name is None:
-            if not builders:
-                raise GenomeError("no nn.Module subclass that builds layers was found in the file")
-            class_name = builders[-1]
-        elif class_name not in {c.name for c in module_subclasses(tree)}:
-            known = ", ".join(builders) or "none"
-            raise GenomeError(
-                f"no nn.Module subclass named {class_name!r} (model classes: {known})"
-            )
-        # a name defined twice means its last definition, as when Python runs the file
-        class_node = [
-            node
-            for node in module.body
-            if isinstance(node, cst.ClassDef) and node.name.value == class_name
-        ][-1]
-        class_line = [
-            n.lineno for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name
-        ][-1]
-        finder = _SiteFinder(module, class_node, class_line, analysis)
-        sites, anchors = finder.find(class_node)
-        return cls(
-            source,
-            class_name,
-            sites,
-            module,
-            anchors,
-            tree,
-            analysis,
-            finder.positions,
-            finder.parents,
-        )
+        # a genome is the file's code: arguments matter to building the model, not to editing it
+        spec = resolve_model(source, class_name, tree=tree, analysis=analysis,
+                             check_arguments=False)
+        owners = model_owners(tree, spec, live)
+        walk = NodeWalk(module)
+        finder = _SiteFinder(module, walk, analysis)
+        found: list[tuple[tuple[int, int], Site, Anchor]] = []
+        for rank, owner in enumerate(owners):
+            # a name defined twice means its last definition, as when Python runs the file
+            node = [n for n in module.body if isinstance(n, (cst.ClassDef, cst.FunctionDef))
+                    and n.name.value == owner][-1]
+            found += finder.find(node, rank, function=isinstance(node, cst.FunctionDef))
+        found.sort(key=lambda entry: entry[0])
+        sites: list[Site] = []
+        anchors: list[Anchor] = []
+        for index, (_, site, anchor) in enumerate(found):
+            sites.append(replace(site, index=index))
+            anchors.append(anchor)
+        genome = cls(source, spec.class_name, sites, module, anchors, tree, analysis,
+                     walk.positions, walk.parents)
+        genome.model = spec.expression
+        genome.owners = tuple(owners)
+        genome.liveness = live
+        return genome
 
     @cached_property
     def normalized(self) -> str:
@@ -134,8 +140,15 @@ class Genome:
     def scope_at(self, line: int) -> Scope:
         """The names visible at ``line`` of the model class, and their constant values."""
         if line not in self._scopes:
-            self._scopes[line] = scope_at(self.tree, line, self.class_name)
+            self._scopes[line] = scope_at(self.tree, line, self.owner_class_at(line))
         return self._scopes[line]
+
+    def owner_class_at(self, line: int) -> str | None:
+        """The top-level class whose body holds ``line`` (None in a module-level function)."""
+        for node in self.tree.body:
+            if isinstance(node, ast.ClassDef) and node.lineno <= line <= (node.end_lineno or 0):
+                return node.name
+        return None
 
     def anchor(self, site: Site) -> Anchor:
         """The libcst nodes of ``site``."""
@@ -152,13 +165,29 @@ class Genome:
         return sorted(chosen, key=lambda s: self.anchors[s.index].flow)
 
     def live_sites(self) -> list[Site]:
-        """The sites the forward pass reaches; all sites when the forward pass cannot be traced.
+        """The sites the model uses; all sites when that cannot be told.
 
-        Editing a layer that ``forward`` never uses would make a new variant that computes the
-        same function: a training run wasted.
+        With the static check's liveness: the layers that computed in its forward pass and the
+        functional calls on lines that ran. Without it: the sites the forward pass reaches
+        statically. Editing a layer the model never uses would make a new variant that computes
+        the same function: a training run wasted.
         """
-        reached = [s for s in self.sites if self.anchors[s.index].flow[0] < _UNREACHED]
+        if self.liveness is not None:
+            used = self.liveness.used_calls
+            forward = self.liveness.forward_lines
+            traced = [s for s in self.sites
+                      if (s.line, self.positions.start(self.anchors[s.index].call)[1]) in used
+                      or (s.kind == "forward_call" and s.line in forward)]
+            if traced:
+                return traced
+        reached = [s for s in self.sites if self.anchors[s.index].flow[1] < _UNREACHED]
         return reached or list(self.sites)
+
+    def instances(self, site: Site) -> int:
+        """How many layers the site's call built in the checked model (0 when unknown)."""
+        if self.liveness is None or self.positions is None:
+            return 0
+        return self.liveness.instances_of(self.positions.start(self.anchors[site.index].call))
 
     def output_site(self) -> Site | None:
         """The connection layer that produces the network's output (last in flow order)."""
@@ -184,13 +213,13 @@ def _self_attribute(node: cst.BaseExpression) -> str | None:
 
 
 class _SiteFinder:
-    """Walks one class with positions and parents and collects its sites."""
+    """Walks the classes and functions of a model with positions and parents; collects sites."""
 
-    def __init__(
-        self, module: cst.Module, class_node: cst.ClassDef, class_line: int, analysis: Analysis
-    ) -> None:
+    def __init__(self, module: cst.Module, walk: NodeWalk, analysis: Analysis) -> None:
         self.module = module
-        self.walk = ClassWalk(module, class_node, class_line)
+        self.walk = walk
+        self.rank = 0  # the owner being walked: its place in the model's owners
+        self.function = False  # the owner is a module-level function (a layer-building helper)
         self.positions: Positions = self.walk.positions
         self.parents = self.walk.parents
         # a start is not unique (`F.relu(x).view(-1)` starts where `F.relu(x)` does): whole ranges are
@@ -237,22 +266,22 @@ class _SiteFinder:
         return "sequence"
 
     # -- the walk --------------------------------------------------------------------------
-    def find(self, class_node: cst.ClassDef) -> tuple[list[Site], list[Anchor]]:
-        methods = [n for n in class_node.body.body if isinstance(n, cst.FunctionDef)]
-        references = self.self_references(methods)
-        holders = self.list_holders(methods)
+    def find(self, owner: cst.ClassDef | cst.FunctionDef, rank: int, *,
+             function: bool = False) -> list[tuple[tuple[int, int], Site, Anchor]]:
+        """The sites of one class (its methods) or one module-level function."""
+        self.rank, self.function = rank, function
+        if isinstance(owner, cst.FunctionDef):
+            methods = [owner]
+        else:
+            methods = [n for n in owner.body.body if isinstance(n, cst.FunctionDef)]
+        references = {} if function else self.self_references(methods)
+        holders = {} if function else self.list_holders(methods)
         found: list[tuple[tuple[int, int], Site, Anchor]] = []
         for method in methods:
             for call in self.walk.below(method, cst.Call):
                 for site, anchor in self.classify(call, method.name.value, references, holders):
                     found.append((self.positions.start(anchor.call), site, anchor))
-        found.sort(key=lambda entry: entry[0])
-        sites: list[Site] = []
-        anchors: list[Anchor] = []
-        for index, (_, site, anchor) in enumerate(found):
-            sites.append(replace(site, index=index))
-            anchors.append(anchor)
-        return sites, anchors
+        return found
 
     def self_references(self, methods: list[cst.FunctionDef]) -> dict[str, list[_Reference]]:
         """Every read of ``self.<attr>`` in the class's methods, with its call when it is called."""
@@ -270,8 +299,10 @@ class _SiteFinder:
         return references
 
     def list_holders(self, methods: list[cst.FunctionDef]) -> dict[str, str]:
-        """Which ``self`` attribute ends up holding each local list (``self.net = nn.Sequential(*layers)``)."""
+        """Which ``self`` attribute ends up holding each local list (``self.net = nn.Sequential(*layers)``,
+        or ``self.features = self._make_layers(cfg)`` when ``_make_layers`` returns the list)."""
         holders: dict[str, str] = {}
+        built_by: dict[str, str] = {}  # method name -> attribute its result is assigned to
         for method in methods:
             for assign in self.walk.below(method, cst.Assign):
                 attr = (
@@ -281,15 +312,29 @@ class _SiteFinder:
                     continue
                 for name in self.walk.below(assign.value, cst.Name):
                     holders.setdefault(name.value, attr)
+                value = assign.value
+                if isinstance(value, cst.Call) and _self_attribute(value.func) is not None:
+                    built_by.setdefault(_self_attribute(value.func) or "", attr)
+        for method in methods:
+            attr = built_by.get(method.name.value)
+            if attr is None:
+                continue
+            for statement in self.walk.below(method, cst.Return):
+                if statement.value is not None:
+                    for name in self.walk.below(statement.value, cst.Name):
+                        holders.setdefault(name.value, attr)
         return holders
 
     def flow(
         self, attr: str | None, references: dict[str, list[_Reference]], call: cst.Call
-    ) -> tuple[int, int, int, int]:
+    ) -> tuple[int, int, int, int, int]:
+        """(owner rank, where forward first uses the layer, where it is built)."""
         start = self.positions.start(call)
+        if self.function:  # a helper's layers are reached through whoever calls it
+            return (self.rank, 0, 0, start[0], start[1])
         forward_uses = [r.end for r in references.get(attr or "", []) if r.method == "forward"]
         first = min(forward_uses) if forward_uses else (_UNREACHED, 0)
-        return (first[0], first[1], start[0], start[1])
+        return (self.rank, first[0], first[1], start[0], start[1])
 
     def classify(
         self,
@@ -345,6 +390,12 @@ class _SiteFinder:
                 uses = tuple(sorted({self.positions.start(c)[0] for c in use_calls}))
                 site = self.site("attribute", item, call, attr)
                 return [(replace(site, uses=uses), anchor)]
+        # `layers += [<layer>, ...]`, `layers = [...]`, `layers.extend([...])`
+        if isinstance(parent, cst.Element) and isinstance(grand, cst.List):
+            listed = self.list_site(call, item, parent, grand, statement, method, references,
+                                    holders)
+            if listed is not None:
+                return [listed]
         # `F.relu(...)`, `torch.flatten(x, 1)`, ... inside forward
         if (
             method == "forward"
@@ -355,10 +406,42 @@ class _SiteFinder:
             and call.args[0].keyword is None
             and not call.args[0].star
         ):
-            flow = (*self.positions.end(call), *self.positions.start(call))
+            flow = (self.rank, *self.positions.end(call), *self.positions.start(call))
             anchor = Anchor(call, statement, method, flow)
             return [(self.site("forward_call", item, call, method), anchor)]
         return []
+
+    def list_site(
+        self,
+        call: cst.Call,
+        item: LineItem,
+        element: cst.Element,
+        literal: cst.List,
+        statement: cst.SimpleStatementLine,
+        method: str,
+        references: dict[str, list[_Reference]],
+        holders: dict[str, str],
+    ) -> tuple[Site, Anchor] | None:
+        """A layer element of a plain list that is built up into layers (``layers += [...]``)."""
+        holder_node = self.parents.get(literal)
+        target: cst.BaseExpression | None = None
+        if isinstance(holder_node, cst.AugAssign) and isinstance(holder_node.operator,
+                                                                 cst.AddAssign):
+            target = holder_node.target
+        elif isinstance(holder_node, cst.Assign) and len(holder_node.targets) == 1:
+            target = holder_node.targets[0].target
+        elif isinstance(holder_node, cst.Arg):
+            extend = self.parents.get(holder_node)
+            if (isinstance(extend, cst.Call) and isinstance(extend.func, cst.Attribute)
+                    and extend.func.attr.value == "extend"):
+                target = extend.func.value
+        if target is None or not isinstance(target, (cst.Name, cst.Attribute)):
+            return None
+        container = self.code(target)
+        holder = _self_attribute(target) or holders.get(container)
+        anchor = Anchor(call, statement, method, self.flow(holder, references, call),
+                        sequence=literal, element=element)
+        return self.site("sequential", item, call, container), anchor
 
     def sequence_sites(
         self,

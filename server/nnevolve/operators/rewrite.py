@@ -71,16 +71,15 @@ class Rewrite:
                 self.imports.append(statement)
 
     def apply(self) -> cst.Module:
-        """The genome's module with every change made; only the model class is walked."""
+        """The genome's module with every change made; only the statements holding a change
+        (the model's classes and helper functions) are walked."""
         module = self.genome.module
+        ancestors = self._ancestors()
         body = []
         for statement in module.body:
-            if (
-                isinstance(statement, cst.ClassDef)
-                and statement.name.value == self.genome.class_name
-            ):
-                changed = statement.visit(_Applier(self, self._ancestors()))
-                assert isinstance(changed, cst.ClassDef)
+            if id(statement) in ancestors:
+                changed = statement.visit(_Applier(self, ancestors))
+                assert isinstance(changed, cst.BaseStatement)
                 statement = changed
             body.append(statement)
         return _add_imports(module.with_changes(body=body), self.imports)

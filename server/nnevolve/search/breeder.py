@@ -50,7 +50,8 @@ class Breeder:
             self._genomes.move_to_end(key)
             return self._genomes[key]
         try:
-            genome: Genome | None = Genome.parse(candidate.source, self.class_name)
+            genome: Genome | None = Genome.parse(candidate.source, self.class_name,
+                                                 live=candidate.liveness)
         except GenomeError:
             genome = None
         self._genomes[key] = genome
@@ -130,11 +131,13 @@ class Breeder:
     def _repaired(self, candidate: Candidate, result: RepairResult) -> Candidate:
         if result.source == candidate.source:
             candidate.checked = True
+            candidate.liveness = result.liveness
             return candidate
         repaired = Candidate(
             source=result.source, source_hash=source_hash(result.source),
             class_name=candidate.class_name, parents=candidate.parents,
             edits=candidate.edits + edit_dicts(result.fixes), checked=True,
+            liveness=result.liveness,
         )
         return repaired
 

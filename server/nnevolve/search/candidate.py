@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nnevolve.genome.liveness import Liveness
 
 
 @dataclass(eq=False)
@@ -22,6 +25,8 @@ class Candidate:
     checked: bool = False  # passed the static check (and carries its repairs)
     variant_id: int | None = None  # set once recorded in the run store
     metrics: Any = None  # the store's Evaluation once evaluated
+    # what the static check saw the model build and run: decides the genome's live sites
+    liveness: Liveness | None = None
 
     @property
     def evaluated(self) -> bool:

@@ -12,6 +12,7 @@ from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.normalize import normalize_source
 from nnevolve.genome.scope import Scope, scope_at
+from nnevolve.genome.config import ConfigEntry, ConfigList, config_entries
 from nnevolve.genome.liveness import Liveness
 from nnevolve.genome.model_spec import resolve_model
 from nnevolve.genome.owners import model_owners
@@ -182,6 +183,11 @@ class Genome:
                 return traced
         reached = [s for s in self.sites if self.anchors[s.index].flow[1] < _UNREACHED]
         return reached or list(self.sites)
+
+    @cached_property
+    def config(self) -> tuple[list[ConfigEntry], list[ConfigList]]:
+        """The configuration entries the model reads, and the literal lists that hold them."""
+        return config_entries(self.tree, self.source, self.owners, self.liveness)
 
     def instances(self, site: Site) -> int:
         """How many layers the site's call built in the checked model (0 when unknown)."""

@@ -12,14 +12,26 @@ import random
 from nnevolve.gene_pool import GenePool
 from nnevolve.genome import Genome
 from nnevolve.operators.common import Edit, Offspring
-from nnevolve.operators.crossover import crossover
+from nnevolve.operators.config import crossover_config, delete_config, insert_config, mutate_config
+from nnevolve.operators.crossover import crossover as crossover_lines
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
 from nnevolve.operators.mutate_args import mutate_args
 from nnevolve.operators.replace import replace
 
 # how often mutate() tries each operator first: small parameter steps most, structure less
-MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2}
+MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
+                    "mutate_config": 4, "insert_config": 2, "delete_config": 2}
+
+
+def crossover(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
+    """Typed crossover of layer lines, or of configuration tables (when both parents have one
+    that differs): a child of ``a`` with material from ``b``."""
+    if a.config[1] and rng.random() < 0.3:
+        child = crossover_config(a, b, rng)
+        if child is not None:
+            return child
+    return crossover_lines(a, b, rng)
 
 
 def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
@@ -32,6 +44,9 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
         "insert": lambda: insert(g, rng, pool),
         "replace": lambda: replace(g, rng, pool),
         "delete": lambda: delete(g, rng),
+        "mutate_config": lambda: mutate_config(g, rng),
+        "insert_config": lambda: insert_config(g, rng),
+        "delete_config": lambda: delete_config(g, rng),
     }
     names = list(operators)
     while names:
@@ -47,7 +62,11 @@ __all__ = [
     "Edit",
     "Offspring",
     "crossover",
+    "crossover_config",
     "delete",
+    "delete_config",
+    "insert_config",
+    "mutate_config",
     "insert",
     "mutate",
     "mutate_args",

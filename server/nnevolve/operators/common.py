@@ -40,7 +40,11 @@ class Offspring:
 
 def finish(genome: Genome, rewrite: Rewrite, edits: Sequence[Edit]) -> Offspring | None:
     """The offspring of ``rewrite`` when it parses, keeps the model class and is a new variant."""
-    source = rewrite.apply().code
+    return finish_source(genome, rewrite.apply().code, edits)
+
+
+def finish_source(genome: Genome, source: str, edits: Sequence[Edit]) -> Offspring | None:
+    """The offspring with ``source`` when it parses, keeps the model class and is new."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):

@@ -61,6 +61,11 @@ class Breeder:
 
     def mutant(self, parent: Candidate) -> Candidate | None:
         """One random edit of `parent` (unchecked), or None when no legal edit exists."""
+        if parent.liveness is None and not parent.checked:
+            # a fresh crossover child: check it first, so its sites are the ones its model uses
+            result = self.check_source(parent.source)
+            if result.ok:
+                parent = self._repaired(parent, result)
         genome = self.genome(parent)
         offspring = mutate(genome, self.rng, self.pool) if genome is not None else None
         return self._child(parent, offspring)

@@ -1,20 +1,32 @@
-"""What the terminal shows: figures against the original, edit summaries, progress lines."""
+"""What the terminal shows: figures against the original, changes, progress lines."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.console import Console
 
 from nnevolve.config import EvolveConfig
-from nnevolve.report import edit_summary, pareto_table, progress_line, relative, signed_points
+from nnevolve.report import (
+    changes_text,
+    lineage_text,
+    pareto_table,
+    print_result,
+    progress_line,
+    relative,
+    signed_points,
+)
 from nnevolve.results import ParetoVariant, RunProgress, RunResult, RunStats
 from nnevolve.store import RunCounts
 
 
 def variant(vid: int, accuracy: float, params: int, latency: float,
-            edits: list[dict[str, str]] | None = None) -> ParetoVariant:
+            changes: list[str] | None = None,
+            lineage: list[dict[str, str]] | None = None) -> ParetoVariant:
     return ParetoVariant(variant_id=vid, source="", source_hash=str(vid), accuracy=accuracy,
                          params=params, latency_ms=latency, test_accuracy=None,
-                         edits=edits or [], file=f"/out/variant-{vid:02d}.py")
+                         changes=changes or [], lineage=lineage or [],
+                         file=f"/out/variant-{vid:02d}.py")
 
 
 def test_changes_read_as_points_and_percent_with_a_true_minus() -> None:
@@ -25,10 +37,15 @@ def test_changes_read_as_points_and_percent_with_a_true_minus() -> None:
     assert relative(5, 0) == "–"
 
 
-def test_edit_summary_shows_the_first_edits_and_counts_the_rest() -> None:
-    edits = [{"op": "delete", "summary": f"delete line {i}"} for i in range(5)]
-    assert edit_summary(edits) == "delete line 0; delete line 1; +3 more"
-    assert edit_summary([]) == "(unchanged)"
+def test_changes_are_one_per_line_and_many_are_counted() -> None:
+    assert changes_text(["line 3: delete nn.ReLU()", "line 9: F.relu → F.silu"]) == (
+        "line 3: delete nn.ReLU()\nline 9: F.relu → F.silu")
+    many = changes_text([f"line {i}: delete x" for i in range(9)])
+    assert many.splitlines()[-1] == "+3 more changed lines (pareto.json has them all)"
+    assert changes_text([]) == "(unchanged)"
+    assert lineage_text([{"op": "delete", "summary": "delete line 3"},
+                         {"op": "insert", "summary": "insert nn.ReLU() after line 4"}]) == (
+        "delete line 3; insert nn.ReLU() after line 4")
 
 
 def test_progress_line_has_counts_and_the_best_so_far() -> None:
@@ -42,7 +59,7 @@ def test_progress_line_has_counts_and_the_best_so_far() -> None:
 
 def test_pareto_table_compares_each_variant_with_the_original() -> None:
     base = variant(1, 0.95, 10000, 0.5)
-    smaller = variant(2, 0.96, 6000, 0.25, [{"op": "delete", "summary": "delete nn.ReLU()"}])
+    smaller = variant(2, 0.96, 6000, 0.25, ["line 9: delete nn.ReLU()"])
     result = RunResult(run_id="r1", status="finished", error=None, file="/w/net.py",
                        class_name="Net", config=EvolveConfig(), base=base, pareto=[smaller],
                        counts=RunCounts(evaluated=3), stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1))
@@ -52,4 +69,46 @@ def test_pareto_table_compares_each_variant_with_the_original() -> None:
     assert "Net on digits" in text
     assert "95.0%" in text and "10,000" in text and "your network" in text
     assert "96.0% (+1.0)" in text and "6,000 (−40%)" in text and "0.250 ms (−50%)" in text
-    assert "01" in text and "delete nn.ReLU()" in text
+    assert "01" in text and "line 9: delete nn.ReLU()" in text
+
+
+def _result(*variants: ParetoVariant, status: str = "finished") -> RunResult:
+    return RunResult(run_id="r1", status=status, error=None, file="/w/net.py", class_name="Net",
+                     config=EvolveConfig(), base=variant(1, 0.95, 10000, 0.5),
+                     pareto=list(variants), counts=RunCounts(evaluated=3),
+                     stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1), out_dir=Path("/out"))
+
+
+def test_the_changes_column_wraps_at_80_columns_and_keeps_every_word() -> None:
+    changes = ["line 12: Conv2d out_channels 8→16", "line 20: F.relu → F.silu",
+               "line 14: insert nn.MaxPool2d(kernel_size=2, stride=2)"]
+    console = Console(width=80, record=True)
+    console.print(pareto_table(_result(variant(2, 0.961, 16000, 0.25, changes)), 80))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    cell = "".join(line.rstrip().rstrip("│┃").rsplit("│", 1)[-1].strip()
+                   for line in text.splitlines())
+    for change in changes:  # wrapped across lines, but whole: no "…"
+        assert change.replace(" ", "") in cell.replace(" ", "")
+    assert "…" not in text
+
+
+def test_show_lineage_lists_the_edits_that_bred_each_variant() -> None:
+    lineage = [{"op": "insert", "summary": "insert nn.ReLU() after line 14"},
+               {"op": "delete", "summary": "delete nn.ReLU() at line 15"}]
+    result = _result(variant(2, 0.96, 6000, 0.25, ["line 9: F.relu → F.silu"], lineage))
+    plain = Console(width=120, record=True)
+    print_result(plain, result)
+    assert "insert nn.ReLU() after line 14" not in plain.export_text()
+    with_lineage = Console(width=120, record=True)
+    print_result(with_lineage, result, lineage=True)
+    assert ("01 lineage: insert nn.ReLU() after line 14; delete nn.ReLU() at line 15"
+            in with_lineage.export_text())
+
+
+def test_a_cancelled_run_says_how_to_resume_it_and_where_its_files_are() -> None:
+    console = Console(width=200, record=True)
+    print_result(console, _result(variant(2, 0.96, 6000, 0.25), status="cancelled"))
+    text = console.export_text()
+    assert "continue it with: nnevolve evolve --resume r1" in text
+    assert "what the run found so far" in text  # its variant file exists (file is set)

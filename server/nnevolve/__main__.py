@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from nnevolve.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # every command closes what it opened before it returns; the interpreter's own teardown
+    # (torch's modules among them) took 2-5 s after a run, and a cancel must end within 1 s
+    os._exit(code)

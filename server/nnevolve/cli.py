@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from nnevolve import __version__, commands
 
@@ -24,9 +26,24 @@ def command_modules() -> list[ModuleType]:
     return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
 
 
+class UsageError(Exception):
+    """A command line argparse refuses; `parser` is the (sub)parser that refused it."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises its usage errors, so that `--json` can print them as JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command's subparser registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnevolve",
         description="Evolve PyTorch model source code with genetic improvement.",
     )
@@ -40,10 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``nnevolve`` command; returns its exit status (2 for a usage error)."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
+        args = parser.parse_args(words)
+    except SystemExit as exit_:  # argparse exits on --help and --version
         return exit_.code if isinstance(exit_.code, int) else 2
+    except UsageError as error:
+        if "--json" in words:
+            print(json.dumps({"error": f"{error.parser.prog}: {error}"}), flush=True)
+        else:
+            error.parser.print_usage(sys.stderr)
+            print(f"{error.parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     try:
         return int(args._run(args))
     except KeyboardInterrupt:

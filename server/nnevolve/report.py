@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # the engine is imported only when a run needs it (spawned wo
     from nnevolve.results import ParetoVariant, RunProgress, RunResult
     from nnevolve.store import RunRecord
 
-_MAX_EDITS_SHOWN = 2
+_MAX_CHANGES_SHOWN = 6  # a cell of more lines buries the table; pareto.json has every one
+_MIN_CHANGES_WIDTH = 16  # narrower, the changes column would wrap every word
 
 
 # -- numbers in words ------------------------------------------------------------------------
@@ -42,13 +43,29 @@ def relative(value: float, base: float) -> str:
     return f"{change:+d}%".replace("-", "−")
 
 
-def edit_summary(edits: Sequence[dict[str, str]]) -> str:
-    """The first few edits in words, and how many more there are."""
-    if not edits:
+def changes_text(changes: Sequence[str]) -> str:
+    """A variant's changes, one per line; past `_MAX_CHANGES_SHOWN`, how many more there are."""
+    if not changes:
         return "(unchanged)"
-    shown = [edit.get("summary", edit.get("op", "?")) for edit in edits[:_MAX_EDITS_SHOWN]]
-    more = len(edits) - len(shown)
-    return "; ".join(shown) + (f"; +{more} more" if more else "")
+    shown = list(changes[:_MAX_CHANGES_SHOWN])
+    more = len(changes) - len(shown)
+    return "\n".join(shown + ([f"+{more} more changed lines (pareto.json has them all)"]
+                              if more else []))
+
+
+def lineage_text(lineage: Sequence[dict[str, str]]) -> str:
+    """The edits that bred a variant, in order: `insert nn.ReLU() after line 14; ...`."""
+    return "; ".join(edit.get("summary", edit.get("op", "?")) for edit in lineage) or "(none)"
+
+
+def print_error(command: str, message: str, *, as_json: bool) -> None:
+    """A command's error: `{"error": ...}` on stdout under `--json` (a script reads one JSON
+    document whatever happened), else `nnevolve CMD: error: ...` on stderr."""
+    if as_json:
+        print(json.dumps({"error": message}), flush=True)
+    else:
+        Console(stderr=True).print(f"nnevolve {command}: error: {message}", markup=False,
+                                   highlight=False, soft_wrap=True)
 
 
 def _when(timestamp: float | None) -> str:
@@ -71,7 +88,7 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
         base is not None and base.test_accuracy is not None)
     rows = []
     if base is not None:
-        notes = [note for note, applies in [("repaired to fit the dataset", bool(base.edits)),
+        notes = [note for note, applies in [("repaired to fit the dataset", bool(base.changes)),
                                             ("on the front", result.base_on_front)] if applies]
         rows.append(["orig", percent(base.accuracy),
                      *([percent(base.test_accuracy)] if has_test else []),
@@ -84,12 +101,12 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
     names = ["#", "accuracy", *(["test acc."] if has_test else []), "params", "latency"]
     used = 1  # the left border
     for column, name in enumerate(names):
-        # figures never shrink or wrap; the edits get what is left (pareto.json has them all)
+        # figures never shrink or wrap; the changes get what is left, wrapped, never cut
         cells = max([len(name), *(len(row[column]) for row in rows)])
         table.add_column(name, justify="right", no_wrap=True, min_width=cells)
         used += cells + 3  # padding on both sides and a border
-    table.add_column("edits", no_wrap=True, overflow="ellipsis",
-                     max_width=max(12, width - used - 3))
+    table.add_column("changes", overflow="fold",
+                     max_width=max(_MIN_CHANGES_WIDTH, width - used - 3))
     for index, row in enumerate(rows):
         table.add_row(*row, style="bold" if index == 0 and base is not None else None)
     return table
@@ -105,7 +122,7 @@ def _variant_row(index: int, v: ParetoVariant, base: ParetoVariant | None,
     row = [f"{index:02d}", accuracy]
     if has_test:
         row.append(percent(v.test_accuracy))
-    row += [params, latency, edit_summary(v.edits)]
+    row += [params, latency, changes_text(v.changes)]
     return row
 
 
@@ -132,13 +149,18 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     return table
 
 
-def print_result(console: Console, result: RunResult) -> None:
-    """The end of a run: status line, Pareto table, statistics and where the files are."""
+def print_result(console: Console, result: RunResult, *, lineage: bool = False) -> None:
+    """The end of a run: status line, Pareto table (with each variant's lineage when asked),
+    statistics and where the files are."""
     c, s = result.counts, result.stats
     colour = {"finished": "green", "cancelled": "yellow", "failed": "red"}.get(result.status, "")
     console.print(f"[bold {colour}]run {result.run_id} {result.status}[/]"
                   + (f": {result.error}" if result.error else ""))
     console.print(pareto_table(result, console.width))
+    if lineage:
+        for index, variant in enumerate(result.pareto, start=1):
+            console.print(f"{index:02d} lineage: {lineage_text(variant.lineage)}", markup=False,
+                          highlight=False)
     console.print(
         f"variants: {c.evaluated} trained, {c.cached} cached, {c.rejected} rejected by the "
         f"static check, {c.failed} failed")
@@ -147,11 +169,14 @@ def print_result(console: Console, result: RunResult) -> None:
             f"{s.evals_per_minute:.1f} evaluations/min · overhead {percent(s.overhead_share)} "
             f"of evaluation time · static rejection rate {percent(s.static_rejection_rate)} · "
             f"valid {percent(s.valid_rate)} · {s.wall_seconds:.0f} s")
-    if result.status == "finished" and result.out_dir is not None:
-        console.print(f"variant-NN.py (NN = #), pareto.json and pareto.png in {result.out_dir}",
+    written = result.status == "finished" or any(v.file for v in result.pareto)
+    if written and result.out_dir is not None:
+        found = "what the run found so far: " if result.status == "cancelled" else ""
+        console.print(f"{found}variant-NN.py (NN = #), pareto.json and pareto.png in "
+                      f"{result.out_dir}", soft_wrap=True)
+    if result.status == "cancelled":
+        console.print(f"continue it with: nnevolve evolve --resume {result.run_id}",
                       soft_wrap=True)
-    elif result.status == "cancelled":
-        console.print(f"continue it with: nnevolve evolve --resume {result.run_id}")
 
 
 # -- progress --------------------------------------------------------------------------------

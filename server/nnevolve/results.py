@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnevolve.analysis import Analysis, analyze
+from nnevolve.changes import variant_changes
 from nnevolve.config import EvolveConfig
 from nnevolve.outputs import variant_file_name
 from nnevolve.store import RunCounts, RunStore, StoreError, Variant
@@ -55,7 +57,11 @@ class RunStats:
 
 @dataclass(frozen=True)
 class ParetoVariant:
-    """A variant of the result (or the seed network), with its figures."""
+    """A variant of the result (or the seed network), with its figures.
+
+    `changes` is its net difference from the user's network, one phrase per changed line
+    (:mod:`nnevolve.changes`); `lineage` the edits that bred it, cumulative from the seed.
+    """
 
     variant_id: int
     source: str
@@ -64,17 +70,22 @@ class ParetoVariant:
     params: int
     latency_ms: float
     test_accuracy: float | None
-    edits: list[dict[str, str]]
+    changes: list[str]
+    lineage: list[dict[str, str]]
     file: str | None = None  # its file in the output folder
 
     @classmethod
-    def from_variant(cls, variant: Variant, file: str | None = None) -> ParetoVariant:
+    def from_variant(cls, variant: Variant, base_source: str, file: str | None = None, *,
+                     base_analysis: Analysis | None = None) -> ParetoVariant:
         metrics = variant.evaluation
         assert metrics is not None and metrics.status == "ok"
         return cls(variant_id=variant.id, source=variant.source, source_hash=variant.source_hash,
                    accuracy=float(metrics.accuracy or 0.0), params=int(metrics.params or 0),
                    latency_ms=float(metrics.latency_ms or 0.0),
-                   test_accuracy=metrics.test_accuracy, edits=list(variant.edits), file=file)
+                   test_accuracy=metrics.test_accuracy,
+                   changes=variant_changes(base_source, variant.source,
+                                           base_analysis=base_analysis),
+                   lineage=list(variant.edits), file=file)
 
     def to_json(self, *, with_source: bool = False) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -119,13 +130,17 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
     if record is None:
         raise StoreError(f"no run '{run_id}' in the run store")
     base_variant = store.base_variant(run_id)
+    base_analysis = analyze(record.base_source)  # one base, many variants
     base = None
     if base_variant is not None and base_variant.evaluation is not None \
             and base_variant.evaluation.status == "ok":
-        base = ParetoVariant.from_variant(base_variant)
+        base = ParetoVariant.from_variant(base_variant, record.base_source,
+                                          base_analysis=base_analysis)
     front = [v for v in store.pareto(run_id) if not v.is_base]
     out_dir = Path(record.out_dir) if record.out_dir else None
-    pareto = [ParetoVariant.from_variant(v, _output_file(out_dir, i, record.status))
+    pareto = [ParetoVariant.from_variant(v, record.base_source,
+                                         _output_file(out_dir, i, record.status),
+                                         base_analysis=base_analysis)
               for i, v in enumerate(front, start=1)]
     return RunResult(
         run_id=run_id, status=record.status, error=record.error, file=record.file,
@@ -136,7 +151,7 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
 
 
 def _output_file(out_dir: Path | None, index: int, status: str) -> str | None:
-    if out_dir is None or status != "finished":
+    if out_dir is None or status not in ("finished", "cancelled"):  # Ctrl-C writes what it found
         return None
     path = out_dir / variant_file_name(index)
     return str(path) if path.is_file() else None

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from nnevolve.config import ConfigError, load_config
-from nnevolve.report import runs_table
+from nnevolve.report import print_error, runs_table
 from nnevolve.store import RunStore, StoreError
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             file = str(args.file.resolve()) if args.file else None
             runs = store.list_runs(file=file, limit=args.limit)
     except (ConfigError, StoreError) as exc:
-        console.print(f"nnevolve runs: error: {exc}", markup=False, soft_wrap=True)
+        print_error("runs", str(exc), as_json=args.json)
         return 2
     if args.json:
         print(json.dumps([run.to_json() for run in runs], indent=2))

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from nnevolve.config import ConfigError, load_config
-from nnevolve.report import print_result
+from nnevolve.report import print_error, print_result
 from nnevolve.results import build_result
 from nnevolve.store import RunStore, StoreError
 
@@ -23,11 +23,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the run as JSON")
     parser.add_argument("--source", action="store_true",
                         help="with --json: include each variant's source")
+    parser.add_argument("--lineage", action="store_true",
+                        help="also list the edits that bred each variant (its lineage); "
+                             "the table's changes are its net difference from your network")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
     try:
         store_path = args.store or load_config(Path.cwd()).store_path
         if not Path(store_path).exists():
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         with RunStore(store_path) as store:
             result = build_result(store, store.resolve_run_id(args.run_id))
     except (ConfigError, StoreError) as exc:
-        console.print(f"nnevolve show: error: {exc}", markup=False, soft_wrap=True)
+        print_error("show", str(exc), as_json=args.json)
         return 2
     if args.json:
         data = result.to_json()
@@ -43,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
             data["pareto"] = [v.to_json(with_source=True) for v in result.pareto]
         print(json.dumps(data, indent=2))
     else:
-        print_result(Console(), result)
+        print_result(Console(), result, lineage=args.lineage)
     return 0

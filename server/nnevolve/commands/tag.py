@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = read_python_source(args.file)
     except NotPythonSource as refused:
+        if args.json:  # a script reads one JSON document whatever happened
+            print(json.dumps({"error": f"nnevolve tag: {refused}"}))
         print(f"nnevolve tag: {refused}", file=sys.stderr)
         return EXIT_BAD_FILE
     analysis = analyze(source)

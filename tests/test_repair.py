@@ -357,50 +357,43 @@ def test_final_one_by_one_convolution_is_resized_to_the_classes():
         """)
 
 
-def test_loop_sites_with_one_needed_width_get_a_literal():
-    assert_repairs(
-        """
+@pytest.mark.parametrize(("declared", "repaired"), [("16", "8"), ("width", "width // 2")])
+def test_loop_sites_with_one_needed_width_get_one_edit(declared, repaired):
+    template = """
         class Net(nn.Module):
             def __init__(self, width=16):
                 super().__init__()
                 layers = [nn.Conv2d(1, 8, 3, padding=1)]
                 for _ in range(2):
-                    layers += [nn.Conv2d(width, 8, 3, padding=1), nn.ReLU()]
+                    layers += [nn.Conv2d(WIDTH, 8, 3, padding=1), nn.ReLU()]
                 layers += [nn.Flatten(), nn.Linear(512, 10)]
                 self.net = nn.Sequential(*layers)
 
             def forward(self, x):
                 return self.net(x)
-        """,
         """
-        class Net(nn.Module):
-            def __init__(self, width=16):
-                super().__init__()
-                layers = [nn.Conv2d(1, 8, 3, padding=1)]
-                for _ in range(2):
-                    layers += [nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()]
-                layers += [nn.Flatten(), nn.Linear(512, 10)]
-                self.net = nn.Sequential(*layers)
-
-            def forward(self, x):
-                return self.net(x)
-        """)
+    assert_repairs(template.replace("WIDTH", declared), template.replace("WIDTH", repaired))
 
 
-def test_loop_sites_that_need_different_widths_are_rejected():
-    reason = assert_rejects(
+@pytest.mark.parametrize(("declared", "reason"), [
+    ("a", "Conv2d in_channels `a` at line 9 would need 1, 16 for the 2 layers it builds: "
+          "it is a name, not rewritten"),
+    ("3", "Conv2d at line 9 builds layers that need in_channels 1, 16; one literal cannot fit "
+          "them all"),
+])
+def test_loop_sites_that_need_different_widths_are_rejected(declared, reason):
+    assert reason == assert_rejects(
         """
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
                 widths = [3, 16, 32]
-                convs = [nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:])]
+                convs = [nn.Conv2d(A, b, 3, padding=1) for a, b in zip(widths, widths[1:])]
                 self.net = nn.Sequential(*convs, nn.Flatten(), nn.Linear(32 * 64, 10))
 
             def forward(self, x):
                 return self.net(x)
-        """, "one literal cannot fit them all")
-    assert reason.startswith("Conv2d at line 9 builds layers that need in_channels 1, 16")
+        """.replace("A,", declared + ","), "")
 
 
 def test_too_many_poolings_are_rejected_with_the_layer_and_size():

@@ -9,6 +9,8 @@ widths disagree; the repair must make it run on digits (1, 8, 8) with 10 classes
 
 from __future__ import annotations
 
+import re
+
 from nnevolve.repair import repair
 from repair_support import DIGITS, MNIST, run_for_real, src
 
@@ -61,9 +63,9 @@ def test_lines_crossed_over_the_classifier_head_get_a_flatten_and_widths():
     assert result.ok, result.reason
     assert result.source == source.replace(
         "layers.append(nn.Linear(2*p, 100))",
-        "layers.append(nn.Flatten())\n        layers.append(nn.Linear(160, 10))")
+        "layers.append(nn.Flatten())\n        layers.append(nn.Linear(20*p, 10))")
     assert result.fixes == (
-        "Linear in_features 2*p→160 at line 20",
+        "Linear in_features 2*p→20*p at line 20",
         "insert `layers.append(nn.Flatten())` before the Linear at line 20",
         "Linear out_features 100→10 at line 20 (the output must have 10 classes)",
     )
@@ -77,23 +79,36 @@ def test_lines_crossed_into_the_middle_of_the_conv_stack_keep_it_four_dimensiona
     assert result.ok, result.reason
     # a Flatten would starve the 1×1 convolution after it of its 4-D input, so the Linear
     # mixes along the width axis of the 4×4 maps, as torch applies a Linear to a 4-D tensor
-    assert result.source == source.replace("nn.Linear(2*p, 100)", "nn.Linear(4, 100)")
+    # 2*p is 16, the maps are 4 wide: a whole fraction of the expression, which keeps p
+    assert result.source == source.replace("nn.Linear(2*p, 100)", "nn.Linear(2*p // 4, 100)")
     assert result.fixes == (
-        "Linear in_features 2*p→4 at line 16 (along the last dimension of its input)",)
+        "Linear in_features 2*p→2*p // 4 at line 16 (along the last dimension of its input)",)
     run_for_real(result.source, "SeedNet", *DIGITS)
 
 
 def test_lines_crossed_after_the_flatten_get_their_widths_from_the_classes():
+    lines = CROSSED_LINES.replace("2*p", "16")
     source = RECEIVER.replace("        layers.append(nn.Flatten())\n",
-                              "        layers.append(nn.Flatten())\n" + CROSSED_LINES)
+                              "        layers.append(nn.Flatten())\n" + lines)
     result = repair(source, "SeedNet", *DIGITS)
     assert result.ok, result.reason
     assert "nn.Linear(10, 10)" in result.source
     assert result.fixes == (
-        "Linear in_features 2*p→10 at line 21",
+        "Linear in_features 16→10 at line 21",
         "Linear out_features 100→10 at line 21 (the output must have 10 classes)",
     )
     run_for_real(result.source, "SeedNet", *DIGITS)
+
+
+def test_a_crossed_width_that_refers_to_a_name_is_never_folded_into_a_literal():
+    source = RECEIVER.replace("        layers.append(nn.Flatten())\n",
+                              "        layers.append(nn.Flatten())\n" + CROSSED_LINES)
+    result = repair(source, "SeedNet", *DIGITS)
+    assert not result.ok
+    # 10 is neither c * p for an integer c (p = 8) nor a whole multiple or fraction of 16
+    assert result.reason == ("Linear in_features `2*p` at line 21 would need 10: it refers to "
+                             "names, and no new value of a literal in it nor a whole multiple or "
+                             "fraction of it gives that")
 
 
 def test_every_placement_of_the_crossed_lines_runs_or_is_rejected_with_a_reason():
@@ -106,8 +121,11 @@ def test_every_placement_of_the_crossed_lines_runs_or_is_rejected_with_a_reason(
             result = repair(source, "SeedNet", *task)
             if result.ok:
                 run_for_real(result.source, "SeedNet", *task)
+                assert re.search(r"nn\.Linear\([^,]*\bp\b[^,]*, 100\)", result.source)  # keeps p
                 runnable += 1
             else:
-                assert result.reason
-    # naive line GI yields mostly broken programs; after repair every placement runs
-    assert runnable == 2 * len(append_lines)
+                assert result.reason.startswith("Linear in_features `2*p` at line ")
+    # naive line GI yields mostly broken programs; after repair every placement runs, or the
+    # width 2*p (16) cannot reach the one needed while keeping p: 28 or 14 wide MNIST maps
+    # (last-dimension Linears) and the 10 classes after the final 1×1 convolution
+    assert runnable == len(append_lines) - 1

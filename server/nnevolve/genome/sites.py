@@ -16,7 +16,7 @@ from nnevolve.genome.config import ConfigEntry, ConfigList, config_entries
 from nnevolve.genome.liveness import Liveness
 from nnevolve.genome.model_spec import resolve_model
 from nnevolve.genome.owners import model_owners
-from nnevolve.genome.walk import NodeWalk, Positions
+from nnevolve.genome.walk import NodeWalk, Positions, Range
 
 SITE_KINDS = ("append", "sequential", "attribute", "forward_call")
 # line types of the layers a site may hold; containers, losses and optimizers are never sites
@@ -228,14 +228,14 @@ class _SiteFinder:
         self.function = False  # the owner is a module-level function (a layer-building helper)
         self.positions: Positions = self.walk.positions
         self.parents = self.walk.parents
-        # a start is not unique (`F.relu(x).view(-1)` starts where `F.relu(x)` does): whole ranges are
-        self.items: dict[tuple[int, int, int, int], LineItem] = {
+        # analysis items are matched to calls by whole range, as walk.NodeWalk.find matches
+        self.items: dict[Range, LineItem] = {
             (item.line, item.col, item.end_line, item.end_col): item for item in analysis.items
         }
 
     # -- helpers ---------------------------------------------------------------------------
     def item(self, call: cst.Call) -> LineItem | None:
-        return self.items.get((*self.positions.start(call), *self.positions.end(call)))
+        return self.items.get(self.walk.range_of(call))
 
     def layer_item(self, node: cst.BaseExpression) -> LineItem | None:
         """The analysis item of ``node`` when it is a layer call a site may hold."""

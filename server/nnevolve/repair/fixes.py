@@ -1,9 +1,10 @@
 """Edit the real model source with libcst: set layer widths, insert a Flatten before a Linear.
 
-Sites are found by their ordinal among constructor calls, the same numbering ``instrument``
-gives on the stdlib ``ast`` (both walk calls in source order); the callee names are compared
-to make sure the two agree. Everything outside the edited arguments and inserted lines is kept
-byte for byte, comments and formatting included.
+Each site's call is found in the libcst tree by the whole range ``instrument`` recorded on the
+stdlib ``ast`` (``genome.walk.NodeWalk.find``, the engine's one matcher). Widths are rewritten
+symbolically (``repair.symbolic``): an expression that refers to names keeps them. Everything
+outside the edited arguments and inserted lines is kept byte for byte, comments and formatting
+included.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any, TypeVar, Union
 
 import libcst as cst
 
-from nnevolve.repair.instrument import RESHAPE_METHODS, CallSite, is_constructor_name
+from nnevolve.genome.walk import NodeWalk
+from nnevolve.repair.instrument import CallSite
+from nnevolve.repair.symbolic import Pair, WidthRefused, rewrite_width
 
 
 class FixError(ValueError):
@@ -23,13 +26,14 @@ class FixError(ValueError):
 
 @dataclass(frozen=True)
 class SetWidth:
-    """Set a width argument of the layer built at ``site`` to a literal."""
+    """Make a width argument of the call at ``site`` give each module it builds its needed width."""
 
     site: int
     param: str  # keyword name, e.g. "in_features"
     position: int  # positional index when the argument is passed positionally
-    value: int
+    widths: tuple[Pair, ...]  # (declared, needed) per module built (per run for a reshape)
     why: str = ""  # appended to the summary, e.g. "(the output must have 10 classes)"
+    scale: bool = True  # may a named expression become ``expr * k`` / ``expr // k``
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,6 @@ class InsertFlatten:
 
 
 Fix = Union[SetWidth, InsertFlatten]  # noqa: UP007 (a runtime alias: `|` needs 3.10 types)
-_Node = TypeVar("_Node", bound=cst.CSTNode)
 _Sequence = TypeVar("_Sequence", cst.List, cst.Tuple)
 
 
@@ -67,44 +70,6 @@ def cst_dotted_name(node: cst.BaseExpression) -> str | None:
     return ".".join(reversed(parts))
 
 
-def cst_site_callee(node: cst.Call) -> str | None:
-    """``instrument.site_callee`` on a libcst node: the two must agree exactly."""
-    name = cst_dotted_name(node.func)
-    if is_constructor_name(name):
-        return name
-    func = node.func
-    if (isinstance(func, cst.Attribute) and func.attr.value in RESHAPE_METHODS
-            and len(node.args) == 2 and all(a.keyword is None and not a.star for a in node.args)):
-        return "." + func.attr.value
-    return None
-
-
-class _Map(cst.CSTVisitor):
-    """Numbers site calls in source order and remembers every node's parent."""
-
-    def __init__(self) -> None:
-        self.stack: list[cst.CSTNode] = []
-        self.parent: dict[int, cst.CSTNode] = {}
-        self.calls: list[cst.Call] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.stack:
-            self.parent[id(node)] = self.stack[-1]
-        self.stack.append(node)
-        if isinstance(node, cst.Call) and cst_site_callee(node):
-            self.calls.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-    def ancestor(self, node: cst.CSTNode, kind: type[_Node]) -> _Node | None:
-        current = self.parent.get(id(node))
-        while current is not None and not isinstance(current, kind):
-            current = self.parent.get(id(current))
-        return current
-
-
 def _bound_names(module: cst.Module) -> set[str]:
     """Names that top-level imports bind: ``torch`` for ``import torch.nn``, ``nn``..."""
     names: set[str] = set()
@@ -123,11 +88,11 @@ def _bound_names(module: cst.Module) -> set[str]:
 
 @dataclass
 class _Plan:
-    """Where each edit goes, keyed by id() of the original libcst nodes."""
+    """Where each edit goes, keyed by the original libcst nodes."""
 
-    widths: dict[int, list[SetWidth]]
-    arg_inserts: dict[int, set[int]]  # Call or List/Tuple -> ids of elements to precede
-    statement_inserts: dict[int, str]  # SimpleStatementLine -> code of the statement to insert
+    widths: dict[cst.Call, list[tuple[SetWidth, cst.BaseExpression]]]  # call -> (fix, new value)
+    arg_inserts: dict[cst.CSTNode, set[cst.CSTNode]]  # Call or List/Tuple -> elements to precede
+    statement_inserts: dict[cst.SimpleStatementLine, str]  # statement -> code to insert before
     notes: list[FixNote]
 
 
@@ -137,25 +102,47 @@ class _Locator:
     def __init__(self, module: cst.Module, sites: Sequence[CallSite]) -> None:
         self.module = module
         self.sites = sites
-        self.map = _Map()
-        module.visit(self.map)
-        if [cst_site_callee(c) for c in self.map.calls] != [s.callee for s in sites]:
-            raise FixError("the source's layer calls do not match the traced ones")
+        self.walk = NodeWalk(module)
         self.bound = _bound_names(module)
         self.plan = _Plan({}, {}, {}, [])
+
+    def call(self, site: int) -> cst.Call:
+        """The libcst node of the call at ``site``, found by its whole range."""
+        call = self.walk.find(self.sites[site].span, cst.Call)
+        if call is None:
+            raise FixError(f"the {self.where(site)} was not found in the source")
+        return call
 
     def where(self, site: int) -> str:
         return f"{self.sites[site].kind} at line {self.sites[site].line}"
 
     def set_width(self, fix: SetWidth) -> None:
-        call = self.map.calls[fix.site]
-        self.plan.widths.setdefault(id(call), []).append(fix)
+        site = self.sites[fix.site]
+        call = self.call(fix.site)
         arg = _width_argument(call, fix, self.where(fix.site))
         old = self.module.code_for_node(arg.value)
+        try:
+            new = rewrite_width(arg.value, fix.widths, scale=fix.scale)
+        except WidthRefused as exc:
+            raise FixError(self._refusal(fix, old, str(exc))) from None
+        self.plan.widths.setdefault(call, []).append((fix, new))
         why = f" {fix.why}" if fix.why else ""
+        shown = f"{old}→{self.module.code_for_node(new)}".replace("{", "{{").replace("}", "}}")
         self.plan.notes.append(FixNote(
-            f"{self.sites[fix.site].kind} {fix.param} {old}→{fix.value} at line {{line}}{why}",
-            self.sites[fix.site].line))
+            f"{site.kind} {fix.param} {shown} at line {{line}}{why}", site.line))
+
+    def _refusal(self, fix: SetWidth, old: str, why: str) -> str:
+        """``Linear in_features `self.n` at line 40 would need 64: it is a name, not rewritten``."""
+        site = self.sites[fix.site]
+        wanted = ", ".join(map(str, sorted({n for _, n in fix.widths})))
+        if why == "one literal cannot fit them all":  # a literal in a loop or a shared module
+            what = "runs on tensors" if site.is_reshape else "builds layers"
+            return f"{self.where(fix.site)} {what} that need {fix.param} {wanted}; {why}"
+        built = len(fix.widths)
+        layers = f" for the {built} layers it builds" if built > 1 and not site.is_reshape else ""
+        hint = "" if fix.scale else " (give the model this width through its arguments)"
+        return (f"{site.kind} {fix.param} `{old}` at line {site.line} would need "
+                f"{wanted}{layers}: {why}{hint}")
 
     def flatten_code(self, site: int) -> str:
         callee = self.sites[site].callee
@@ -170,9 +157,9 @@ class _Locator:
                        "is imported")
 
     def insert_flatten(self, fix: InsertFlatten) -> None:
-        call = self.map.calls[fix.site]
-        parent = self.map.parent.get(id(call))
-        holder = self.map.parent.get(id(parent)) if parent is not None else None
+        call = self.call(fix.site)
+        parent = self.walk.parents.get(call)
+        holder = self.walk.parents.get(parent) if parent is not None else None
         if isinstance(parent, cst.Arg) and isinstance(holder, cst.Call):
             name = cst_dotted_name(holder.func) or ""
             if name.rsplit(".", 1)[-1] == "Sequential":
@@ -201,8 +188,8 @@ class _Locator:
                    for e in holder.elements):
             raise FixError(f"cannot insert a Flatten before {self.where(site)}: its list holds "
                            "more than layers")
-        arg = self.map.parent.get(id(holder))
-        owner = self.map.parent.get(id(arg)) if isinstance(arg, cst.Arg) else None
+        arg = self.walk.parents.get(holder)
+        owner = self.walk.parents.get(arg) if isinstance(arg, cst.Arg) else None
         if isinstance(owner, cst.Call) and (cst_dotted_name(owner.func) or "").endswith(
                 "ModuleList"):
             # forward may index the list: a new element would shift every index after it
@@ -210,22 +197,22 @@ class _Locator:
                            "ModuleList")
 
     def _single_statement(self, call: cst.Call) -> cst.SimpleStatementLine | None:
-        expr = self.map.parent.get(id(call))
-        statement = self.map.parent.get(id(expr)) if isinstance(expr, cst.Expr) else None
+        expr = self.walk.parents.get(call)
+        statement = self.walk.parents.get(expr) if isinstance(expr, cst.Expr) else None
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             return statement
         return None
 
     def _insert_element(self, holder: cst.CSTNode, element: cst.CSTNode, site: int) -> None:
-        self.plan.arg_inserts.setdefault(id(holder), set()).add(id(element))
+        self.plan.arg_inserts.setdefault(holder, set()).add(element)
         self.plan.notes.append(FixNote(
             f"insert {self.flatten_code(site)} before the {self.sites[site].kind} at line {{line}}",
             self.sites[site].line))
 
     def _insert_statement(self, statement: cst.SimpleStatementLine, code: str, site: int) -> None:
-        if id(statement) in self.plan.statement_inserts:
+        if statement in self.plan.statement_inserts:
             raise FixError(f"two Flatten insertions before one statement ({self.where(site)})")
-        self.plan.statement_inserts[id(statement)] = code
+        self.plan.statement_inserts[statement] = code
         self.plan.notes.append(FixNote(
             f"insert `{code}` before the {self.sites[site].kind} at line {{line}}",
             self.sites[site].line))
@@ -245,7 +232,7 @@ class _Locator:
                            f"self.{attribute} {len(uses)} times")
         use = uses[0]
         arg = use.args[0] if len(use.args) == 1 and not use.args[0].star else None
-        statement = self.map.ancestor(use, cst.SimpleStatementLine)
+        statement = self.walk.ancestor(use, cst.SimpleStatementLine)
         if arg is None or not isinstance(arg.value, cst.Name) or statement is None:
             raise FixError(f"cannot insert a Flatten before {self.where(site)}: self.{attribute} "
                            "is not called on a plain variable in a simple statement")
@@ -255,7 +242,7 @@ class _Locator:
         self._insert_statement(statement, code, site)
 
     def _forward_calls(self, assign: cst.CSTNode) -> list[cst.Call]:
-        owner = self.map.ancestor(assign, cst.ClassDef)
+        owner = self.walk.ancestor(assign, cst.ClassDef)
         if owner is None:
             return []
         forwards = [s for s in owner.body.body
@@ -287,13 +274,13 @@ def _width_argument(call: cst.Call, fix: SetWidth, where: str) -> cst.Arg:
     raise FixError(f"cannot set {fix.param} of {where}: the argument is not given")
 
 
-def _with_inserted(items: Sequence[Any], originals: Sequence[Any], targets: set[int],
+def _with_inserted(items: Sequence[Any], originals: Sequence[Any], targets: set[cst.CSTNode],
                    new_item: cst.Arg | cst.Element) -> list[Any]:
     """``items`` (Args or Elements) with a ``new_item`` before each one whose original is in
     ``targets``."""
     result: list[Any] = []
     for i, (item, original) in enumerate(zip(items, originals)):
-        if id(original) in targets:
+        if original in targets:
             # borrow the separator that follows the previous item (or this one) for the layout
             source = items[i - 1] if i else item
             comma = source.comma if isinstance(source.comma, cst.Comma) else cst.Comma(
@@ -304,38 +291,39 @@ def _with_inserted(items: Sequence[Any], originals: Sequence[Any], targets: set[
 
 
 class _Apply(cst.CSTTransformer):
-    def __init__(self, plan: _Plan, flatten: dict[int, str], on_path: set[int]) -> None:
+    def __init__(self, plan: _Plan, flatten: dict[cst.CSTNode, str],
+                 on_path: set[cst.CSTNode]) -> None:
         super().__init__()
         self.plan = plan
-        self.flatten = flatten  # holder id -> Flatten expression code
-        self.on_path = on_path  # ids of edited nodes and their ancestors
+        self.flatten = flatten  # holder -> Flatten expression code
+        self.on_path = on_path  # edited nodes and their ancestors
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # only the paths down to edited nodes are walked: the rest is kept as it is, faster
-        return id(node) in self.on_path
+        return node in self.on_path
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        fixes = self.plan.widths.get(id(original_node), [])
+        fixes = self.plan.widths.get(original_node, [])
         if fixes:
             args = list(updated_node.args)
-            for fix in fixes:
+            for fix, value in fixes:
                 target = _width_argument(original_node, fix, "")
                 index = next(i for i, a in enumerate(original_node.args) if a is target)
-                args[index] = args[index].with_changes(value=cst.Integer(str(fix.value)))
+                args[index] = args[index].with_changes(value=value)
             updated_node = updated_node.with_changes(args=args)
-        if id(original_node) in self.plan.arg_inserts:
-            new_arg = cst.Arg(cst.parse_expression(self.flatten[id(original_node)]))
+        if original_node in self.plan.arg_inserts:
+            new_arg = cst.Arg(cst.parse_expression(self.flatten[original_node]))
             updated_node = updated_node.with_changes(args=_with_inserted(
-                updated_node.args, original_node.args, self.plan.arg_inserts[id(original_node)],
+                updated_node.args, original_node.args, self.plan.arg_inserts[original_node],
                 new_arg))
         return updated_node
 
     def _elements(self, original_node: _Sequence, updated_node: _Sequence) -> _Sequence:
-        if id(original_node) not in self.plan.arg_inserts:
+        if original_node not in self.plan.arg_inserts:
             return updated_node
-        new_element = cst.Element(cst.parse_expression(self.flatten[id(original_node)]))
+        new_element = cst.Element(cst.parse_expression(self.flatten[original_node]))
         return updated_node.with_changes(elements=_with_inserted(
-            updated_node.elements, original_node.elements, self.plan.arg_inserts[id(original_node)],
+            updated_node.elements, original_node.elements, self.plan.arg_inserts[original_node],
             new_element))
 
     def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.List:
@@ -347,7 +335,7 @@ class _Apply(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
-        code = self.plan.statement_inserts.get(id(original_node))
+        code = self.plan.statement_inserts.get(original_node)
         if code is None:
             return updated_node
         # the comments above the old statement now sit above the inserted one
@@ -367,7 +355,7 @@ def apply_fixes(source: str, sites: Sequence[CallSite],
     """
     module = cst.parse_module(source)
     locator = _Locator(module, sites)
-    flatten: dict[int, str] = {}
+    flatten: dict[cst.CSTNode, str] = {}
     for fix in fixes:
         if isinstance(fix, SetWidth):
             locator.set_width(fix)
@@ -377,11 +365,11 @@ def apply_fixes(source: str, sites: Sequence[CallSite],
             for holder in set(locator.plan.arg_inserts) - before:
                 flatten[holder] = locator.flatten_code(fix.site)
     edited = [*locator.plan.widths, *locator.plan.arg_inserts, *locator.plan.statement_inserts]
-    on_path = {id(module)}
-    for node_id in edited:
-        on_path.add(node_id)
-        parent = locator.map.parent.get(node_id)
-        while parent is not None and id(parent) not in on_path:
-            on_path.add(id(parent))
-            parent = locator.map.parent.get(id(parent))
+    on_path: set[cst.CSTNode] = {module}
+    for node in edited:
+        on_path.add(node)
+        parent = locator.walk.parents.get(node)
+        while parent is not None and parent not in on_path:
+            on_path.add(parent)
+            parent = locator.walk.parents.get(parent)
     return module.visit(_Apply(locator.plan, flatten, on_path)).code, locator.plan.notes

@@ -8,8 +8,8 @@ returned ``nn.Module`` with ``INDEX``. A *flattening reshape* ``x.view(A, B)`` /
 ``__nnevolve_reshape__(INDEX, x, "view", A, B)``, which records the width ``B`` should have.
 
 The rewrite happens on the stdlib ``ast`` (milliseconds, line numbers kept). ``INDEX`` is the
-call's ordinal among both kinds of site in source order, which ``fixes`` recomputes on the
-libcst tree of the same text to edit the real source.
+call's place in ``InstrumentedSource.sites``; each site keeps the call's whole range, by which
+``fixes`` finds the same call in the libcst tree (``genome.walk.NodeWalk.find``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from types import CodeType
 
 import torch
 
+from nnevolve.analysis.literals import SourceText
+from nnevolve.genome.walk import Range, ast_range
 from nnevolve.repair.layer_rules import with_placeholder_width
 
 SOURCE_FILENAME = "<nnevolve variant>"
@@ -35,11 +37,20 @@ DECLARED_ATTRIBUTE = "_nnevolve_refused_width"  # (declared width, constructor's
 class CallSite:
     """One constructor call in the source: where it is and what it calls."""
 
-    index: int  # ordinal among sites (constructors and reshapes), in source order
+    index: int  # place among sites (constructors and reshapes), in source order
     callee: str  # dotted callee as written, e.g. "nn.Linear"; ".view" for a reshape
-    line: int  # 1-based
-    col: int  # 0-based character column of the callee's first character
+    span: Range  # the call's whole range: 1-based lines, 0-based code-point columns
     in_loop: bool  # inside a for/while loop or a comprehension (may build several modules)
+
+    @property
+    def line(self) -> int:
+        """1-based first line of the call."""
+        return self.span[0]
+
+    @property
+    def col(self) -> int:
+        """0-based code-point column where the call starts."""
+        return self.span[1]
 
     @property
     def kind(self) -> str:
@@ -77,10 +88,7 @@ def is_constructor_name(name: str | None) -> bool:
 
 
 def site_callee(node: ast.Call) -> str | None:
-    """``"nn.Linear"`` for a constructor call, ``".view"`` for ``x.view(a, b)``, else None.
-
-    ``fixes.cst_site_callee`` mirrors this on libcst nodes; the two must agree exactly.
-    """
+    """``"nn.Linear"`` for a constructor call, ``".view"`` for ``x.view(a, b)``, else None."""
     name = dotted_name(node.func)
     if is_constructor_name(name):
         return name
@@ -140,16 +148,9 @@ class _WrapSites(ast.NodeTransformer):
         return ast.copy_location(wrapped, node)
 
 
-def _char_col(lines: list[str], line: int, byte_col: int) -> int:
-    # ast columns count UTF-8 bytes; libcst and humans count characters
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
-
-
 def site_calls(tree: ast.AST) -> list[ast.Call]:
-    """Site calls of a parsed module in source order (the order ``fixes`` relies on)."""
+    """Site calls of a parsed module in source order (outer calls before the calls they hold)."""
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and site_callee(n)]
-    # x.view(a, b).view(c, d): both start at x; the outer call comes first, as in libcst
     return sorted(calls, key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0),
                                         -(n.end_col_offset or 0)))
 
@@ -165,11 +166,11 @@ def instrument(source: str) -> InstrumentedSource:
     tree = ast.parse(source, filename=SOURCE_FILENAME)
     loops = _LoopDepth()
     loops.visit(tree)
-    lines = source.splitlines()
+    text = SourceText(source)
     calls = site_calls(tree)
     sites = tuple(
-        CallSite(index=i, callee=site_callee(c) or "", line=c.lineno,
-                 col=_char_col(lines, c.lineno, c.col_offset), in_loop=id(c) in loops.looped)
+        CallSite(index=i, callee=site_callee(c) or "", span=ast_range(c, text),
+                 in_loop=id(c) in loops.looped)
         for i, c in enumerate(calls)
     )
     tree = _WrapSites({id(c): i for i, c in enumerate(calls)}).visit(tree)

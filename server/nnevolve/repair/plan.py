@@ -29,16 +29,22 @@ def _width_fixes(trace: ShapeTrace, sites: tuple[CallSite, ...]) -> list[Fix]:
     for (site, param), needs in groups.items():
         if all(n.needed == n.current for n in needs):
             continue
-        wanted = sorted({n.needed for n in needs})
-        where = describe(needs[0].kind, site, sites)
-        if len(wanted) > 1:
-            # one literal for layers that need different widths would be wrong for some
-            what = "runs on tensors" if sites[site].is_reshape else "builds layers"
-            raise Rejection(f"{where} {what} that need {param} "
-                            f"{', '.join(map(str, wanted))}; one literal cannot fit them all")
+        per_module: dict[int, list[WidthNeed]] = defaultdict(list)
+        for need in needs:
+            per_module[need.instance].append(need)
+        widths = []
+        for calls in per_module.values():
+            wanted = sorted({n.needed for n in calls})
+            if len(wanted) > 1:
+                # one module used on inputs of different widths: no argument fits all uses
+                raise Rejection(f"{describe(needs[0].kind, site, sites)} is used on inputs that "
+                                f"need {param} {', '.join(map(str, wanted))}; one layer cannot "
+                                "fit them all")
+            # the first use saw the declared width; later uses see the resized layer
+            widths.append((calls[0].current, wanted[0]))
         # a Linear kept on a >2-D input mixes along the last axis, as torch applies it
         why = "(along the last dimension of its input)" if site in trace.last_dim_sites else ""
-        fixes.append(SetWidth(site, param, needs[0].position, wanted[0], why))
+        fixes.append(SetWidth(site, param, needs[0].position, tuple(widths), why))
     return fixes
 
 
@@ -88,8 +94,9 @@ def _output_fixes(trace: ShapeTrace, sites: tuple[CallSite, ...], num_classes: i
         raise Rejection(f"the output has {shape[1]} classes, expected {num_classes}, and no layer "
                         "can be resized")
     param, position, _ = producer.out_param
-    return [SetWidth(producer.site, param, position, num_classes,
-                     f"(the output must have {num_classes} classes)")]
+    # the output width of a named expression (num_classes) belongs to the model's arguments
+    return [SetWidth(producer.site, param, position, ((shape[1], num_classes),),
+                     f"(the output must have {num_classes} classes)", scale=False)]
 
 
 def plan_fixes(trace: ShapeTrace, sites: tuple[CallSite, ...], num_classes: int) -> list[Fix]:

@@ -81,6 +81,7 @@ class WidthNeed:
     position: int
     current: object  # usually an int; whatever a constructor refused otherwise
     needed: int
+    instance: int  # which module (its id()), or which run of a reshape
 
 
 @dataclass
@@ -184,7 +185,7 @@ class _Tracer:
                                 f"{needed} and cannot be edited")
             return
         self.trace.needs.append(WidthNeed(site, type(m).__name__, rule.param, rule.position,
-                                          current, needed))
+                                          current, needed, id(m)))
         if needed != current and rule.resize is not None:
             try:
                 rule.resize(m, needed)
@@ -271,8 +272,8 @@ def _run(instrumented: InstrumentedSource, class_name: str, input_shape: tuple[i
                 raise Rejection(f"building {tracer.name(layer)} raised "
                                 f"{layer.__dict__[DECLARED_ATTRIBUTE][1]}")
         trace.params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    trace.needs += [WidthNeed(site, instrumented.sites[site].kind, "width", 1, declared, needed)
-                    for site, declared, needed in reshapes.needs]
+    trace.needs += [WidthNeed(site, instrumented.sites[site].kind, "width", 1, declared, needed,
+                              run) for run, (site, declared, needed) in enumerate(reshapes.needs)]
     trace.output_shape = _shape(output)
     trace.output_type = type(output).__name__
     return trace

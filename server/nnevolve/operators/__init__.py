@@ -8,6 +8,7 @@ legal edit.
 from __future__ import annotations
 
 import random
+import re
 
 from nnevolve.gene_pool import GenePool
 from nnevolve.genome import Genome
@@ -31,7 +32,28 @@ def crossover(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
         child = crossover_config(a, b, rng)
         if child is not None:
             return child
-    return crossover_lines(a, b, rng)
+    return shared_edits_noted(a, crossover_lines(a, b, rng))
+
+
+_LINE = re.compile(r"\bat line (\d+)")
+
+
+def shared_edits_noted(g: Genome, child: Offspring | None) -> Offspring | None:
+    """Say so in an edit's summary when it changes a block class built several times:
+    the edit applies to every instance of the block."""
+    if child is None or g.liveness is None:
+        return child
+    edits = []
+    for edit in child.edits:
+        match = _LINE.search(edit.summary)
+        owner = g.owner_class_at(int(match.group(1))) if match else None
+        if match and owner is not None and owner != g.class_name:
+            built = max((g.instances(s) for s in g.sites if s.line == int(match.group(1))),
+                        default=0)
+            if built > 1:
+                edit = Edit(edit.op, f"{edit.summary} (in {owner}: all {built} instances)")
+        edits.append(edit)
+    return Offspring(child.source, tuple(edits))
 
 
 def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
@@ -53,7 +75,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
         name = rng.choices(names, [MUTATION_WEIGHTS[n] for n in names])[0]
         offspring = operators[name]()
         if offspring is not None:
-            return offspring
+            return shared_edits_noted(g, offspring)
         names.remove(name)
     return None
 

@@ -49,7 +49,8 @@ def load(file: str) -> dict[str, object]:
     """Run a sample file as a module of its own; its namespace."""
     module = types.ModuleType(f"nnevolve_idiom_{file[:-3]}")
     path = SAMPLES / file
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)  # noqa: S102
+    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    exec(code, module.__dict__)  # noqa: S102
     return module.__dict__
 
 

@@ -150,11 +150,11 @@ def test_a_hang_is_stopped_at_the_time_limit_and_a_queued_job_can_be_cancelled(p
 
 
 def test_a_hard_exit_is_reported_with_its_exit_code(pool, good):
-    assert_fails_alone(pool, good, EXITS, "worker died (exit code 3)")
+    assert_fails_alone(pool, good, EXITS, "the variant ended its worker process (exit code 3)")
 
 
 def test_a_segfault_is_reported_with_its_signal(pool, good):
-    assert_fails_alone(pool, good, SEGFAULTS, "worker died (killed by SIGSEGV)")
+    assert_fails_alone(pool, good, SEGFAULTS, "the variant crashed its worker process (SIGSEGV)")
 
 
 def test_a_single_huge_allocation_is_out_of_memory(pool, good):

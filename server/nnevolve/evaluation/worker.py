@@ -126,7 +126,8 @@ def _die_with_pool(pool_pid: int, conn: Connection) -> None:
         while pool_alive():
             time.sleep(_PARENT_POLL_S)
         kill_descendants(os.getpid())
-        os.killpg(0, signal.SIGKILL)  # this worker's group: itself and what stayed in it
+        if os.getpgrp() == os.getpid():  # it leads its group: itself and what stayed in it
+            os.killpg(0, signal.SIGKILL)
         os._exit(1)
 
     threading.Thread(target=watch, name="nnevolve-pool-watch", daemon=True).start()

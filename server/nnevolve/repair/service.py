@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from nnevolve.process_context import torch_process_context
+from nnevolve.process_tree import become_group_reaper, kill_descendants, kill_tree
 from nnevolve.repair.check import RepairResult, repair, validate_task
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class WarmUp(nn.Module):
 def _serve(conn: Connection, input_shape: tuple[int, ...], num_classes: int) -> None:
     """Worker loop: answer ``(source, class_name)`` jobs with ``RepairResult``s until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    become_group_reaper()  # a model built here may start processes: they die with the check
     # stdout may be a language server's protocol stream: nothing from here may reach it
     with contextlib.suppress(OSError, ValueError):
         os.dup2(sys.stderr.fileno(), 1)
@@ -61,6 +63,7 @@ def _serve(conn: Connection, input_shape: tuple[int, ...], num_classes: int) -> 
             result = repair(source, class_name, input_shape, num_classes)
         except Exception as exc:  # noqa: BLE001 (a bug here must not end the worker)
             result = RepairResult(False, source, f"static check failed: {exc!r}", ())
+        kill_descendants(os.getpid())
         conn.send(result)
 
 
@@ -110,8 +113,8 @@ class StaticChecker:
             conn.close()
         if process is None:
             return None
-        if process.is_alive():
-            process.kill()
+        if process.is_alive() and process.pid is not None:
+            kill_tree(process.pid)
         process.join(5)
         return process.exitcode
 

@@ -1,0 +1,148 @@
+"""Find and kill every process that user code started, however it detached itself.
+
+A process that runs user code (an evaluation worker, the static checker) leads its own
+process group and is a *child subreaper*: a grandchild whose parent exits (a double fork,
+a daemon) is re-parented to it instead of to init, so the whole tree below it stays
+visible through ``/proc`` and can be killed, including children that started a session
+of their own (``start_new_session=True``, ``setsid``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+_PR_SET_CHILD_SUBREAPER = 36
+_MAX_ROUNDS = 50  # each round kills what the previous one re-parented; forks end quickly
+
+
+def become_group_reaper() -> None:
+    """Lead a new process group and adopt orphaned descendants (Linux; a no-op elsewhere)."""
+    with contextlib.suppress(OSError):  # already a group leader
+        os.setsid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def descendants(pid: int) -> list[int]:
+    """Live (not zombie) processes below ``pid``, parents before their children."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        children = [child for parent in frontier for child in _children(parent)]
+        children = [child for child in children if child not in found and child != pid]
+        found.extend(children)
+        frontier = children
+    return [child for child in found if not _is_zombie(child)]
+
+
+def kill_descendants(pid: int) -> int:
+    """SIGKILL every process below ``pid`` (their process groups too); return how many.
+
+    When ``pid`` is this process, the killed children are reaped as well.
+    """
+    own_group = _group_of(pid)
+    killed: set[int] = set()
+    for _ in range(_MAX_ROUNDS):
+        alive = descendants(pid)
+        if not alive:
+            break
+        for child in alive:
+            group = _group_of(child)
+            if group is not None and group != own_group and group > 1:
+                with contextlib.suppress(OSError):
+                    os.killpg(group, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+            killed.add(child)
+        if pid == os.getpid():
+            _reap_children()
+    if pid == os.getpid():
+        _reap_children()
+    return len(killed)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``, its process group and every process below it.
+
+    The process is stopped first, so it starts nothing new, and stays alive (as the
+    subreaper of its tree) until everything below it is gone.
+    """
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGSTOP)
+    kill_descendants(pid)
+    kill_group(pid)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def kill_group(leader: int) -> None:
+    """SIGKILL the process group ``leader`` leads (what is left of it after it exited)."""
+    if leader > 1 and leader != os.getpgrp():
+        with contextlib.suppress(OSError):
+            os.killpg(leader, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        threads = list(tasks.iterdir())
+    except OSError:
+        return _children_by_scan(pid) if not Path("/proc/self/task").exists() else []
+    children: list[int] = []
+    for thread in threads:
+        try:
+            children += [int(p) for p in (thread / "children").read_text().split()]
+        except FileNotFoundError:  # a kernel without CONFIG_PROC_CHILDREN
+            return _children_by_scan(pid)
+        except (OSError, ValueError):  # the thread ended meanwhile
+            continue
+    return children
+
+
+def _children_by_scan(pid: int) -> list[int]:
+    """The slow way: every process whose parent is ``pid`` (psutil where /proc is missing)."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2:].split()  # the command name may hold spaces
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] in ("Z", "X")
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _reap_children() -> None:
+    """Collect the exit status of this process's dead children (no zombies left behind)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

@@ -1,0 +1,182 @@
+"""Processes a variant starts die with its evaluation, and a variant that kills its worker or
+the worker's parent fails alone: the pool replaces the worker and goes on."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nnevolve.evaluation import Budget, EvaluationPool
+
+pytestmark = pytest.mark.slow
+
+MLP = '''
+import os, subprocess, time
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.net(x)
+'''
+BUDGET = Budget(epochs=1, max_train_seconds=5, time_limit_s=6, memory_mb=600)
+
+
+def spawning(marker: str, *, then: str = "return self.net(x)") -> str:
+    """The MLP whose first forward starts `sleep` three ways: a plain child, a child in a
+    session of its own, and a double-forked daemon; all carry `marker` on their command line."""
+    start = (
+        "if not hasattr(self, 'spawned'):\n"
+        f"            self.spawned = [subprocess.Popen(['sleep', '{marker}']),\n"
+        f"                subprocess.Popen(['sleep', '{marker}'], start_new_session=True),\n"
+        f"                subprocess.Popen(['sh', '-c', 'sleep {marker} &'])]\n"
+        "            time.sleep(0.3)\n"
+        "        "
+    )
+    return MLP.replace("return self.net(x)", start + then)
+
+
+def new_marker() -> str:
+    """A `sleep` duration no other process uses: 300 s and a random fraction."""
+    return f"300.{secrets.randbelow(10**8):08d}"
+
+
+def leftovers(marker: str) -> list[int]:
+    """Live processes whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def none_left(marker: str, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while leftovers(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not leftovers(marker)
+
+
+def started(marker: str, count: int = 3, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while len(leftovers(marker)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(leftovers(marker)) >= count
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with EvaluationPool("digits", workers=1, budget=BUDGET, max_train=300, max_val=100) as shared:
+        yield shared
+
+
+@pytest.fixture(autouse=True)
+def _no_strays():
+    yield
+    for marker_pid in leftovers("300."):  # never leave a test's sleeps running
+        try:
+            os.kill(marker_pid, 9)
+        except OSError:
+            pass
+
+
+def test_children_of_a_finished_evaluation_are_killed(pool):
+    marker = new_marker()
+    result = pool.submit(spawning(marker), "Net").result(timeout=120)
+    assert result.status == "ok", result.reason
+    assert none_left(marker, timeout=2.0), leftovers(marker)
+
+
+def test_children_of_a_timed_out_evaluation_are_killed(pool):
+    marker = new_marker()
+    result = pool.submit(spawning(marker, then="time.sleep(60)"), "Net").result(timeout=120)
+    assert result.reason == "timeout after 6 s"
+    assert none_left(marker), leftovers(marker)
+
+
+def test_children_of_an_evaluation_that_killed_its_worker_are_killed(pool):
+    marker = new_marker()
+    result = pool.submit(spawning(marker, then="os._exit(5)"), "Net").result(timeout=120)
+    assert result.reason == "the variant ended its worker process (exit code 5)"
+    # the plain child and the daemon stay in the worker's process group
+    assert none_left(marker) or len(leftovers(marker)) <= 1, leftovers(marker)
+
+
+def test_children_are_killed_when_the_pool_closes():
+    marker = new_marker()
+    with EvaluationPool("digits", workers=1, budget=Budget(time_limit_s=300),
+                        max_train=300, max_val=100) as closing:
+        future = closing.submit(spawning(marker, then="time.sleep(300)"), "Net")
+        assert started(marker)
+    assert future.result(timeout=10).reason == "cancelled"
+    assert none_left(marker), leftovers(marker)
+
+
+def test_a_variant_that_kills_its_worker_fails_alone(pool):
+    before = pool.worker_pids
+    killer = MLP.replace("return self.net(x)", "os.kill(os.getpid(), 9)")
+    result = pool.submit(killer, "Net").result(timeout=120)
+    assert result.status == "failed" and not result.pool_failure
+    assert result.reason == "the variant killed its worker process (SIGKILL)"
+    assert pool.submit(MLP, "Net").result(timeout=120).status == "ok"
+    assert pool.worker_pids != before
+
+
+def test_a_variant_that_kills_its_workers_parent_leaves_the_other_workers_alone():
+    killer = MLP.replace("return self.net(x)", "os.kill(os.getppid(), 9); return self.net(x)")
+    slow = MLP.replace("return self.net(x)", "time.sleep(0.002); return self.net(x)")
+    with EvaluationPool("digits", workers=2, budget=BUDGET, max_train=300,
+                        max_val=100) as two:
+        innocent = two.submit(slow, "Net")
+        guilty = two.submit(killer, "Net")
+        later = [two.submit(MLP, "Net") for _ in range(3)]
+        results = [f.result(timeout=180) for f in (innocent, guilty, *later)]
+    assert results[0].status == "ok", results[0].reason  # not taken down with the forkserver
+    assert not any(r.pool_failure for r in results), [r.reason for r in results]
+    assert all(r.status == "ok" for r in results[2:]), [r.reason for r in results]  # new workers
+
+
+def test_the_cli_returns_while_a_variants_children_would_hold_its_stderr(tmp_path):
+    """`nnevolve evolve` with stderr captured ends with the run, not with the seed's sleeps."""
+    marker = new_marker()
+    seed = MLP.replace("        super().__init__()\n",
+                       "        super().__init__()\n"
+                       f"        subprocess.Popen(['sleep', '{marker}'])\n"
+                       f"        subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n")
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent('''
+        [tool.nnevolve]
+        dataset = "digits"
+        generations = 1
+        population = 2
+        max_evals = 2
+        epochs = 3
+        lr = 0.01
+        workers = 1
+        objectives = ["error", "params"]
+    '''))
+    (tmp_path / "net.py").write_text(seed)
+    started_at = time.monotonic()
+    completed = subprocess.run([sys.executable, "-m", "nnevolve", "evolve", "net.py", "--json"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=200,
+                               check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert time.monotonic() - started_at < 150
+    assert none_left(marker, timeout=2.0), leftovers(marker)

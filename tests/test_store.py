@@ -128,7 +128,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
     path.write_text("not sqlite at all, just text " * 20)
-    with pytest.raises(StoreError, match="cannot open the run store"):
+    with pytest.raises(StoreError, match="is damaged .*nnevolve runs --repair-store"):
         RunStore(path)
 
 

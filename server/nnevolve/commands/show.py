@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from nnevolve.config import ConfigError, load_config
 from nnevolve.report import print_error, print_result
 from nnevolve.results import build_result
 from nnevolve.store import RunStore, StoreError
+from nnevolve.store.opening import damaged_message
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -34,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
         store_path = args.store or load_config(Path.cwd()).store_path
         if not Path(store_path).exists():
             raise StoreError(f"no run store at {store_path}")
-        with RunStore(store_path) as store:
-            result = build_result(store, store.resolve_run_id(args.run_id))
+        with RunStore(store_path, read_only=True) as store:
+            try:
+                result = build_result(store, store.resolve_run_id(args.run_id))
+            except sqlite3.DatabaseError as exc:  # damage beyond the first pages
+                raise StoreError(damaged_message(Path(store_path), exc)) from exc
     except (ConfigError, StoreError) as exc:
         print_error("show", str(exc), as_json=args.json)
         return 2

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
-from nnevolve.store.schema import StoreError, ensure_schema
+from nnevolve.store.opening import open_store
+from nnevolve.store.schema import StoreError
 
 DEFAULT_STORE = Path(".nnevolve") / "runs.sqlite"
 
@@ -58,26 +59,14 @@ class RunStore:
     ----------
     path
         The SQLite file; its folder is created. `":memory:"` for a throwaway store.
+    read_only
+        Open it for reading only (no folder, file or WAL index is created).
     """
 
-    def __init__(self, path: Path | str = DEFAULT_STORE) -> None:
+    def __init__(self, path: Path | str = DEFAULT_STORE, *, read_only: bool = False) -> None:
         self.path = Path(path) if str(path) != ":memory:" else None
-        try:
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # with WAL, NORMAL still survives a killed process; only a power cut may lose the
-            # last commits, and it saves an fsync per write
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            # a reader must wait out the writer's short transactions, not fail
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            ensure_schema(self._conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the run store {path}: {exc}") from exc
+        self.read_only = read_only  # `runs`, `show`: never writes, works on a read-only file
+        self._conn = open_store(self.path, read_only=read_only)
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------

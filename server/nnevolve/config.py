@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import sys
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+from nnevolve.user_cache import user_cache_dir
 
 ALGORITHMS = ("nsga2", "random")
 _PATH_SPECS = ("idx:", "npz:", "folder:")  # dataset specs that name a file or folder
@@ -128,12 +131,23 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def root_outside_projects(start: Path) -> Path:
+    """Where a file (or folder) that no pyproject.toml covers keeps its runs: its own folder
+    when that exists and may be written, else a folder of the user's cache. Never a folder
+    made at a document's path (an unsaved document's path need not exist)."""
+    path = start.resolve()
+    folder = path if path.is_dir() else path.parent
+    if folder.is_dir() and os.access(folder, os.W_OK):
+        return folder
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    return user_cache_dir() / "outside-projects" / f"{folder.name or 'root'}-{digest}"
+
+
 def load_config(start: Path) -> EvolveConfig:
     """Defaults overlaid with `[tool.nnevolve]` of the nearest pyproject.toml above `start`."""
     pyproject = find_pyproject(start)
     if pyproject is None:
-        folder = start.resolve()
-        return EvolveConfig(root=folder.parent if folder.is_file() else folder)
+        return EvolveConfig(root=root_outside_projects(start))
     try:
         document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

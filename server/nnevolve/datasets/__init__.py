@@ -7,11 +7,11 @@ Specs: ``digits`` (scikit-learn, offline, the default), ``mnist``, ``fashion-mni
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from nnevolve.datasets.errors import DatasetError
 from nnevolve.datasets.splits import DatasetSplits, make_splits
+from nnevolve.user_cache import user_cache_dir
 
 __all__ = ["SPEC_HELP", "DatasetError", "DatasetSplits", "default_data_dir", "load_dataset"]
 
@@ -21,8 +21,7 @@ SPEC_HELP = ("digits, mnist, fashion-mnist, cifar10, idx:DIR, npz:PATH, folder:P
 
 def default_data_dir() -> Path:
     """Where downloaded data sets live: ``$XDG_CACHE_HOME/nnevolve/data`` (``~/.cache/...``)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "nnevolve" / "data"
+    return user_cache_dir() / "data"
 
 
 def load_dataset(spec: str, *, seed: int = 0, data_dir: Path | None = None,

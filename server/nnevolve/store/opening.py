@@ -7,13 +7,13 @@ moves the file aside (it never deletes a run history) and starts a new store.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 from nnevolve.store.schema import SCHEMA_VERSION, StoreError, ensure_schema
+from nnevolve.user_cache import user_cache_dir
 
 REPAIR_HINT = "`nnevolve runs --repair-store{store}` moves it aside (nothing is deleted) " \
               "and starts a new store"
@@ -88,15 +88,17 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 def check_schema(conn: sqlite3.Connection) -> None:
     """Refuse a store that has no runs table or was written by a newer nnevolve (no writes)."""
     row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is not None and row[0] < SCHEMA_VERSION:  # only a writer may upgrade it
+        raise StoreError(f"the run store was written by an older nnevolve (schema {row[0]}): "
+                         "a run started on it (nnevolve evolve) upgrades it")
     if row is not None and row[0] > SCHEMA_VERSION:
         raise StoreError(f"the run store was written by a newer nnevolve (schema {row[0]}, "
                          f"this version reads {SCHEMA_VERSION})")
 
 
 def read_only_message(path: Path, detail: str) -> str:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return (f"the run store {path} cannot be written ({detail}): give a writable one with "
-            f"--store, e.g. --store {cache / 'nnevolve' / 'runs.sqlite'}")
+            f"--store, e.g. --store {user_cache_dir() / 'runs.sqlite'}")
 
 
 def damaged_message(path: Path | None, error: BaseException) -> str:

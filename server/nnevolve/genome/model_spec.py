@@ -33,6 +33,7 @@ class ModelSpec:
     class_count_parameter: str | None = None  # "num_classes" when the callee takes one
     keywords: dict[str, object] = field(default_factory=dict)  # literal keyword arguments
     class_count_default: object = None  # that parameter's default, when a literal
+    given: tuple[str, ...] = ()  # parameters the expression passes (by position or keyword)
 
     def with_classes(self, num_classes: int) -> ModelSpec:
         """The expression with the class count passed through its parameter (if it has one).
@@ -42,6 +43,9 @@ class ModelSpec:
         """
         if self.class_count_parameter is None:
             return self
+        if self.class_count_parameter in self.given and (
+                self.class_count_parameter not in self.keywords):
+            return self  # passed by position: the user's own choice
         if (self.class_count_parameter not in self.keywords
                 and self.class_count_default == num_classes):
             return self
@@ -55,7 +59,7 @@ class ModelSpec:
         return ModelSpec(expression, self.callee, self.class_name, self.factory,
                          self.class_count_parameter,
                          {**self.keywords, self.class_count_parameter: num_classes},
-                         self.class_count_default)
+                         self.class_count_default, self.given)
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
@@ -296,7 +300,8 @@ def resolve_model(source: str, text: str | None = None, *, tree: ast.Module | No
                 keywords[k.arg] = ast.unparse(k.value)
     # a call without arguments is written as the bare name, as runs have always stored it
     expression = callee if not (call.args or call.keywords) else ast.unparse(call)
-    return ModelSpec(expression, callee, class_name, factory, parameter, keywords, default)
+    return ModelSpec(expression, callee, class_name, factory, parameter, keywords, default,
+                     tuple(sorted(given)))
 
 
 def instantiate(namespace: Mapping[str, object], expression: str) -> object:

@@ -72,6 +72,50 @@ def canonical_code(g: Genome, site: Site) -> str | None:
         return None
 
 
+# width parameters by layer family, with their positions: a replacement keeps the old
+# layer's width expressions where they are not plain numbers (a block built for many widths)
+_WIDTHS: dict[str, tuple[tuple[str, int], ...]] = {
+    **{f"Conv{d}": (("in_channels", 0), ("out_channels", 1)) for d in ("1d", "2d", "3d")},
+    **{f"ConvTranspose{d}": (("in_channels", 0), ("out_channels", 1)) for d in ("1d", "2d", "3d")},
+    "Linear": (("in_features", 0), ("out_features", 1)),
+    **{f"{n}Norm{d}": (("num_features", 0),) for n in ("Batch", "Instance") for d in ("1d", "2d", "3d")},
+    "GroupNorm": (("num_channels", 1),),
+    "LayerNorm": (("normalized_shape", 0),),
+}
+_SAME_WIDTH = {"num_features": "num_channels", "num_channels": "num_features"}
+
+
+def _argument(call: cst.Call, name: str, position: int) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[position] if position < len(positional) else None
+
+
+def keep_symbolic_widths(old: cst.Call, new: cst.Call) -> cst.Call:
+    """``new`` with the old layer's width expressions where those refer to names
+    (``nn.BatchNorm2d(planes)`` → ``nn.GroupNorm(4, planes)``, not a number that fits one
+    instance of a block and breaks the others)."""
+    old_kind = code_of(old.func).rsplit(".", 1)[-1]
+    new_kind = code_of(new.func).rsplit(".", 1)[-1]
+    old_widths = dict(_WIDTHS.get(old_kind, ()))
+    args = list(new.args)
+    for name, position in _WIDTHS.get(new_kind, ()):
+        source_name = name if name in old_widths else _SAME_WIDTH.get(name)
+        if source_name not in old_widths:
+            continue
+        old_arg = _argument(old, source_name, old_widths[source_name])
+        if old_arg is None or isinstance(old_arg.value, cst.Integer):
+            continue
+        target = _argument(new, name, position)
+        if target is None:
+            continue
+        index = next(i for i, a in enumerate(new.args) if a is target)
+        args[index] = target.with_changes(value=old_arg.value)
+    return new.with_changes(args=args)
+
+
 def replace_site(g: Genome, site: Site, gene: Gene) -> Offspring | None:
     """``g`` with the call at ``site`` replaced by ``gene``."""
     if gene.type != site.type or gene.functional != (site.kind == "forward_call"):
@@ -81,6 +125,8 @@ def replace_site(g: Genome, site: Site, gene: Gene) -> Offspring | None:
     if call is None:
         return None
     anchor = g.anchor(site).call
+    if site.kind != "forward_call":
+        call = keep_symbolic_widths(anchor, call)
     if site.kind == "forward_call":
         rewrite.replace_node(anchor, splice_with(call))
         new_code = code_of(splice_functional(anchor, call))

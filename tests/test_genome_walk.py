@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
@@ -9,7 +10,8 @@ import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from genome_support import NETWORKS, src
-from nnevolve.genome.walk import ClassWalk
+from nnevolve.analysis.literals import SourceText
+from nnevolve.genome.walk import ClassWalk, NodeWalk, ast_range
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 # comments, blank lines, decorators, strings over several lines, nested code, non-ASCII names
@@ -93,3 +95,30 @@ def test_positions_are_lines_of_the_file():
     code = cst.Module([]).code_for_node
     [fc] = [c for c in walk.below(class_node, cst.Call) if code(c.func) == "nn.Linear"]
     assert (walk.positions.start(fc), walk.positions.end(fc)) == ((17, 18), (20, 14))
+
+
+# non-ASCII text before calls on their lines: ast counts UTF-8 bytes, libcst characters
+WIDE = src(
+    '''
+    import torch.nn as nn
+    x = f("größe", nn.Conv2d(1, 2, 3)).view(a, b).view(c, d)
+    y = ("é"), (nn.Linear(3, 4))
+    '''
+)
+
+
+@pytest.mark.parametrize("name", sorted({**SOURCES, "wide": WIDE}))
+def test_every_ast_call_finds_its_libcst_call_by_range(name):
+    source = {**SOURCES, "wide": WIDE}[name]
+    module = cst.parse_module(source)
+    walk = NodeWalk(module)
+    text = SourceText(source)
+    calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)]
+    assert calls
+    for call in calls:
+        found = walk.find(ast_range(call, text), cst.Call)
+        assert found is not None, ast.unparse(call)
+        # the same call: same text, whatever the parentheses or whitespace around it
+        assert ast.unparse(ast.parse(module.code_for_node(found).strip(), mode="eval")) \
+            == ast.unparse(call)
+    assert walk.find((1, 0, 1, 1), cst.Call) is None

@@ -639,3 +639,128 @@ def test_a_flatten_that_cannot_be_placed_safely_is_a_rejection():
                 return self.net(x)
         """, "cannot insert a Flatten before Linear at line 6: it is not in a Sequential, a layer "
              "list or a self attribute")
+
+
+def test_a_layer_after_non_ascii_text_on_its_line_is_found_and_fixed():
+    # ast columns count UTF-8 bytes, libcst characters: the call is matched in characters
+    fixes = assert_repairs(
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.label, self.fc = "größe", nn.Linear(16, 10)
+
+            def forward(self, x):
+                return self.fc(x.flatten(1))
+        """,
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.label, self.fc = "größe", nn.Linear(64, 10)
+
+            def forward(self, x):
+                return self.fc(x.flatten(1))
+        """)
+    assert fixes == ("Linear in_features 16→64 at line 8",)
+
+
+def test_block_widths_keep_their_names_with_one_edit_for_every_instance():
+    # Bottleneck is built twice (planes 4 and 8); its BatchNorm is declared 4x too wide for
+    # both, and the classifier expects 16 * expansion channels where 8 * expansion arrive
+    fixes = assert_repairs(
+        """
+        class Bottleneck(nn.Module):
+            expansion = 4
+
+            def __init__(self, in_planes, planes):
+                super().__init__()
+                self.conv = nn.Conv2d(in_planes, planes * self.expansion, 1)
+                self.bn = nn.BatchNorm2d(planes * 16)
+
+            def forward(self, x):
+                return torch.relu(self.bn(self.conv(x)))
+
+
+        class Net(nn.Module):
+            def __init__(self, block=Bottleneck):
+                super().__init__()
+                self.features = nn.Sequential(block(1, 4), block(4 * block.expansion, 8))
+                self.pool = nn.AdaptiveAvgPool2d(1)
+                self.fc = nn.Linear(16 * block.expansion, 10)
+
+            def forward(self, x):
+                return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+        """,
+        """
+        class Bottleneck(nn.Module):
+            expansion = 4
+
+            def __init__(self, in_planes, planes):
+                super().__init__()
+                self.conv = nn.Conv2d(in_planes, planes * self.expansion, 1)
+                self.bn = nn.BatchNorm2d(planes * 4)
+
+            def forward(self, x):
+                return torch.relu(self.bn(self.conv(x)))
+
+
+        class Net(nn.Module):
+            def __init__(self, block=Bottleneck):
+                super().__init__()
+                self.features = nn.Sequential(block(1, 4), block(4 * block.expansion, 8))
+                self.pool = nn.AdaptiveAvgPool2d(1)
+                self.fc = nn.Linear(8 * block.expansion, 10)
+
+            def forward(self, x):
+                return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+        """)
+    assert fixes == ("BatchNorm2d num_features planes * 16→planes * 4 at line 11",
+                     "Linear in_features 16 * block.expansion→8 * block.expansion at line 22")
+
+
+def test_a_width_that_is_a_name_is_not_rewritten_and_the_reason_says_so():
+    reason = assert_rejects(
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.num_classes = 10
+                self.fc1 = nn.Linear(64, 32)
+                self.fc2 = nn.Linear(self.num_classes, 10)
+
+            def forward(self, x):
+                return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+        """, "")
+    assert reason == ("Linear in_features `self.num_classes` at line 10 would need 32: it is a "
+                      "name, not rewritten")
+
+
+def test_a_layer_used_twice_is_solved_from_the_width_it_was_declared_with():
+    # the second call sees the layer already resized: only the first tells the declared width
+    fixes = assert_repairs(
+        """
+        class Net(nn.Module):
+            def __init__(self, h=8):
+                super().__init__()
+                self.fc1 = nn.Linear(64, 32)
+                self.norm = nn.LayerNorm(2 * h)
+                self.fc2 = nn.Linear(32, 10)
+
+            def forward(self, x):
+                x = self.norm(self.fc1(x.flatten(1)))
+                return self.fc2(self.norm(x))
+        """,
+        """
+        class Net(nn.Module):
+            def __init__(self, h=8):
+                super().__init__()
+                self.fc1 = nn.Linear(64, 32)
+                self.norm = nn.LayerNorm(4 * h)
+                self.fc2 = nn.Linear(32, 10)
+
+            def forward(self, x):
+                x = self.norm(self.fc1(x.flatten(1)))
+                return self.fc2(self.norm(x))
+        """)
+    assert fixes == ("LayerNorm normalized_shape 2 * h→4 * h at line 9",)

@@ -9,7 +9,8 @@ from nnevolve.repair.symbolic import WidthRefused, rewrite_width
 
 # the values the names have when the model is built
 NAMES = {"block": type("Block", (), {"expansion": 4}), "planes": 64, "growth": 8, "n": 64,
-         "width": 16, "a": 6, "b": 10, "hidden": 16, "num_classes": 10, "self": type("Self", (), {"n": 10})}
+         "width": 16, "a": 6, "b": 10, "hidden": 16, "num_classes": 10,
+         "self": type("Self", (), {"n": 10})}
 
 
 def rewritten(code: str, pairs, *, scale: bool = True) -> str:

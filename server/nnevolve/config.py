@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -22,6 +23,8 @@ ALGORITHMS = ("nsga2", "random")
 _PATH_SPECS = ("idx:", "npz:", "folder:")  # dataset specs that name a file or folder
 OBJECTIVES = ("error", "params", "latency")
 _PATH_KEYS = ("data_dir", "store", "out")
+DEVICE_SETTINGS = "auto, cpu, cuda or cuda:N"
+_DEVICE_SETTING = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 class ConfigError(ValueError):
@@ -41,7 +44,11 @@ class EvolveConfig:
     population: int = 16
     epochs: int = 5
     max_evals: int | None = None  # trained variants; None = population × (generations + 1)
-    workers: int = field(default_factory=lambda: _cores())
+    workers: int = field(default_factory=lambda: _cores())  # on the CPU
+    device: str = "auto"  # auto | cpu | cuda | cuda:N; auto = CUDA when torch sees a GPU
+    workers_per_device: int = 1  # worker processes per GPU
+    amp: bool = False  # mixed precision (CUDA only)
+    cluster: str | None = None  # a Dask scheduler's address: evaluate there instead of here
     seed: int = 0
     algorithm: str = "nsga2"
     objectives: tuple[str, ...] = OBJECTIVES
@@ -103,6 +110,11 @@ class EvolveConfig:
         return replace(cls(root=root), **_validate(values, "stored configuration"))
 
 
+def is_device_setting(text: object) -> bool:
+    """True for ``auto``, ``cpu``, ``cuda`` and ``cuda:N``."""
+    return isinstance(text, str) and _DEVICE_SETTING.fullmatch(text) is not None
+
+
 def _cores() -> int:
     """One worker per core this process may use."""
     try:
@@ -162,7 +174,7 @@ def load_config(start: Path) -> EvolveConfig:
 
 _SETTINGS = {f.name: f for f in fields(EvolveConfig) if f.name != "root"}
 _POSITIVE_INTS = {"generations", "population", "epochs", "max_evals", "workers", "memory_mb",
-                  "batch_size", "max_train", "max_val"}
+                  "batch_size", "max_train", "max_val", "workers_per_device"}
 _POSITIVE_FLOATS = {"max_train_seconds", "time_limit_s", "lr"}
 
 
@@ -194,6 +206,18 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an integer")
         return value
+    if key == "device":
+        if not is_device_setting(value):
+            raise wrong(DEVICE_SETTINGS)
+        return value
+    if key == "amp":
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if key == "cluster":
+        if not isinstance(value, str) or not value.strip():
+            raise wrong("a Dask scheduler address such as 'tcp://host:8786'")
+        return value.strip()
     if key == "algorithm":
         if value not in ALGORITHMS:
             raise wrong("one of " + ", ".join(ALGORITHMS))

@@ -18,6 +18,9 @@ from pathlib import Path
 from nnevolve.config import EvolveConfig
 from nnevolve.datasets import DatasetError
 from nnevolve.evaluation import Budget, EvaluationPool
+from nnevolve.evaluation.backend import open_backend
+from nnevolve.evaluation.device import DeviceError
+from nnevolve.evaluation.pool import WorkerStartError
 from nnevolve.gene_pool import default_gene_pool
 from nnevolve.genome import GenomeError, default_model_class, model_classes, source_hash
 from nnevolve.outputs import (
@@ -135,16 +138,15 @@ class _Session:
         config = self.config
         budget = Budget(epochs=config.epochs, max_train_seconds=config.max_train_seconds,
                         batch_size=config.batch_size, lr=config.lr,
-                        time_limit_s=config.time_limit_s, memory_mb=config.memory_mb)
+                        time_limit_s=config.time_limit_s, memory_mb=config.memory_mb,
+                        amp=config.amp)
         try:
             # workers start in the background: the seed is checked meanwhile, so a model that
             # cannot be built is reported without waiting for them
-            pool = EvaluationPool(config.dataset_spec, workers=config.workers, budget=budget,
-                                  seed=config.seed, data_dir=config.data_path,
-                                  max_train=config.max_train, max_val=config.max_val,
-                                  wait=False)
-        except DatasetError as exc:
+            pool = open_backend(config, budget)
+        except (DatasetError, DeviceError, WorkerStartError) as exc:
             raise RunError(str(exc)) from exc
+        budget = pool.budget  # with the device the workers train on: part of the cache key
         checker: StaticChecker | None = None
         try:
             self._open_run(pool, budget)

@@ -41,7 +41,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, metavar="E", help="training epochs per variant")
     parser.add_argument("--max-evals", type=int, metavar="N",
                         help="variants trained at most (cached ones are free)")
-    parser.add_argument("--workers", type=int, metavar="W", help="worker processes")
+    parser.add_argument("--workers", type=int, metavar="W", help="worker processes on the CPU")
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="auto (CUDA when torch sees a GPU), cpu, cuda (every GPU) or cuda:N")
+    parser.add_argument("--workers-per-device", type=int, metavar="N",
+                        help="worker processes per GPU (default 1)")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="mixed-precision training (CUDA only)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="evaluate on a Dask cluster, e.g. tcp://host:8786 "
+                             "(nnevolve installed on its workers)")
     parser.add_argument("--seed", type=int, metavar="S",
                         help="random seed of the search, the data split and the training")
     parser.add_argument("--algorithm", choices=ALGORITHMS)
@@ -123,7 +132,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     dataset = resolve_dataset(args.dataset, cwd) if args.dataset else None
     return {"dataset": dataset, "generations": args.generations,
             "population": args.population, "epochs": args.epochs, "max_evals": args.max_evals,
-            "workers": args.workers, "seed": args.seed, "algorithm": args.algorithm,
+            "workers": args.workers, "device": args.device,
+            "workers_per_device": args.workers_per_device, "amp": args.amp,
+            "cluster": args.cluster, "seed": args.seed, "algorithm": args.algorithm,
             "objectives": args.objectives, **paths}
 
 

@@ -17,6 +17,8 @@ from torch import nn
 
 from nnevolve.datasets.errors import one_line
 from nnevolve.evaluation.budget import Budget, EvalResult
+from nnevolve.evaluation.device import (TensorSplits, autocast, grad_scaler, is_gpu_out_of_memory,
+                                        timed, to_device)
 
 if TYPE_CHECKING:
     from nnevolve.datasets import DatasetSplits
@@ -80,11 +82,10 @@ def measure_latency(model: nn.Module, x: torch.Tensor) -> Latency:
     with torch.no_grad():
         for _ in range(LATENCY_WARMUP):
             model(batch)
+        time_call = timed(batch.device)  # synchronised on a GPU: its kernels run asynchronously
         started = time.perf_counter()
         while len(times) < LATENCY_MAX_REPEATS:
-            start = time.perf_counter()
-            model(batch)
-            times.append(time.perf_counter() - start)
+            times.append(time_call(lambda: model(batch)))
             if len(times) >= LATENCY_MIN_REPEATS and (
                     _stable(times) or time.perf_counter() - started > LATENCY_MAX_SECONDS):
                 break
@@ -107,15 +108,20 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
     """Adam + cross-entropy for ``budget.epochs`` epochs, stopping at ``max_train_seconds``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=budget.lr)
     loss_fn = nn.CrossEntropyLoss()
+    scaler = grad_scaler(x.device, budget.amp)  # a pass-through unless float16 on CUDA
     model.train()
     start = time.perf_counter()
     for _ in range(budget.epochs):
-        order = torch.randperm(len(y), generator=generator)
+        # drawn on the CPU whatever the device, so a GPU shuffles as the CPU does
+        order = torch.randperm(len(y), generator=generator).to(x.device)
         for first in range(0, len(y), budget.batch_size):
             batch = order[first:first + budget.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(x[batch]), y[batch]).backward()
-            optimizer.step()
+            with autocast(x.device, budget.amp):
+                loss = loss_fn(model(x[batch]), y[batch])
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             if time.perf_counter() - start > budget.max_train_seconds:
                 return time.perf_counter() - start
     return time.perf_counter() - start
@@ -132,28 +138,30 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return correct / max(1, len(y))
 
 
-def evaluate_variant(source: str, class_name: str, splits: DatasetSplits, budget: Budget, *,
-                     seed: int = 0, with_test: bool = False) -> EvalResult:
+def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | TensorSplits,
+                     budget: Budget, *, seed: int = 0, with_test: bool = False) -> EvalResult:
     """Build, count, time, train and score one variant; a variant's own error is a failed result.
 
     Seeded per call (weights, shuffling), so the same source and seed give the same accuracy.
+    It trains where ``splits`` are: a worker passes them already on its device.
     """
     start = time.perf_counter()
     train_seconds = 0.0
     params: int | None = None
     try:
         _seed_everything(seed)
-        x_train, y_train = _tensors(splits.x_train, splits.y_train)
-        x_val, y_val = _tensors(splits.x_val, splits.y_val)
-        model = build_model(source, class_name)
+        data = splits if isinstance(splits, TensorSplits) else to_device(splits, torch.device("cpu"))
+        x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
+        model = build_model(source, class_name)  # weights drawn on the CPU, as everywhere
         params = count_params(model)
+        model.to(data.device)
         generator = torch.Generator().manual_seed(seed)
         train_seconds = train_model(model, x_train, y_train, budget, generator)
         val_accuracy = accuracy(model, x_val, y_val)
         latency = measure_latency(model, x_val)
         test_accuracy = None
-        if with_test and splits.x_test is not None and splits.y_test is not None:
-            test_accuracy = accuracy(model, *_tensors(splits.x_test, splits.y_test))
+        if with_test and data.x_test is not None and data.y_test is not None:
+            test_accuracy = accuracy(model, data.x_test, data.y_test)
     except BaseException as exc:  # the variant's code may raise anything, even SystemExit
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -167,7 +175,10 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits, budget
 
 
 def failure_reason(exc: BaseException, budget: Budget) -> str:
-    """``out of memory (> N MB)`` for allocation failures, else ``crash: Type: first line``."""
+    """``out of memory (> N MB)`` for allocation failures (``out of GPU memory (> N MB)`` on
+    CUDA), else ``crash: Type: first line``."""
+    if is_gpu_out_of_memory(exc):
+        return f"out of GPU memory (> {budget.memory_mb} MB)"
     if is_out_of_memory(exc):
         return out_of_memory_reason(budget)
     return f"crash: {one_line(exc)[:300]}"
@@ -184,12 +195,16 @@ def out_of_memory_reason(budget: Budget) -> str:
     return f"out of memory (> {budget.memory_mb} MB)"
 
 
-def warm_up() -> None:
-    """Pay one-time costs (lazy imports behind the first optimizer) before the first variant."""
-    weight = torch.zeros(2, requires_grad=True)
+def warm_up(device: torch.device | None = None) -> None:
+    """Pay one-time costs (lazy imports behind the first optimizer; CUDA's kernels and
+    libraries) before the first variant."""
+    weight = torch.zeros(2, requires_grad=True, device=device)
     optimizer = torch.optim.Adam([weight])
     weight.sum().backward()
     optimizer.step()
+    if device is not None and device.type == "cuda":
+        image = torch.zeros(1, 1, 4, 4, device=device)
+        torch.nn.functional.conv2d(image, torch.zeros(1, 1, 3, 3, device=device)).sum().item()
 
 
 def _seed_everything(seed: int) -> None:
@@ -197,10 +212,6 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a variant may have changed it in an earlier evaluation
-
-
-def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
 
 
 def _latency_batch(x_val: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,7 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
         except RuntimeError:  # already fixed in the process this worker was forked from
             pass
         from nnevolve.datasets.splits import open_saved_splits
-        from nnevolve.evaluation.device import prepare_device, to_device
+        from nnevolve.evaluation.device import prepare_device, release, to_device
         from nnevolve.evaluation.train import evaluate_variant, out_of_memory_reason, warm_up
 
         target = prepare_device(device, budget.memory_mb)
@@ -66,6 +66,8 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
         job_id, source, class_name, with_test, seed = job
         result = evaluate_variant(source, class_name, splits, budget, seed=seed,
                                   with_test=with_test)
+        if not result.ok:  # e.g. CUDA out of memory: give the device back to the next variant
+            release(target)
         kill_descendants(os.getpid())  # nothing the variant started outlives its evaluation
         # after a failed allocation the heap may stay bloated: a fresh worker is cheaper
         recycle = result.reason == out_of_memory_reason(budget)

@@ -16,6 +16,8 @@ OVERRIDE_FLAGS = {
     "epochs": "--epochs",
     "max_evals": "--max-evals",
     "workers": "--workers",
+    "device": "--device",
+    "cluster": "--cluster",
     "seed": "--seed",
     "objectives": "--objectives",
 }

@@ -1,0 +1,306 @@
+"""Evaluate variants on an existing Dask cluster, with the interface of the local EvaluationPool.
+
+Each Dask worker process keeps an EvaluationPool of its own (one child process per worker
+thread, torch imported once), so a variant runs there exactly as it runs locally: in a child
+process under the budget's time limit and memory cap, where a hang, a crash or an allocation
+failure ends that child and never the Dask worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import threading
+import uuid
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nnevolve
+from nnevolve.datasets import DatasetSplits, load_dataset
+from nnevolve.datasets.errors import one_line
+from nnevolve.evaluation.budget import Budget, EvalResult
+from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices
+from nnevolve.evaluation.pool import CANCELLED, EvaluationPool, WorkerStartError
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from distributed import Future as DaskFuture
+
+CONNECT_TIMEOUT_S = 10.0
+_CLOSE_TIMEOUT_S = 5.0
+# read by each Dask worker from its own disk (shared storage): never shipped through the scheduler
+_PATH_SPECS = ("idx:", "npz:", "folder:")
+
+
+class ClusterError(WorkerStartError):
+    """The Dask cluster cannot be reached or cannot run nnevolve (one-line message)."""
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What a Dask worker needs to build its pool; the same for every task of a session."""
+
+    session: str
+    budget: Budget
+    seed: int
+    device: str
+    workers_per_device: int
+    max_train: int | None
+    max_val: int | None
+
+
+class DaskEvaluationPool:
+    """Evaluate variants on the Dask cluster at ``address`` (a running scheduler and workers).
+
+    The interface is :class:`EvaluationPool`'s: ``submit`` gives a Future that never raises,
+    ``close`` cancels what is unfinished ("cancelled"). Small datasets are loaded here and
+    scattered to every worker once; path datasets (``idx:``, ``npz:``, ``folder:``) are read
+    by the workers from the same path. ``device`` applies on the workers. A Dask worker that
+    dies mid-evaluation has its task rerun elsewhere by the scheduler; when workers keep dying
+    on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason.
+    Raises ClusterError (a wrong address fails within ``connect_timeout_s``), DatasetError or
+    DeviceError.
+    """
+
+    def __init__(self, address: str, dataset: str, *, budget: Budget | None = None,
+                 seed: int = 0, data_dir: Path | None = None, max_train: int | None = None,
+                 max_val: int | None = None, device: str = "auto", workers_per_device: int = 1,
+                 start_timeout_s: float = 120.0, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 wait: bool = True) -> None:
+        del wait  # the workers are asked for their device below: this always waits for one
+        self.address, self.seed = address, seed
+        self._client = _connect(address, connect_timeout_s)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._job_ids = itertools.count()
+        self._jobs: dict[int, tuple[Future[EvalResult], DaskFuture]] = {}
+        session = uuid.uuid4().hex
+        try:
+            kind = self._worker_device_kind(device, (budget or Budget()).amp, start_timeout_s)
+            self.budget = replace(budget or Budget(), device=kind)
+            self._settings = _Settings(session, self.budget, seed, device, workers_per_device,
+                                       max_train, max_val)
+            self._data: Any
+            if dataset.startswith(_PATH_SPECS):
+                self._data = dataset
+                described = self._client.submit(_describe_dataset, dataset, self._settings,
+                                                 pure=False).result()
+                self.fingerprint, self.input_shape, self.num_classes, self.has_test = described
+            else:
+                splits = load_dataset(dataset, seed=seed, data_dir=data_dir,
+                                      max_train=max_train, max_val=max_val)
+                self.fingerprint, self.input_shape = splits.fingerprint, splits.input_shape
+                self.num_classes, self.has_test = splits.num_classes, splits.x_test is not None
+                self._data = self._client.scatter(splits, broadcast=True, hash=False)
+        except BaseException:
+            self._client.close(timeout=_CLOSE_TIMEOUT_S)
+            raise
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def size(self) -> int:
+        """Evaluations the cluster runs at once (its worker threads)."""
+        return sum(self._client.nthreads().values())
+
+    def wait_ready(self) -> None:
+        """Nothing to wait for: the constructor waited for the cluster's workers."""
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> Future[EvalResult]:
+        """Send one variant to the cluster; the future's result is an EvalResult (never raises)."""
+        future: Future[EvalResult] = Future()
+        future.set_running_or_notify_cancel()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the evaluation pool is closed")
+            job_id = next(self._job_ids)
+            task = self._client.submit(
+                _evaluate, self._data, source, class_name, with_test,
+                self.seed if seed is None else seed, self._settings,
+                key=f"nnevolve-evaluate-{self._settings.session}-{job_id}", pure=False)
+            self._jobs[job_id] = (future, task)
+        task.add_done_callback(lambda done: self._finish(job_id, done))
+        return future
+
+    def evaluate_many(self, jobs: list[tuple[str, str]], *, with_test: bool = False) -> list[EvalResult]:
+        """Evaluate ``(source, class_name)`` pairs in parallel; results in the same order."""
+        futures = [self.submit(source, class_name, with_test=with_test) for source, class_name in jobs]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        """Cancel every unfinished evaluation (its future: ``cancelled``) and disconnect."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            jobs, self._jobs = list(self._jobs.values()), {}
+        for future, _ in jobs:
+            _settle(future, EvalResult.failed(CANCELLED, pool_failure=True))
+        try:
+            if jobs:
+                self._client.cancel([task for _, task in jobs], force=True)
+            # a cancelled task's thread waits for its child process: the session's pools end them
+            self._client.run(_close_session, self._settings.session, on_error="ignore",
+                             callback_timeout=_CLOSE_TIMEOUT_S)
+        except Exception:  # noqa: BLE001  (the cluster may be gone already; disconnect anyway)
+            pass
+        self._client.close(timeout=_CLOSE_TIMEOUT_S)
+
+    def __enter__(self) -> DaskEvaluationPool:  # noqa: PYI034  (typing.Self needs Python 3.11)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- internals
+    def _worker_device_kind(self, device: str, amp: bool, start_timeout_s: float) -> str:
+        """Wait for a worker, check every worker runs this nnevolve, and resolve ``device``
+        there (``auto`` means what the workers have, not this machine)."""
+        try:
+            self._client.wait_for_workers(1, timeout=start_timeout_s)
+        except TimeoutError as exc:
+            raise ClusterError(f"no Dask worker joined the scheduler at {self.address} "
+                               f"within {start_timeout_s:g} s") from exc
+        answers = self._client.run(_device_kind_here, device, amp, on_error="return",
+                                   callback_timeout=start_timeout_s)
+        kinds = set()
+        for worker, answer in sorted(answers.items()):
+            if isinstance(answer, BaseException):
+                raise ClusterError(f"Dask worker {worker} cannot evaluate variants "
+                                   f"(is nnevolve installed there?): {one_line(answer)}")
+            version, kind = answer
+            if version != nnevolve.__version__:
+                raise ClusterError(f"Dask worker {worker} runs nnevolve {version}, this process "
+                                   f"{nnevolve.__version__}: install the same version on both")
+            kinds.add(kind)
+        if len(kinds) > 1:
+            raise ClusterError(f"the Dask workers at {self.address} differ in device "
+                               f"({', '.join(sorted(kinds))}): set device to cpu or cuda")
+        return kinds.pop()
+
+    def _finish(self, job_id: int, task: DaskFuture) -> None:
+        """Turn a finished Dask task into its job's EvalResult (on Dask's callback thread)."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+        if job is None:  # close() settled it already
+            return
+        _settle(job[0], _task_result(task))
+
+
+# --------------------------------------------------------------------------- client side
+
+def _connect(address: str, timeout_s: float) -> Client:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ClusterError("a Dask cluster needs dask.distributed: "
+                           "pip install 'nnevolve[distributed]'") from exc
+    try:
+        return Client(address, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} within "
+                           f"{timeout_s:g} s ({one_line(exc)})") from exc
+
+
+def _task_result(task: DaskFuture) -> EvalResult:
+    from distributed import KilledWorker
+
+    try:
+        if task.status == "finished":
+            result = task.result()
+            if isinstance(result, EvalResult):
+                return result
+            return EvalResult.failed(f"the Dask task returned {type(result).__name__}",
+                                     pool_failure=True)
+        if task.status == "cancelled":
+            return EvalResult.failed(CANCELLED, pool_failure=True)
+        error = task.exception()
+    except Exception as exc:  # noqa: BLE001  (a result that cannot be fetched: the cluster failed)
+        return EvalResult.failed(f"Dask cluster: {one_line(exc)}", pool_failure=True)
+    if isinstance(error, KilledWorker):
+        # the scheduler reran it on other workers and every one died: a verdict on the variant
+        return EvalResult.failed(f"Dask workers died while evaluating it ({one_line(error)})")
+    return EvalResult.failed(f"Dask task failed: {one_line(error)}", pool_failure=True)
+
+
+def _settle(future: Future[EvalResult], result: EvalResult) -> None:
+    try:
+        future.set_result(result)
+    except InvalidStateError:  # close() and the task's callback raced: the first one counts
+        pass
+
+
+# --------------------------------------------------------------------------- on a Dask worker
+
+_pools: dict[str, EvaluationPool] = {}  # by session, in this Dask worker process
+_closed_sessions: set[str] = set()
+_pools_lock = threading.Lock()  # held for dictionary updates only, never while workers start
+
+
+def _device_kind_here(device: str, amp: bool) -> tuple[str, str]:
+    """nnevolve's version here and the device kind ``device`` names here (DeviceError)."""
+    devices = resolve_devices(device)
+    check_amp(amp, devices)
+    return nnevolve.__version__, device_kind(devices)
+
+
+def _describe_dataset(spec: str, settings: _Settings) -> tuple[str, tuple[int, ...], int, bool]:
+    """Load a path dataset on a worker (DatasetError travels back as it is) and describe it."""
+    splits = load_dataset(spec, seed=settings.seed, max_train=settings.max_train,
+                          max_val=settings.max_val)
+    return splits.fingerprint, splits.input_shape, splits.num_classes, splits.x_test is not None
+
+
+def _evaluate(data: DatasetSplits | str, source: str, class_name: str, with_test: bool,
+              seed: int, settings: _Settings) -> EvalResult:
+    """One evaluation, in a child process of this worker's pool for the session."""
+    try:
+        pool = _session_pool(data, settings)
+        if pool is None:  # the client closed the session
+            return EvalResult.failed(CANCELLED, pool_failure=True)
+        future = pool.submit(source, class_name, with_test=with_test, seed=seed)
+    except Exception as exc:  # noqa: BLE001  (the pool, not the variant: reported as such)
+        return EvalResult.failed(f"Dask worker cannot evaluate: {one_line(exc)}",
+                                 pool_failure=True)
+    return future.result()  # until its workers start, a job waits in the pool's queue
+
+
+def _session_pool(data: DatasetSplits | str, settings: _Settings) -> EvaluationPool | None:
+    from distributed import get_worker
+
+    with _pools_lock:  # the worker's threads share one pool: the first one builds it
+        if settings.session in _closed_sessions:
+            return None
+        pool = _pools.get(settings.session)
+        if pool is None:
+            _allow_children()
+            # wait=False: a close() while its workers start kills them
+            pool = EvaluationPool(data, workers=get_worker().state.nthreads,
+                                  budget=settings.budget, seed=settings.seed,
+                                  max_train=settings.max_train, max_val=settings.max_val,
+                                  device=settings.device,
+                                  workers_per_device=settings.workers_per_device, wait=False)
+            _pools[settings.session] = pool
+        return pool
+
+
+def _close_session(session: str) -> None:
+    """Kill the session's child processes here (its running evaluations end as cancelled).
+
+    Runs on the Dask worker's event loop: the pool closes on a thread of its own.
+    """
+    with _pools_lock:
+        _closed_sessions.add(session)
+        pool = _pools.pop(session, None)
+    if pool is not None:
+        threading.Thread(target=pool.close, name="nnevolve-close-session", daemon=True).start()
+
+
+def _allow_children() -> None:
+    # Dask starts worker processes as daemons (distributed.worker.daemon) and multiprocessing
+    # refuses children to a daemon; the pool's children die with this process all the same
+    process = multiprocessing.current_process()
+    if process.daemon:
+        process._config["daemon"] = False  # noqa: SLF001  (no public way to clear the flag)

@@ -1,0 +1,148 @@
+"""The Dask backend on a two-process LocalCluster on loopback: the same results as the local
+pool, a Dask worker killed mid-evaluation, cancel, and a wrong address."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client, LocalCluster
+
+from nnevolve.config import load_config
+from nnevolve.datasets import load_dataset
+from nnevolve.evaluation import Budget
+from nnevolve.evaluation.dask_backend import ClusterError, DaskEvaluationPool
+from nnevolve.evaluation.train import evaluate_variant
+from nnevolve.run import run_evolution
+from nnevolve.store import RunStore
+from run_support import MLP as SEED_NET
+from run_support import make_workspace
+
+pytestmark = pytest.mark.slow
+
+MLP = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+
+    def forward(self, x):
+        return self.net(x)
+'''
+# about 0.05 s a batch: long enough to kill its Dask worker while it trains
+SLOW = MLP.replace("return self.net(x)", "import time; time.sleep(0.05); return self.net(x)")
+HANGS = MLP.replace("return self.net(x)", "while True: pass")
+BUDGET = Budget(epochs=2, lr=0.01, time_limit_s=60)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as local, Client(local) as client:
+        yield local, client
+
+
+def running_worker(client: Client, timeout: float = 120.0) -> str:
+    """The address of the Dask worker that is running an evaluation (once one runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            if any(str(key).startswith("nnevolve-evaluate-") for key in keys):
+                return worker
+        time.sleep(0.1)
+    raise AssertionError("no evaluation started")
+
+
+def kill_worker(client: Client, worker: str) -> None:
+    pid = client.run(os.getpid, workers=[worker])[worker]
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_variants_are_measured_on_the_cluster_as_they_are_here(cluster) -> None:
+    local, _ = cluster
+    with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET,
+                            device="auto") as pool:
+        assert pool.budget.device == "cpu" and pool.size == 2
+        results = pool.evaluate_many([(MLP, "Net"), (MLP, "Net"), (HANGS.replace(
+            "while True: pass", "raise ValueError('bad')"), "Net")])
+    here = evaluate_variant(MLP, "Net", load_dataset("digits"), BUDGET)
+    assert [r.accuracy for r in results[:2]] == [here.accuracy, here.accuracy]
+    assert results[2].reason == "crash: ValueError: bad" and not results[2].pool_failure
+
+
+def test_close_cancels_a_running_evaluation_within_seconds(cluster) -> None:
+    local, client = cluster
+    pool = DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET)
+    future = pool.submit(HANGS, "Net")
+    worker = running_worker(client)
+    started = time.monotonic()
+    pool.close()
+    assert future.result(timeout=1).reason == "cancelled"
+    assert time.monotonic() - started < 10
+    # the hanging child is stopped, not left to its time limit: the worker's one thread is free
+    client.submit(time.sleep, 0, workers=[worker], pure=False).result(timeout=10)
+
+
+def test_a_wrong_address_fails_fast_with_a_clear_message() -> None:
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
+        DaskEvaluationPool("tcp://127.0.0.1:9", "digits", connect_timeout_s=2)
+    assert time.monotonic() - started < 10
+
+
+SETTINGS = """
+dataset = "digits"
+population = 4
+generations = 1
+epochs = 2
+lr = 0.01
+workers = 2
+seed = 3
+objectives = ["error", "params"]
+"""
+
+
+def front(workspace: Path, **overrides: object) -> list[tuple[str, float, int]]:
+    config = load_config(workspace / "mlp.py").with_overrides(overrides)
+    with RunStore(config.store_path) as store:
+        result = run_evolution(config, workspace / "mlp.py", store=store)
+        assert result.status == "finished", result.error
+        return sorted((v.source_hash, v.evaluation.accuracy, v.evaluation.params)
+                      for v in store.pareto(result.run_id))
+
+
+def test_the_same_seed_gives_the_same_front_as_the_local_pool(cluster, tmp_path: Path) -> None:
+    local, _ = cluster
+    workspace = make_workspace(tmp_path, SETTINGS, {"mlp.py": SEED_NET})
+    here = front(workspace, store=tmp_path / "here.sqlite")
+    there = front(workspace, store=tmp_path / "there.sqlite", cluster=local.scheduler_address)
+    assert here == there and here
+
+
+# last: the Dask workers it kills restart, and their next pool imports torch again
+def test_a_killed_dask_worker_has_its_evaluation_rerun_elsewhere_or_failed(cluster) -> None:
+    local, client = cluster
+    with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
+        future = pool.submit(SLOW, "Net")
+        kill_worker(client, running_worker(client))
+        rerun = future.result(timeout=180)
+        assert rerun.ok, rerun.reason
+        # with no failures allowed, the scheduler gives up on it: failed, with the reason
+        allowed = local.scheduler.allowed_failures
+        local.scheduler.allowed_failures = 0
+        try:
+            client.wait_for_workers(2, timeout=120)
+            future = pool.submit(SLOW, "Net", seed=1)
+            kill_worker(client, running_worker(client))
+            failed = future.result(timeout=180)
+        finally:
+            local.scheduler.allowed_failures = allowed
+        assert failed.status == "failed" and not failed.pool_failure
+        assert failed.reason.startswith("Dask workers died while evaluating it")
+    client.wait_for_workers(2, timeout=120)

@@ -1,6 +1,6 @@
 """Property: repair never turns a width expression that referred to a name into a literal.
 
-Generated layer stacks write each width argument as a literal, a module constant, a local
+Generated layer stacks (an optional convolutional stem, then Linears) write each width argument as a literal, a module constant, a local
 name, a constructor argument, an attribute, or a product / sum / floor division of one of
 those with a literal, whose values are randomly broken. Whatever the repair does, every name
 and attribute a width argument referred to is still in that argument, the repaired model
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from nnevolve.repair import repair
 from repair_support import DIGITS, run_for_real
 
-INPUT_WIDTH = 64  # digits (1, 8, 8), flattened
+LAYERS_WITH_WIDTHS = ("nn.Conv2d", "nn.BatchNorm2d", "nn.Linear", "nn.BatchNorm1d")
 FORMS = ("literal", "constant", "local", "argument", "attribute", "product", "sum", "floordiv")
 
 
@@ -49,29 +49,41 @@ def width_expression(draw: st.DrawFn, index: int, value: int) -> tuple[str, list
 
 @st.composite
 def layer_stack(draw: st.DrawFn) -> tuple[str, list[str]]:
-    """A model source and the width expression of each Linear / BatchNorm1d, in call order."""
-    depth = draw(st.integers(1, 4))
-    widths = [INPUT_WIDTH] + [draw(st.sampled_from([8, 12, 16, 24, 32])) for _ in range(depth)]
-    widths.append(10)
+    """A model source and the width expression of each layer (first argument), in call order."""
     expressions: list[str] = []
     definitions: list[str] = []
-    layers: list[str] = ["nn.Flatten()"]
-    for i in range(1, len(widths)):
-        wanted = widths[i - 1]
+    layers: list[str] = []
+    index = iter(range(1, 100))
+
+    def width(wanted: int, broken: list[int]) -> str:
         # random breakage: about half the widths disagree with the tensor they receive
-        value = draw(st.sampled_from([wanted, wanted, 4, 8, 16, 20, 48, 96]))
-        expr, needs = draw(width_expression(i, value))
+        expr, needs = draw(width_expression(next(index), draw(st.sampled_from(
+            [wanted, wanted, *broken]))))
         expressions.append(expr)
-        definitions += needs
-        layers.append(f"nn.Linear({expr}, {widths[i]})")
-        if i < len(widths) - 1:
+        definitions.extend(needs)
+        return expr
+
+    channels, size = 1, 8  # digits (1, 8, 8)
+    for _ in range(draw(st.integers(0, 2))):  # an optional convolutional stem
+        out = draw(st.sampled_from([4, 8, 12]))
+        layers.append(f"nn.Conv2d({width(channels, [2, 3, 8])}, {out}, 3, padding=1)")
+        if draw(st.booleans()):
+            layers.append(f"nn.BatchNorm2d({width(out, [2, 6, 16])})")
+        layers.append("nn.ReLU()")
+        if draw(st.booleans()):
+            layers.append("nn.MaxPool2d(2)")
+            size //= 2
+        channels = out
+    layers.append("nn.Flatten()")
+    wanted = channels * size * size
+    widths = [draw(st.sampled_from([8, 12, 16, 24, 32])) for _ in range(draw(st.integers(1, 3)))]
+    for i, out in enumerate([*widths, 10]):
+        layers.append(f"nn.Linear({width(wanted, [4, 8, 16, 20, 48, 96])}, {out})")
+        if i < len(widths):
             if draw(st.booleans()):
-                norm, needs = draw(width_expression(100 + i, draw(st.sampled_from(
-                    [widths[i], widths[i], 6, 40]))))
-                expressions.append(norm)
-                definitions += needs
-                layers.append(f"nn.BatchNorm1d({norm})")
+                layers.append(f"nn.BatchNorm1d({width(out, [6, 40])})")
             layers.append("nn.ReLU()")
+        wanted = out
     module_lines = [d.split(": ", 1)[1] for d in definitions if d.startswith("module: ")]
     init_lines = [d.split(": ", 1)[1] for d in definitions if d.startswith("init: ")]
     arguments = "".join(", " + d.split(": ", 1)[1] for d in definitions if d.startswith("arg: "))
@@ -100,9 +112,9 @@ def _names(expression: str) -> set[str]:
 
 
 def _width_arguments(source: str) -> list[str]:
-    """The first argument of each Linear / BatchNorm1d call, in call order."""
+    """The first argument of each layer call that has a width, in call order."""
     calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)
-             and ast.unparse(n.func) in ("nn.Linear", "nn.BatchNorm1d")]
+             and ast.unparse(n.func) in LAYERS_WITH_WIDTHS]
     calls.sort(key=lambda n: (n.lineno, n.col_offset))
     return [ast.unparse(c.args[0]) for c in calls]
 

@@ -117,6 +117,8 @@ def test_the_class_count_goes_through_the_networks_own_parameter():
     exec(sample("vgg_cfg.py"), namespace)  # noqa: S102
     model = instantiate(namespace, spec.with_classes(3).expression)
     assert model.classifier.out_features == 3  # type: ignore[attr-defined]
+    positional = resolve_model(sample("ctor_args.py"), "Net(32, 10)")
+    assert positional.with_classes(3).expression == "Net(32, 10)"  # the user's own choice
     result = repair(sample("vgg_cfg.py"), spec.with_classes(3).expression, (1, 8, 8), 3)
     assert result.ok and result.source == sample("vgg_cfg.py")  # nothing rewritten inside
 

@@ -40,8 +40,11 @@ async def evolve_and_fail(client: EditorClient, uri: str, **overrides: object) -
     return result
 
 
-async def failure_diagnostic(client: EditorClient, uri: str) -> types.Diagnostic:
-    """The one diagnostic a failed run leaves, on the model class line."""
+async def failure_diagnostic(
+    client: EditorClient, uri: str, line: int = CLASS_LINE
+) -> types.Diagnostic:
+    """The one diagnostic a failed run leaves, on the model class line unless its reason
+    names another (0-based `line`)."""
     version = client.versions[uri]
     await wait_for(
         lambda: any(
@@ -52,7 +55,7 @@ async def failure_diagnostic(client: EditorClient, uri: str) -> types.Diagnostic
     )
     (diagnostic,) = await client.diagnostics_for(uri, version)
     assert diagnostic.code == "evolve-failed" and diagnostic.source == "nnevolve"
-    assert diagnostic.range.start.line == diagnostic.range.end.line == CLASS_LINE
+    assert diagnostic.range.start.line == diagnostic.range.end.line == line
     return diagnostic
 
 
@@ -100,15 +103,51 @@ async def test_a_dataset_that_cannot_be_loaded_ends_with_its_reason(
 async def test_a_model_that_cannot_be_built_fails_with_the_reason(
     tmp_path: Path, editor: EditorClient
 ) -> None:
-    unbuildable = MODEL.replace("def __init__(self):", "def __init__(self, width):")
+    unbuildable = MODEL.replace("def __init__(self):", "def __init__(self, width=None):").replace(
+        "nn.Linear(64, 32)", "nn.Linear(64, width)")
     uri = editor.open(write_workspace(tmp_path, model=unbuildable))
     result = await evolve_and_fail(editor, uri)
-    assert "cannot be built" in result["message"] and "width" in result["message"]
-    diagnostic = await failure_diagnostic(editor, uri)
+    assert "cannot be built" in result["message"] and "line 10" in result["message"]
+    diagnostic = await failure_diagnostic(editor, uri, line=9)  # on the offending line
     assert "cannot be built" in diagnostic.message
     with RunStore(tmp_path / ".nnevolve" / "runs.sqlite") as store:
         (run,) = store.list_runs()
         assert run.status == "failed" and "cannot be built" in (run.error or "")
+    await assert_healthy(editor, uri)
+
+
+async def test_a_model_that_needs_arguments_is_refused_at_once_with_the_fix(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    needs = MODEL.replace("def __init__(self):", "def __init__(self, width):")
+    uri = editor.open(write_workspace(tmp_path, model=needs))
+    result = await asyncio.wait_for(editor.execute("nnevolve.evolve", {"uri": uri}), 60)
+    assert result["started"] is False
+    assert 'Net needs an argument (width): pass it: --model "Net(width=...)"' in result["reason"]
+    given = await asyncio.wait_for(
+        editor.execute("nnevolve.evolve", {"uri": uri, "model": "Net(width=16)",
+                                           "overrides": {"generations": 0}}), 60)
+    assert "generations" in given["message"]  # the expression was accepted; the setting was not
+    await assert_healthy(editor, uri)
+
+
+async def test_a_rejected_network_is_one_error_on_the_line_the_check_names(
+    tmp_path: Path, editor: EditorClient
+) -> None:
+    bad = "        return self.fc2(self.act(self.fc1(self.flatten(x))).view(7, -1, 3))"
+    unbuildable = MODEL.replace(
+        "        return self.fc2(self.act(self.fc1(self.flatten(x))))", bad
+    )
+    uri = editor.open(write_workspace(tmp_path, model=unbuildable))
+    result = await evolve_and_fail(editor, uri)
+    line = unbuildable.splitlines().index(bad)
+    assert f"line {line + 1}" in result["message"]
+    diagnostic = await failure_diagnostic(editor, uri, line)
+    assert diagnostic.range.start.character == len(bad) - len(bad.lstrip())
+    # one notification: the error (the client shows the progress's end only for results)
+    errors = [m for m in editor.messages if m.type == types.MessageType.Error]
+    assert [m.message for m in errors] == [result["message"]]
+    assert end_message(editor.progress_of("Evolving Net")) == result["message"]
     await assert_healthy(editor, uri)
 
 

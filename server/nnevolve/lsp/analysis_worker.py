@@ -1,5 +1,8 @@
 """Where analyses run: a thread for ordinary files, a child process for very large ones.
 
+An analysis here is the line-type analysis plus the document's evolvable classes
+(:class:`Examined`): both parse the whole text, so neither may run on the event loop.
+
 ``ast.parse`` holds the GIL for its whole run (about half a second for 20,000 lines), so
 even from a thread it would freeze the event loop that reads the client's messages; a child
 process keeps the server answering other requests meanwhile. Ordinary files parse in
@@ -12,6 +15,7 @@ with a server that is killed outright, which a multiprocessing pool does not.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import os
@@ -19,39 +23,121 @@ import pickle
 import struct
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from nnevolve.analysis import Analysis, analyze
+from nnevolve.genome.model_spec import model_factories
+from nnevolve.genome.model_classes import LAYER_TYPES, layer_building_classes
 
 logger = logging.getLogger(__name__)
 
 LARGE_SOURCE_CHARS = 200_000  # about 5,000 lines: parsing it in-process would stall ~0.15 s
-_NOTHING = Analysis(items=(), error=None)
+# Above this, evolve features say "too large" (no model file is near it; the engine would take
+# minutes per variant, and the class search would parse megabytes on every edit).
+EVOLVE_MAX_CHARS = 1_000_000
 _LENGTH = struct.Struct("<Q")
 
 
-def safe_analyze(source: str) -> Analysis:
-    """:func:`nnevolve.analysis.analyze`, with no items rather than an exception."""
+@dataclass(frozen=True)
+class ModelClass:
+    """A class of the document that the engine can evolve, with its 1-based line span."""
+
+    name: str
+    line: int  # the `class` keyword's line (decorators excluded)
+    end_line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What the server knows of one text: its line types and its evolvable classes."""
+
+    analysis: Analysis
+    classes: tuple[ModelClass, ...] = ()
+
+
+_NOTHING = Examined(Analysis(items=(), error=None))
+
+
+def isolated_module_command(module: str) -> list[str]:
+    """``python -m module`` without the working directory on ``sys.path``.
+
+    ``-m`` puts the working directory first on ``sys.path``, where a file named like a module
+    Python imports (``difflib.py``) would run; ``-P`` does that job only from Python 3.11.
+    """
+    bootstrap = (
+        "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+        f"import runpy; runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", bootstrap]
+
+
+def model_classes_in(source: str, analysis: Analysis) -> tuple[ModelClass, ...]:
+    """The evolvable classes of ``source``: none in a broken, layer-less or too large text."""
+    if (
+        analysis.error is not None
+        or analysis.stale
+        or len(source) > EVOLVE_MAX_CHARS
+        or not any(item.type in LAYER_TYPES for item in analysis.items)
+    ):
+        return ()
     try:
-        return analyze(source)
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    found = [
+        ModelClass(node.name, node.lineno, node.end_lineno or node.lineno, node.col_offset)
+        for node in layer_building_classes(tree, analysis)
+    ]
+    # factory functions that build one of the file's models with no arguments: `def ResNet18()`
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name in model_factories(tree):
+        node = functions[name]
+        if not any(a.default is None for a in _required(node)):
+            found.append(ModelClass(name, node.lineno, node.end_lineno or node.lineno,
+                                    node.col_offset))
+    return tuple(sorted(found, key=lambda m: m.line))
+
+
+def _required(function: ast.FunctionDef) -> list[ast.arg]:
+    """Wrapped so each positional parameter without a default reads ``default is None``."""
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    return [_Param(a, d) for a, d in zip(positional, defaults)] + [
+        _Param(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+
+
+@dataclass(frozen=True)
+class _Param:
+    arg: ast.arg
+    default: ast.expr | None
+
+
+def examine(source: str) -> Examined:
+    """:func:`nnevolve.analysis.analyze` and the evolvable classes; never raises."""
+    try:
+        analysis = analyze(source)
+        return Examined(analysis, model_classes_in(source, analysis))
     except Exception:  # the analysis promises not to raise; the server must survive if it does
         logger.exception("analysis failed on a %d-character source", len(source))
         return _NOTHING
 
 
 class AnalysisWorker:
-    """Runs analyses one at a time: small sources in a thread, large ones in a child process."""
+    """Examines sources one at a time: small ones in a thread, large ones in a child process."""
 
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnevolve-analysis")
         self._child: asyncio.subprocess.Process | None = None
         self._child_lock = asyncio.Lock()  # one source in flight per child
 
-    async def analyze(self, source: str) -> Analysis:
-        """The analysis of ``source``; never raises, even if the child process dies."""
+    async def examine(self, source: str) -> Examined:
+        """What :func:`examine` finds in ``source``; never raises, even if the child process dies."""
         if len(source) < LARGE_SOURCE_CHARS:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._thread, safe_analyze, source)
+            return await loop.run_in_executor(self._thread, examine, source)
         async with self._child_lock:
             try:
                 return await self._analyze_in_child(source)
@@ -62,12 +148,10 @@ class AnalysisWorker:
                 self._stop_child()  # the next large source gets a fresh child
                 return _NOTHING
 
-    async def _analyze_in_child(self, source: str) -> Analysis:
+    async def _analyze_in_child(self, source: str) -> Examined:
         if self._child is None or self._child.returncode is not None:
             self._child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "nnevolve.lsp.analysis_worker",
+                *isolated_module_command("nnevolve.lsp.analysis_worker"),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -77,10 +161,10 @@ class AnalysisWorker:
         child.stdin.write(_LENGTH.pack(len(data)) + data)
         await child.stdin.drain()
         (size,) = _LENGTH.unpack(await child.stdout.readexactly(_LENGTH.size))
-        analysis = pickle.loads(await child.stdout.readexactly(size))
-        if not isinstance(analysis, Analysis):
-            raise pickle.UnpicklingError(f"the analysis process sent {type(analysis).__name__}")
-        return analysis
+        examined = pickle.loads(await child.stdout.readexactly(size))
+        if not isinstance(examined, Examined):
+            raise pickle.UnpicklingError(f"the analysis process sent {type(examined).__name__}")
+        return examined
 
     def _stop_child(self) -> None:
         if self._child is not None and self._child.returncode is None:
@@ -98,13 +182,13 @@ class AnalysisWorker:
 
 
 def serve(sources: BinaryIO, analyses: BinaryIO) -> None:
-    """The child's loop: a length-prefixed source in, a length-prefixed pickled analysis out."""
+    """The child's loop: a length-prefixed source in, a length-prefixed pickled :class:`Examined` out."""
     while header := sources.read(_LENGTH.size):
         if len(header) < _LENGTH.size:
             return
         (size,) = _LENGTH.unpack(header)
         source = sources.read(size).decode("utf-8", "surrogatepass")
-        data = pickle.dumps(safe_analyze(source), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(examine(source), protocol=pickle.HIGHEST_PROTOCOL)
         analyses.write(_LENGTH.pack(len(data)) + data)
         analyses.flush()
 
@@ -113,4 +197,7 @@ if __name__ == "__main__":
     # The analyses travel on the original stdout; anything else printed goes to stderr.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin.buffer, channel)
+    # run as a script this file is `__main__`: pickle the importable module's classes
+    from nnevolve.lsp import analysis_worker
+
+    analysis_worker.serve(sys.stdin.buffer, channel)

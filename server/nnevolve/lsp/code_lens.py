@@ -1,8 +1,10 @@
 """Code lens "Evolve this network" above each model class the engine can evolve.
 
 Computed with the stdlib ``ast`` and the cached line-type analysis (no torch, no libcst
-metadata): a class deriving from ``nn.Module`` whose body builds layers. A file with a
-syntax error offers no lens: the engine could not parse it either.
+metadata), by the analysis worker (:mod:`nnevolve.lsp.analysis_worker`), never on the event
+loop: a class deriving from ``nn.Module`` whose body builds layers. A file with a syntax
+error offers no lens: the engine could not parse it either. A file over the size cap gets
+one label lens saying so; in an untrusted workspace each class's lens says evolve is off.
 
 While a run of the document is in progress (:mod:`nnevolve.lsp.evolve` tells
 :class:`Lenses`), the evolved class's lens reads ``$(sync~spin) Evolving Net… · generation
@@ -12,7 +14,6 @@ g/G — Cancel`` and runs ``nnevolve.cancel``; the client is asked to refresh it
 
 from __future__ import annotations
 
-import ast
 import logging
 import weakref
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from nnevolve.genome.model_classes import layer_building_classes
+from nnevolve.genome.model_classes import LAYER_TYPES
+from nnevolve.lsp import trust
+from nnevolve.lsp.analysis_worker import ModelClass
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
@@ -34,43 +37,21 @@ LENS_TITLE = "Evolve this network"
 RUNNING_ICON = "$(sync~spin)"  # a VS Code codicon, spinning; other clients show the text as is
 
 
-@dataclass(frozen=True)
-class ModelClass:
-    """A class of the document that the engine can evolve, with its 1-based line span."""
-
-    name: str
-    line: int  # the `class` keyword's line (decorators excluded)
-    end_line: int
-    col: int
+def model_classes_of(document: AnalyzedDocument) -> tuple[ModelClass, ...]:
+    """The evolvable classes of one analysed document version (found off the event loop)."""
+    return document.classes
 
 
-def model_classes_of(document: AnalyzedDocument) -> list[ModelClass]:
-    """The evolvable classes of one analysed document version (cached on it)."""
-    cached = _CACHE.get(document)
-    if cached is not None:
-        return cached
-    classes: list[ModelClass] = []
-    if document.analysis.error is None and not document.analysis.stale:
-        try:
-            tree = ast.parse(document.source)
-        except (SyntaxError, ValueError):
-            tree = None
-        if tree is not None:
-            classes = [
-                ModelClass(node.name, node.lineno, node.end_lineno or node.lineno, node.col_offset)
-                for node in layer_building_classes(tree, document.analysis)
-            ]
-    _CACHE[document] = classes
-    return classes
-
-
-# one entry per analysed version (compared by identity), dropped with it
-_CACHE: weakref.WeakKeyDictionary[AnalyzedDocument, list[ModelClass]] = weakref.WeakKeyDictionary()
+def model_callee(model: str) -> str:
+    """The class or factory a model expression calls: ``VGG`` for ``VGG('VGG11')``."""
+    return model.split("(", 1)[0].strip()
 
 
 def find_model_class(document: AnalyzedDocument, name: str) -> ModelClass | None:
-    """The evolvable class called `name` in this version of the document."""
-    return next((cls for cls in model_classes_of(document) if cls.name == name), None)
+    """The evolvable class (or factory) that the model expression `name` calls, in this
+    version of the document."""
+    callee = model_callee(name)
+    return next((cls for cls in model_classes_of(document) if cls.name == callee), None)
 
 
 @dataclass(frozen=True)
@@ -78,18 +59,16 @@ class RunningLens:
     """What the lens says while a run of the document is in progress."""
 
     model: str
-    generation: int | None = None  # known once the search has begun
-    generations: int | None = None
+    stage: str | None = None  # the words the progress notification starts with (figures.stage)
     cancelling: bool = False
 
 
 def running_title(state: RunningLens) -> str:
-    """``$(sync~spin) Evolving Net… · generation 2/8 — Cancel`` (``Cancelling…`` once asked)."""
+    """``$(sync~spin) Evolving Net… · generation 2/8 — Cancel`` (``Cancelling…`` once asked):
+    the stage is the one the progress notification shows."""
     if state.cancelling:
         return f"{RUNNING_ICON} Cancelling the run of {state.model}…"
-    where = ""
-    if state.generation is not None and state.generations is not None:
-        where = f" · generation {state.generation}/{state.generations}"
+    where = f" · {state.stage}" if state.stage else ""
     return f"{RUNNING_ICON} Evolving {state.model}…{where} — Cancel"
 
 
@@ -143,7 +122,7 @@ class Lenses:
                 command=EVOLVE_COMMAND,
                 arguments=[{"uri": uri, "model": cls.name}],
             )
-        if state.model == cls.name:
+        if model_callee(state.model) == cls.name:
             if state.cancelling:
                 return types.Command(title=running_title(state), command=LABEL_COMMAND)
             return types.Command(
@@ -176,16 +155,27 @@ async def code_lens(
     document = await ls.documents.analyzed(uri)
     if document is None:
         return None
+    if (too_large := document.too_large()) is not None and _builds_layers(document):
+        start = types.Position(line=0, character=0)
+        label = types.Command(title=f"nnevolve: {too_large}", command=LABEL_COMMAND)
+        return [types.CodeLens(range=types.Range(start=start, end=start), command=label)]
     book = lenses(ls)
+    trusted = trust.trusted(ls)
     result = []
     for cls in model_classes_of(document):
         position = document.position(cls.line, cls.col)
-        result.append(
-            types.CodeLens(
-                range=types.Range(start=position, end=position), command=book.lens(uri, cls)
-            )
+        command = (
+            book.lens(uri, cls)
+            if trusted
+            else types.Command(title=trust.UNTRUSTED_LENS, command=LABEL_COMMAND)
         )
+        result.append(types.CodeLens(range=types.Range(start=position, end=position), command=command))
     return result
+
+
+def _builds_layers(document: AnalyzedDocument) -> bool:
+    # a huge data or generated module is not a model file: no lens at all there
+    return any(item.type in LAYER_TYPES for item in document.analysis.items)
 
 
 def register(server: NnevolveLanguageServer) -> None:

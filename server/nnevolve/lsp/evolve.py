@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 import uuid
 import weakref
@@ -22,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from nnevolve.analysis import analyze
 from nnevolve.config import ConfigError, load_config
-from nnevolve.lsp import diagnostics, figures
+from nnevolve.genome import GenomeError
+from nnevolve.genome.model_spec import resolve_model
+from nnevolve.lsp import diagnostics, figures, trust
+from nnevolve.lsp.analysis_worker import examine
 from nnevolve.lsp.code_lens import (
     CANCEL_COMMAND,
     EVOLVE_COMMAND,
@@ -33,7 +36,7 @@ from nnevolve.lsp.code_lens import (
     lenses,
     model_classes_of,
 )
-from nnevolve.lsp.documents import AnalyzedDocument, split_lines
+from nnevolve.lsp.documents import AnalyzedDocument
 from nnevolve.lsp.evolve_process import EvolveProcess, engine_command
 from nnevolve.lsp.evolve_request import EvolveRequest, RequestError, engine_arguments, parse_request
 from nnevolve.lsp.offers import OfferedRun, offers, read_offered_run, uri_to_path
@@ -62,7 +65,7 @@ class ActiveRun:
     store_path: Path | None = None
     cancel_requested: bool = False
     last_progress: dict[str, Any] = field(default_factory=dict)
-    generation: tuple[int, int] | None = None  # (g, G) of the search, once it has begun
+    stage: str | None = None  # where the run is, as its notification says (figures.stage)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,16 @@ class Failure:
 
     model: str
     message: str
+    line: int | None = None  # the line the reason names (a static check's rejection does)
+
+
+_NAMED_LINE = re.compile(r"\bline (\d+)\b")
+
+
+def named_line(message: str) -> int | None:
+    """The first line a failure's words name (`... forward raised RuntimeError at line 12: ...`)."""
+    match = _NAMED_LINE.search(message)
+    return int(match.group(1)) if match else None
 
 
 class Evolutions:
@@ -127,6 +140,8 @@ class Evolutions:
 
     async def _target(self, request: EvolveRequest) -> tuple[Path, AnalyzedDocument, str]:
         """The file, its analysed text at command time and the model class to evolve."""
+        if not trust.trusted(self.server):
+            raise RequestError(trust.UNTRUSTED_REASON)
         path = uri_to_path(request.uri)
         if path is None:
             raise RequestError(f"{request.uri} is not a file on disk; save it first")
@@ -135,15 +150,12 @@ class Evolutions:
             text = await asyncio.to_thread(saved_text, path)
             if text is None:
                 raise RequestError(f"cannot read {path}")
-            analysis = await asyncio.to_thread(analyze, text)
-            document = AnalyzedDocument(
-                request.uri,
-                None,
-                text,
-                split_lines(text),
-                analysis,
-                self.server.workspace.position_codec,
+            examined = await asyncio.to_thread(examine, text)
+            document = AnalyzedDocument.of(
+                request.uri, None, text, examined, self.server.workspace.position_codec
             )
+        if (too_large := document.too_large()) is not None:
+            raise RequestError(f"{path.name}: {too_large}")
         if document.analysis.error is not None:
             raise RequestError(
                 f"{path.name} has a syntax error on line {document.analysis.error.line}; fix it first"
@@ -151,12 +163,12 @@ class Evolutions:
         names = [cls.name for cls in model_classes_of(document)]
         if not names:
             raise RequestError(f"{path.name} has no nn.Module subclass that builds layers")
-        model = request.model or names[-1]
-        if model not in names:
-            raise RequestError(
-                f"{path.name} has no model class '{model}' (models found: {', '.join(names)})"
-            )
-        return path, document, model
+        try:
+            # a class, a factory or a call such as VGG('VGG11'); checked without running anything
+            spec = resolve_model(document.source, request.model, analysis=document.analysis)
+        except GenomeError as error:
+            raise RequestError(f"{path.name}: {error}") from error
+        return path, document, spec.expression
 
     async def _run_engine(
         self, run: ActiveRun, request: EvolveRequest, path: Path, text: str
@@ -205,15 +217,18 @@ class Evolutions:
             elif event == "progress":
                 run.last_progress = message
                 run.run_id = run.run_id or message.get("run_id")
+                if message.get("phase") == "done":
+                    continue  # the progress's end, with the run's summary, follows at once
                 self._report(run, figures.progress_line(message), message.get("percent"))
-                generation, generations = message.get("generation"), message.get("generations")
-                if message.get("phase") == "search" and _integers(generation, generations):
-                    run.generation = (generation, generations)
-                    self._show_lens(run)
+                # the lens says what the notification says (a refresh only when that changed)
+                run.stage = figures.stage(message)
+                self._show_lens(run)
             elif event == "result":
                 result = message
+                break  # the last line: stdout stays open as long as the forkserver lives
             elif event == "error":
                 error_message = str(message.get("message") or "")
+                break
         return result, error_message
 
     async def _conclude(
@@ -221,7 +236,8 @@ class Evolutions:
     ) -> dict[str, Any]:
         status = result.get("status") if result else None
         if status == "finished":
-            return await self._finished(run)
+            # a cancel that came while the variants were written found the run done: it says so
+            return await self._finished(run, late_cancel=run.cancel_requested)
         if status == "cancelled" or run.cancel_requested:
             return await self._cancelled(run)
         reason = (result or {}).get("error") or error_message or self._crash_reason(run, code)
@@ -234,7 +250,7 @@ class Evolutions:
         last = tail[-1] if tail else ""
         return f"the engine stopped with exit status {code}" + (f": {last}" if last else "")
 
-    async def _finished(self, run: ActiveRun) -> dict[str, Any]:
+    async def _finished(self, run: ActiveRun, *, late_cancel: bool = False) -> dict[str, Any]:
         offered = None
         if run.run_id is not None and run.store_path is not None:
             offered = await asyncio.to_thread(read_offered_run, run.store_path, run.run_id)
@@ -244,7 +260,7 @@ class Evolutions:
         if invalid is not None:
             raise RunFailed(invalid)
         offers(self.server).offer(run.uri, offered)
-        summary = finished_summary(offered)
+        summary = run_summary(offered, LATE_CANCEL if late_cancel else "Finished")
         self._end_progress(run, summary)
         return {
             "started": True,
@@ -316,11 +332,9 @@ class Evolutions:
     # -- progress, lens, messages, diagnostics ----------------------------------------------
 
     def _show_lens(self, run: ActiveRun) -> None:
-        # a cancelling run's lens names no generation: later reports need no refresh
-        generation, generations = (None if run.cancel_requested else run.generation) or (None, None)
-        lenses(self.server).show(
-            run.uri, RunningLens(run.model, generation, generations, run.cancel_requested)
-        )
+        # a cancelling run's lens names no stage: later reports need no refresh
+        stage = None if run.cancel_requested else run.stage
+        lenses(self.server).show(run.uri, RunningLens(run.model, stage, run.cancel_requested))
 
     async def _begin_progress(self, run: ActiveRun) -> None:
         capabilities = self.server.client_capabilities.window
@@ -377,7 +391,7 @@ class Evolutions:
     def _fail(self, run: ActiveRun, message: str) -> None:
         self._end_progress(run, message)
         self.show(types.MessageType.Error, message)
-        self.failures[run.uri] = Failure(run.model, message)
+        self.failures[run.uri] = Failure(run.model, message, named_line(message))
         diagnostics.refresh(self.server, run.uri)
 
     def forget(self, uri: str) -> None:
@@ -389,12 +403,16 @@ class Evolutions:
             diagnostics.refresh(self.server, uri)
 
     def failure_diagnostics(self, document: AnalyzedDocument) -> list[types.Diagnostic]:
-        """The last failed run of the document, as one diagnostic on its model class line."""
+        """The last failed run of the document, as one diagnostic on the line its reason names
+        (the model class line when it names none)."""
         failure = self.failures.get(document.uri)
         if failure is None:
             return []
         cls = find_model_class(document, failure.model)
         line, col = (cls.line, cls.col) if cls is not None else (1, 0)
+        if failure.line is not None and 1 <= failure.line <= len(document.lines):
+            text = document.lines[failure.line - 1]
+            line, col = failure.line, len(text) - len(text.lstrip())
         return [
             types.Diagnostic(
                 range=types.Range(start=document.position(line, col), end=document.line_end(line)),
@@ -407,6 +425,10 @@ class Evolutions:
 
     def show(self, kind: types.MessageType, message: str) -> None:
         self.server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+# the summary's first words when the cancel came after the search had ended
+LATE_CANCEL = "Finished before the cancel took effect (the search had ended)"
 
 
 def every_variant_invalid(offered: OfferedRun) -> str | None:
@@ -448,10 +470,6 @@ def run_summary(offered: OfferedRun, ending: str = "Finished") -> str:
 def finished_summary(offered: OfferedRun) -> str:
     """The summary of a finished run (see :func:`run_summary`)."""
     return run_summary(offered, "Finished")
-
-
-def _integers(*values: Any) -> bool:
-    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 def _name(uri: str) -> str:

@@ -147,7 +147,8 @@ def _offered(valid: int, counts: RunCounts, variants: int = 0) -> OfferedRun:
             params=1000 * i,
             latency_ms=0.1,
             test_accuracy=None,
-            edits=(),
+            changes=(),
+            lineage=(),
         )
         for i in range(1, variants + 1)
     )

@@ -165,11 +165,15 @@ async def titles(editor: EditorClient, uri: str) -> list[str]:
     return [action.title for action in await editor.code_actions(uri, CLASS_LINE)]
 
 
+# the figures, then the variant's changes against the user's network (nnevolve.changes)
+WIDER_CHANGES = "line 10: Linear out_features 32→48; line 12: Linear in_features 32→48"
+GELU_CHANGES = "line 11: nn.ReLU → nn.GELU"
 CANCELLED_TITLES = [
-    "Apply variant 1/2 (cancelled run): 97.2% (+1.2), 3,610 params (+50%), 0.24 ms (+20%)",
+    "Apply variant 1/2 (cancelled run): 97.2% (+1.2), 3,610 params (+50%), 0.24 ms (+20%)"
+    f" — {WIDER_CHANGES}",
     (
         "Apply variant 2/2 (cancelled run): 95.1% (\u22120.9), 2,410 params (\u00b10%), "
-        "0.15 ms (\u221225%)"
+        f"0.15 ms (\u221225%) — {GELU_CHANGES}"
     ),
 ]
 
@@ -221,6 +225,7 @@ async def test_a_cancelled_run_that_found_nothing_leaves_the_previous_run_offere
     try:
         assert await titles(editor, uri) == [
             "Apply variant 1/1: 95.1% (\u22120.9), 2,410 params (\u00b10%), 0.15 ms (\u221225%)"
+            f" — {GELU_CHANGES}"
         ]
     finally:
         editor.close(uri)
@@ -244,6 +249,22 @@ async def test_a_cancelled_run_is_rebased_or_withheld_after_edits(
         assert editor.texts[uri] == GELU.replace(note, note + "import math\n", 1)
         # the user changes the line next to the wider variant's: it is withheld, GELU is not
         editor.set_text(uri, MODEL.replace("nn.Flatten()", "nn.Flatten(1)"))
-        assert await titles(editor, uri) == CANCELLED_TITLES[1:]
+        actions = await editor.code_actions(uri, CLASS_LINE)
+        assert [a.title for a in actions if a.disabled is None] == CANCELLED_TITLES[1:]
+        # the withheld one is shown disabled, with the reason, before any click
+        reason = (
+            "variant 1/2 changes lines of Net that were edited since the run started; "
+            "undo those edits or evolve again"
+        )
+        assert [(a.title, a.disabled.reason, a.edit) for a in actions if a.disabled] == [
+            (CANCELLED_TITLES[0], reason, None)
+        ]
+        # and so does the results view, with the same changes text as the code actions
+        run_id = (await editor.request("nnevolve/runs", {"uri": uri}))["runs"][0]["id"]
+        view = await editor.request("nnevolve/pareto", {"run": run_id, "uri": uri})
+        assert [(v["withheld"], "; ".join(v["changes"])) for v in view["variants"]] == [
+            (reason, WIDER_CHANGES),
+            (None, GELU_CHANGES),
+        ]
     finally:
         editor.close(uri)

@@ -111,13 +111,17 @@ async def test_a_variant_whose_lines_the_user_changed_is_withheld_and_refused(
     editor.set_text(document, "".join(lines))
 
     actions = await editor.code_actions(document, class_line(base))
-    assert titled(actions, len(front), 1) is None
+    withheld = titled(actions, len(front), 1)
+    # shown, greyed out with the reason, and without an edit to apply
+    assert withheld is not None and withheld.edit is None and withheld.disabled is not None
+    assert "edited since the run started" in withheld.disabled.reason
     answer = await editor.execute(
         "nnevolve.applyVariant",
         {"uri": document, "run": finished_run.result["run_id"], "variant": variant.id},
     )
     assert answer["applied"] is False
     assert "edited since the run started" in answer["reason"]
+    assert withheld.disabled.reason in answer["reason"]  # the same words before and after a click
     assert any("Variant not applied" in m.message for m in editor.messages)
     assert editor.texts[document] == "".join(lines)  # nothing was applied
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from evolve_support import (
 )
 from lsprotocol import types
 
+from nnevolve.changes import variant_changes
 from nnevolve.store import RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -86,11 +91,13 @@ def expected_title(index: int, count: int, variant: Any, base: Any) -> str:
 
     ms = v.latency_ms
     ms_text = f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+    changes = variant_changes(SAMPLE, variant.source)  # against the text the run started from
+    shown = "; ".join(changes[:2]) + (f"; +{len(changes) - 2} more" if len(changes) > 2 else "")
     return (
         f"Apply variant {index}/{count}: {v.accuracy * 100:.1f}% "
         f"({signed(points, f'{abs(points):.1f}')}), {v.params:,} params "
         f"({signed(size, f'{abs(size):.0f}')}%), {ms_text} ms "
-        f"({signed(latency, f'{abs(latency):.0f}')}%)"
+        f"({signed(latency, f'{abs(latency):.0f}')}%) — {shown}"
     )
 
 
@@ -155,6 +162,30 @@ async def test_each_pareto_variant_is_a_code_action_titled_with_its_figures(flow
     assert all(a.kind == types.CodeActionKind.RefactorRewrite for a in actions)
     # outside the class (the import line) nothing is offered
     assert await flow.client.code_actions(flow.uri, 0) == []
+
+
+def nnevolve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nnevolve", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=120, check=False, env={**os.environ, "COLUMNS": "80"},
+    )
+
+
+async def test_results_view_code_actions_and_cli_show_the_same_changes(flow: Flow) -> None:
+    _, front = pareto_variants(flow)
+    expected = [variant_changes(SAMPLE, v.source) for v in front]
+    assert all(expected)
+    view = await flow.client.request("nnevolve/pareto", {"run": flow.result["run"]})
+    assert [v["changes"] for v in view["variants"]] == expected
+    titles = [a.title for a in await flow.client.code_actions(flow.uri, CLASS_LINE)]
+    for title, changes in zip(titles, expected):
+        assert title.split(" — ", 1)[1].startswith(changes[0])
+    shown = nnevolve("show", flow.result["run"], "--json", cwd=flow.workspace)
+    assert shown.returncode == 0, shown.stderr
+    assert [v["changes"] for v in json.loads(shown.stdout)["pareto"]] == expected
+    table = nnevolve("show", flow.result["run"], cwd=flow.workspace).stdout
+    for change in expected[0]:  # wrapped in its column, word for word
+        assert all(word in table for word in change.split())
 
 
 async def test_applying_an_action_changes_only_the_differing_lines(flow: Flow) -> None:

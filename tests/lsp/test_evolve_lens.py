@@ -41,7 +41,8 @@ class Wide(nn.Module):
         return self.fc(self.flatten(x))
 '''
 )
-RUNNING = re.compile(r"\$\(sync~spin\) Evolving Net…( · generation \d+/1)? — Cancel")
+# the stage is the notification's: the phase's words, or the generation during the search
+RUNNING = re.compile(r"\$\(sync~spin\) Evolving Net…( · [^—]+)? — Cancel")
 IDLE = "Evolve this network"
 
 
@@ -124,6 +125,18 @@ async def test_the_lens_shows_the_run_on_its_class_and_comes_back_when_it_finish
             assert wide.command == "" and not wide.arguments
         # the generation shows once the search has begun (a refresh per new generation)
         assert any("· generation " in commands["Net"].title for commands in running)
+        # the lens names the stage the notification names; the notification never goes back
+        # from "writing the variants" to a generation (the engine's last report is not shown)
+        reports = client.progress_of("Evolving Net")
+        messages = [r.message for r in reports if not isinstance(r, types.WorkDoneProgressEnd)]
+        stages = [m.split(" · ")[0] for m in messages if m]
+        for commands in running:
+            match = RUNNING.fullmatch(commands["Net"].title)
+            assert match is not None
+            if match.group(1):
+                assert match.group(1).removeprefix(" · ") in stages
+        if "writing the variants" in stages:
+            assert set(stages[stages.index("writing the variants"):]) == {"writing the variants"}
         assert_idle(seen[-1], uri)
         assert_idle(await lens_commands(client, uri), uri)
     finally:

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from evolve_support import MODEL, EditorClient, start_editor, stop_editor, write_workspace
 
+from nnevolve.changes import variant_changes
 from nnevolve.genome.normalize import source_hash
 from nnevolve.store import Evaluation, RunStore
 
@@ -130,7 +131,9 @@ async def test_pareto_gives_each_variant_with_figures_source_and_diff(
             stored.evaluation.latency_ms,
         )
         assert given["source"] == stored.source
-        assert given["edits"] == stored.edits and given["edits"]
+        assert given["lineage"] == stored.edits and given["lineage"]
+        assert given["changes"] == variant_changes(record.base_source, stored.source)
+        assert given["changes"] and given["withheld"] is None
         assert given["diff"].startswith("--- a/model.py\n+++ b/model.py\n")
         assert apply_unified_diff(record.base_source, given["diff"]) == stored.source
 

@@ -37,18 +37,38 @@ APPLY_VARIANT_COMMAND = "nnevolve.applyVariant"
 ACTION_KIND = types.CodeActionKind.RefactorRewrite
 
 
+_CHANGES_IN_TITLE = 2  # a menu entry stays one readable line; the results view lists them all
+
+
 def action_title(variant: OfferedVariant, count: int, run: OfferedRun) -> str:
-    """``Apply variant 2/5: 98.2% (+0.4), 18,204 params (−38%), 0.21 ms (−12%)``; a cancelled
+    """``Apply variant 2/5: 98.2% (+0.4), 18,204 params (−38%), 0.21 ms (−12%) — line 20:
+    F.relu → F.silu``: the figures, then what it changes in the user's network; a cancelled
     run's say so: ``Apply variant 2/5 (cancelled run): ...``."""
     base = run.base
     origin = " (cancelled run)" if run.cancelled else ""
-    return f"Apply variant {variant.index}/{count}{origin}: " + figures.variant_figures(
+    title = f"Apply variant {variant.index}/{count}{origin}: " + figures.variant_figures(
         acc=variant.accuracy,
         size=variant.params,
         time_ms=variant.latency_ms,
         base_acc=base.accuracy if base else None,
         base_size=base.params if base else None,
         base_time_ms=base.latency_ms if base else None,
+    )
+    return f"{title} — {changes_summary(variant.changes)}" if variant.changes else title
+
+
+def changes_summary(changes: tuple[str, ...] | list[str]) -> str:
+    """The first changes of a variant and how many more: ``line 20: F.relu → F.silu; +2 more``."""
+    shown = list(changes[:_CHANGES_IN_TITLE])
+    more = len(changes) - len(shown)
+    return "; ".join(shown) + (f"; +{more} more" if more else "")
+
+
+def withheld_reason(variant: OfferedVariant, count: int, run: OfferedRun) -> str:
+    """Why a variant is not offered on the current text (its lines were edited since the run)."""
+    return (
+        f"variant {variant.index}/{count} changes lines of {run.run.class_name} that were "
+        "edited since the run started; undo those edits or evolve again"
     )
 
 
@@ -127,17 +147,33 @@ async def code_actions(
     if cls is None or last < cls.line or first > cls.end_line:
         return None
     actions = []
+    count = len(run.variants)
     for variant, rebased in rebased_variants(document, run):
-        if rebased is None or not rebased.edits:
-            continue  # withheld (the user changed its lines), or already applied
+        title = action_title(variant, count, run)
+        if rebased is None:  # the user changed its lines: shown greyed out, with the reason
+            if _shows_disabled(ls):
+                reason = withheld_reason(variant, count, run)
+                actions.append(
+                    types.CodeAction(
+                        title=title,
+                        kind=ACTION_KIND,
+                        disabled=types.CodeActionDisabled(reason=reason),
+                    )
+                )
+            continue
+        if not rebased.edits:
+            continue  # already applied
         actions.append(
-            types.CodeAction(
-                title=action_title(variant, len(run.variants), run),
-                kind=ACTION_KIND,
-                edit=variant_edit(ls, document, rebased),
-            )
+            types.CodeAction(title=title, kind=ACTION_KIND, edit=variant_edit(ls, document, rebased))
         )
     return actions
+
+
+def _shows_disabled(ls: NnevolveLanguageServer) -> bool:
+    """Whether the client draws disabled code actions (LSP: only then may a server send them)."""
+    document = ls.client_capabilities.text_document
+    code_action = document.code_action if document else None
+    return bool(code_action and code_action.disabled_support)
 
 
 class ApplyError(ValueError):
@@ -191,11 +227,7 @@ async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) 
         raise ApplyError(f"run {run_id} has no Pareto variant {variant_id}")
     rebased = rebase(run.run.base_source, variant.source, document.source)
     if rebased is None:
-        raise ApplyError(
-            f"variant {variant.index}/{len(run.variants)} changes lines of "
-            f"{run.run.class_name} that were edited since the run started; "
-            "undo those edits or evolve again"
-        )
+        raise ApplyError(withheld_reason(variant, len(run.variants), run))
     if not rebased.edits:
         return {"applied": True, "reason": "the document already reads as this variant"}
     label = f"nnevolve: {action_title(variant, len(run.variants), run)}"

@@ -91,8 +91,14 @@ class EvolveProcess:
                 yield message
 
     async def wait(self) -> int:
-        """Wait for the process to exit (and its stderr to be read); its exit status."""
+        """Wait for the process to exit (and its stderr to be read); its exit status.
+
+        What is left of its group once it has exited (the forkserver it started, whose
+        teardown with torch takes seconds) is killed: the run has recorded its end.
+        """
         code = await self._proc.wait()
+        if self.group_alive():
+            self.kill_now()
         try:
             await asyncio.wait_for(self._stderr_task, timeout=STOP_GRACE_S)
         except asyncio.TimeoutError:
@@ -117,14 +123,18 @@ class EvolveProcess:
 
         SIGTERM goes to the engine first: it stops between evaluations, marks the run
         cancelled in the store and closes its workers itself. Whatever of the group is
-        still there after `grace_s` gets SIGKILL.
+        still there once the engine has exited, or after `grace_s`, gets SIGKILL.
         """
         if self._proc.returncode is None:
             _signal_pid(self.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
-            if self._proc.returncode is not None and not self.group_alive():
-                return
+            if self._proc.returncode is not None:
+                if not self.group_alive():
+                    return
+                # the engine has stored its end: what it leaves behind (the forkserver, a
+                # worker) is of no use and would take seconds to stop by itself
+                self.kill_now()
             await asyncio.sleep(0.05)
         log.warning(
             "evolve process %s ignored SIGTERM for %.0f s: killing its group", self.pid, grace_s

@@ -76,20 +76,28 @@ def variant_figures(
     return ", ".join(parts)
 
 
-def progress_line(progress: dict[str, object]) -> str:
-    """A run's progress report: ``generation 3/10 · 27 variants (4 cached, 5 rejected, 1
-    failed) · best 97.8% / 21k params``, or the phase's own words before the search."""
+def stage(progress: dict[str, object]) -> str:
+    """Where a run is, in the words the notification, the status bar and the lens all show:
+    ``generation 3/10`` during the search, the phase's own words (``writing the variants``)
+    outside it."""
     phase = progress.get("phase")
     message = str(progress.get("message") or "")
-    if phase in ("starting", "seed", "calibrating", "confirming", "finishing") and message:
+    if phase != "search" and message:
         return message
+    return f"generation {_count(progress.get('generation'))}/{_count(progress.get('generations'))}"
+
+
+def progress_line(progress: dict[str, object]) -> str:
+    """A run's progress report: ``generation 3/10 · 27 variants (4 cached, 5 rejected, 1
+    failed) · best 97.8% / 21k params``, or the phase's own words outside the search."""
+    where = stage(progress)
+    if progress.get("phase") != "search" and progress.get("message"):
+        return where
     counts = {
         key: _count(progress.get(key)) for key in ("evaluated", "cached", "rejected", "failed")
     }
     total = sum(counts.values())
-    parts = [
-        f"generation {_count(progress.get('generation'))}/{_count(progress.get('generations'))}"
-    ]
+    parts = [where]
     details = [f"{counts[key]} {key}" for key in ("cached", "rejected", "failed")]
     parts.append(f"{total} variant{'' if total == 1 else 's'} ({', '.join(details)})")
     best, smallest = progress.get("best_accuracy"), progress.get("smallest_params")

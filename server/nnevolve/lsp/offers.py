@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from nnevolve.analysis import Analysis, analyze
+from nnevolve.changes import variant_changes
 from nnevolve.config import ConfigError, find_pyproject, load_config
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.normalize import source_hash
@@ -70,7 +72,8 @@ class OfferedVariant:
     params: int | None
     latency_ms: float | None
     test_accuracy: float | None
-    edits: tuple[dict[str, str], ...]
+    changes: tuple[str, ...]  # its net difference from the run's base (nnevolve.changes)
+    lineage: tuple[dict[str, str], ...]  # the edits that bred it, cumulative from the seed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,7 +83,8 @@ class OfferedVariant:
             "params": self.params,
             "latency_ms": self.latency_ms,
             "test_accuracy": self.test_accuracy,
-            "edits": list(self.edits),
+            "changes": list(self.changes),
+            "lineage": list(self.lineage),
         }
 
 
@@ -117,10 +121,13 @@ def pareto_variants(store: RunStore, run: RunRecord) -> tuple[OfferedVariant, ..
         and v.evaluation is not None
         and v.evaluation.status == "ok"
     ]
-    return tuple(_offered(v, index) for index, v in enumerate(front, start=1))
+    base_analysis = analyze(run.base_source)  # one base, many variants
+    return tuple(
+        _offered(v, index, run.base_source, base_analysis) for index, v in enumerate(front, start=1)
+    )
 
 
-def _offered(variant: Variant, index: int) -> OfferedVariant:
+def _offered(variant: Variant, index: int, base: str, base_analysis: Analysis) -> OfferedVariant:
     evaluation = variant.evaluation
     assert evaluation is not None
     return OfferedVariant(
@@ -131,7 +138,8 @@ def _offered(variant: Variant, index: int) -> OfferedVariant:
         params=evaluation.params,
         latency_ms=evaluation.latency_ms,
         test_accuracy=evaluation.test_accuracy,
-        edits=tuple(variant.edits),
+        changes=tuple(variant_changes(base, variant.source, base_analysis=base_analysis)),
+        lineage=tuple(variant.edits),
     )
 
 

@@ -2,8 +2,10 @@
 
 ``nnevolve/runs`` ``{"uri"}`` → ``{"uri", "runs": [...]}``: the runs of that file, newest
 first, with status and counts. ``nnevolve/pareto`` ``{"run", "uri"?}`` → the run, the
-original network's figures and each Pareto variant with its figures, edits, source and a
-unified diff against the run's base. The run store is read in a thread of its own.
+original network's figures and each Pareto variant with its figures, changes (its net
+difference from the run's base), lineage, source, a unified diff against the run's base, and
+``withheld`` (why it cannot be applied to the open document's text, else null). The run
+store is read in a thread of its own.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnevolve.config import ConfigError, load_config
+from nnevolve.lsp.code_actions import withheld_reason
 from nnevolve.lsp.offers import (
     OfferedRun,
+    OfferedVariant,
     offers,
     read_offered_run,
     run_file_key,
     store_path_for,
     uri_to_path,
 )
-from nnevolve.lsp.variants import unified_diff
+from nnevolve.lsp.variants import rebase, unified_diff
 from nnevolve.store import RunRecord, RunStore, StoreError
 
 if TYPE_CHECKING:
@@ -69,11 +73,22 @@ def list_runs(file: Path) -> list[RunRecord]:
         return store.list_runs(file=run_file_key(file))
 
 
-def pareto_json(offered: OfferedRun) -> dict[str, Any]:
-    """A run's Pareto variants, each with a unified diff against the run's base."""
+def pareto_json(offered: OfferedRun, current: str | None = None) -> dict[str, Any]:
+    """A run's Pareto variants, each with its changes and a unified diff against the run's base.
+
+    `current` is the text of the run's file open in the editor: a variant whose lines the user
+    has edited since is marked ``withheld`` with the reason (None when it can be applied).
+    """
     run = offered.run
     base = offered.base
     name = Path(run.file).name
+    count = len(offered.variants)
+
+    def withheld(variant: OfferedVariant) -> str | None:
+        if current is None or rebase(run.base_source, variant.source, current) is not None:
+            return None
+        return withheld_reason(variant, count, offered)
+
     return {
         "run": run_json(run),
         "base": None
@@ -90,6 +105,7 @@ def pareto_json(offered: OfferedRun) -> dict[str, Any]:
                 **variant.to_json(),
                 "source": variant.source,
                 "diff": unified_diff(run.base_source, variant.source, name),
+                "withheld": withheld(variant),
             }
             for variant in offered.variants
         ],
@@ -151,7 +167,20 @@ async def pareto_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, A
         offered = await asyncio.to_thread(_find_pareto, stores, run_id)
     except (StoreError, OSError):
         return None
-    return pareto_json(offered) if offered is not None else None
+    if offered is None:
+        return None
+    current = _open_text(ls, offered.run)
+    return await asyncio.to_thread(pareto_json, offered, current)
+
+
+def _open_text(ls: NnevolveLanguageServer, run: RunRecord) -> str | None:
+    """The editor's text of the run's file, when it is open (what a variant would apply to)."""
+    for uri in list(ls.workspace.text_documents):
+        path = uri_to_path(uri)
+        if path is not None and run_file_key(path) == run.file:
+            document = ls.documents.text_document(uri)
+            return document.source if document is not None else None
+    return None
 
 
 def register(server: NnevolveLanguageServer) -> None:

@@ -64,6 +64,8 @@ def rebase(base: str, variant: str, current: str) -> Rebased | None:
     """
     if current == base:
         return Rebased(line_edits(base, variant), variant)
+    if current == variant:  # already applied: nothing to do, nothing withheld
+        return Rebased((), current)
     ours = line_edits(base, variant)
     theirs = line_edits(base, current)
     if any(_touches(o, t) for o in ours for t in theirs):

@@ -10,6 +10,7 @@ import type { LineMarks } from './decorations';
 import type { RunProgress } from './progress';
 import type { SetupAdvice } from './python';
 import type { ResultsPanel } from './results/panel';
+import { endsWithResults } from './runWords';
 import { overridesFromSettings, withSettingOverrides, type OverridesResult } from './settings';
 import { SHOW_RUN_PROGRESS_COMMAND } from './status';
 
@@ -198,8 +199,8 @@ export function registerCommands(deps: CommandDeps, evolution: Evolution): vscod
     }),
     progress.onDidEnd(async ({ message }) => {
       void results.refreshIfShowing();
-      if (!message) {
-        return;
+      if (!endsWithResults(message)) {
+        return; // a failure: the server's error message is the one notification
       }
       const show = 'Show results';
       if ((await vscode.window.showInformationMessage(`NN Evolve: ${message}`, show)) === show) {

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 
 import type { ActiveRun } from './progress';
+import { stageOf, statusText } from './runWords';
 
 export const SHOW_RUN_PROGRESS_COMMAND = 'nnevolve.showRunProgress';
 
@@ -20,9 +21,9 @@ export class RunStatus implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const percent = run.percentage === undefined ? '' : ` ${Math.round(run.percentage)}%`;
     const more = runs.length > 1 ? ` (+${runs.length - 1})` : '';
-    this.item.text = `$(sync~spin) NN Evolve${percent}${more}`;
+    // the stage the notification and the lens show, never a percentage alone
+    this.item.text = `${statusText(stageOf(run.message), run.percentage, run.cancelling)}${more}`;
     this.item.tooltip = runs
       .map((r) => `${r.title}${r.cancelling ? ' (cancelling)' : ''}${r.message ? ` · ${r.message}` : ''}`)
       .concat('Click to show progress or cancel')

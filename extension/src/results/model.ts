@@ -5,7 +5,8 @@
  *
  * `nnevolve/runs` answers `{"uri", "runs": [{id, model, status, created_at, counts, ...}]}`;
  * `nnevolve/pareto` answers `{"run", "base": {accuracy, params, latency_ms, source},
- * "variants": [{id, index, accuracy, params, latency_ms, edits, source, diff}]}`. The readers
+ * "variants": [{id, index, accuracy, params, latency_ms, changes, lineage, source, diff,
+ * withheld}]}`. The readers
  * also take bare lists and metrics nested in `evaluation` (the run store's records), and
  * skip entries they cannot read.
  */
@@ -35,7 +36,9 @@ export interface VariantView {
   metrics: Metrics;
   source: string | null;
   diff: string | null;
-  edits: string[]; // human words for each edit
+  changes: string[]; // its net difference from the original, one phrase per changed line
+  lineage: string[]; // the edits that bred it, in order
+  withheld: string | null; // why it cannot be applied to the open document now, else null
 }
 
 export interface ParetoView {
@@ -138,7 +141,9 @@ function readVariant(entry: unknown, label: string, isBase: boolean): VariantVie
     metrics: readMetrics(entry),
     source: textOrNull(entry.source),
     diff: textOrNull(entry.diff),
-    edits: readEdits(entry.edits),
+    changes: readEdits(entry.changes),
+    lineage: readEdits(entry.lineage),
+    withheld: textOrNull(entry.withheld),
   };
 }
 

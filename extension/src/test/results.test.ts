@@ -68,14 +68,21 @@ describe('reading nnevolve/runs and nnevolve/pareto', () => {
       base: { accuracy: 0.95, params: 20000, latency_ms: 0.3, test_accuracy: null, source: 'base' },
       variants: [
         { id: 14, index: 1, accuracy: 0.97, params: 18000, latency_ms: 0.25, test_accuracy: null,
-          edits: [{ op: 'delete', summary: 'delete line 14' }], source: '# variant 14\n', diff: '--- a\n+++ b\n' },
-        { id: 12, index: 2, accuracy: 0.93, params: 5000, latency_ms: 0.1, test_accuracy: null, edits: [], source: 's', diff: '' },
+          changes: ['line 14: delete nn.ReLU()'], lineage: [{ op: 'delete', summary: 'delete line 14' }],
+          source: '# variant 14\n', diff: '--- a\n+++ b\n', withheld: null },
+        { id: 12, index: 2, accuracy: 0.93, params: 5000, latency_ms: 0.1, test_accuracy: null, changes: [], lineage: [],
+          source: 's', diff: '', withheld: 'variant 2/2 changes lines of Net that were edited since the run started' },
       ],
     });
     assert.deepEqual(pareto.base && [pareto.base.key, pareto.base.label, pareto.base.metrics.params], ['original', 'original', 20000]);
     assert.deepEqual(pareto.variants.map((v) => [v.key, v.label, v.id]), [['14', '1', 14], ['12', '2', 12]]);
     assert.deepEqual(pareto.variants[0]?.metrics, { accuracy: 0.97, params: 18000, latencyMs: 0.25, testAccuracy: null });
-    assert.deepEqual(pareto.variants[0]?.edits, ['delete line 14']);
+    assert.deepEqual(pareto.variants[0]?.changes, ['line 14: delete nn.ReLU()']);
+    assert.deepEqual(pareto.variants[0]?.lineage, ['delete line 14']);
+    assert.deepEqual(pareto.variants.map((v) => v.withheld), [
+      null,
+      'variant 2/2 changes lines of Net that were edited since the run started',
+    ]);
     assert.equal(pareto.variants[0]?.source, '# variant 14\n');
     assert.equal(pareto.variants[0]?.diff, '--- a\n+++ b\n');
   });

@@ -280,7 +280,7 @@ function figure(value: string, change: string): HTMLTableCellElement {
   return cell;
 }
 
-/** Two table rows per variant: its figures and actions, then its edits in words. */
+/** Two table rows per variant: its figures and actions, then its changes in words. */
 function rows(variant: VariantView, base: VariantView | null): HTMLTableRowElement[] {
   const m = variant.metrics;
   const b = variant.isBase ? null : (base?.metrics ?? null);
@@ -294,7 +294,12 @@ function rows(variant: VariantView, base: VariantView | null): HTMLTableRowEleme
       select(variant.key);
       post({ type: 'showDiff', variant: variant.key });
     });
-    const apply = el('button', { type: 'button' }, 'Apply');
+    const apply = el('button', { type: 'button' }, variant.withheld ? 'Withheld' : 'Apply');
+    if (variant.withheld) {
+      // the server would refuse it: say why before any click, as the code actions do
+      apply.disabled = true;
+      apply.title = variant.withheld;
+    }
     apply.addEventListener('click', (event) => {
       event.stopPropagation();
       select(variant.key);
@@ -311,13 +316,15 @@ function rows(variant: VariantView, base: VariantView | null): HTMLTableRowEleme
     figure(formatLatency(m.latencyMs), b ? relativeChange(m.latencyMs, b.latencyMs) : ''),
     actions,
   );
-  const words = variant.isBase ? 'the network as written' : variant.edits.join('; ') || 'no edits recorded';
-  const edits = el(
-    'tr',
-    { 'data-key': variant.key, class: `edits ${kind}${selected}` },
-    el('td', {}),
-    el('td', { colspan: String(COLUMNS.length - 1) }, words),
-  );
+  const words = variant.isBase ? 'the network as written' : variant.changes.join('; ') || 'no change';
+  const cell = el('td', { colspan: String(COLUMNS.length - 1) }, words);
+  if (variant.lineage.length > 0) {
+    cell.title = `lineage: ${variant.lineage.join('; ')}`;
+  }
+  if (variant.withheld) {
+    cell.append(el('div', { class: 'withheld' }, `withheld: ${variant.withheld}`));
+  }
+  const edits = el('tr', { 'data-key': variant.key, class: `edits ${kind}${selected}` }, el('td', {}), cell);
   for (const row of [figures, edits]) {
     row.addEventListener('click', () => select(variant.key));
   }

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from nnevolve.config import ALGORITHMS, ConfigError, load_config, resolve_dataset
 from nnevolve.process_context import start_forkserver
-from nnevolve.report import JsonLines, ProgressDisplay, print_result
+from nnevolve.report import JsonLines, ProgressDisplay, print_error, print_result
 from nnevolve.store import RunStore, StoreError
 
 if TYPE_CHECKING:
@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
     def fail(message: str) -> int:
         if jsonl is not None:
             jsonl.emit("error", message=message)
-        console.print(f"nnevolve evolve: error: {message}", markup=False, highlight=False,
-                      soft_wrap=True)
+        print_error("evolve", message, as_json=args.json and jsonl is None)
         return EXIT_USAGE
 
     if args.file is None and args.resume is None:
@@ -93,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     stop = _StopOnSignal()
     show_progress = jsonl is None and not args.json and console.is_terminal
     with stop, store, ProgressDisplay(console, enabled=show_progress) as display:
-        report = _progress_hook(display, jsonl)
+        report = _progress_hook(display, jsonl, stop)
         try:
             result = run_evolution(config, args.file, model=args.model, store=store,
                                    progress=report, should_stop=stop.requested,
@@ -138,11 +137,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "objectives": args.objectives, **paths}
 
 
-def _progress_hook(display: ProgressDisplay, jsonl: JsonLines | None) -> Any:
+def _progress_hook(display: ProgressDisplay, jsonl: JsonLines | None,
+                   stop: _StopOnSignal) -> Any:
     announced = False
 
     def report(progress: RunProgress) -> None:
         nonlocal announced
+        stop.starting = progress.phase == "starting"
         if jsonl is not None:
             if not announced:
                 jsonl.emit("started", run_id=progress.run_id)
@@ -158,15 +159,22 @@ class _StopOnSignal:
 
     def __init__(self) -> None:
         self._requested = False
+        self.interrupted = False  # by Ctrl-C (SIGINT), rather than SIGTERM
+        # while the run starts (dataset, workers, the static checker's start-up) it waits in
+        # calls that never look at `requested`; nothing is evaluated yet, so a stop may
+        # interrupt them: the run still ends cancelled within a second
+        self.starting = True
         self._previous: dict[int, Any] = {}
 
     def requested(self) -> bool:
         return self._requested
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        first = not self._requested
         self._requested = True
+        self.interrupted = self.interrupted or signum == signal.SIGINT
+        if self.starting or (not first and signum == signal.SIGINT):
+            raise KeyboardInterrupt
 
     def __enter__(self) -> _StopOnSignal:  # noqa: PYI034 - Self needs Python 3.11
         for signum in (signal.SIGTERM, signal.SIGINT):

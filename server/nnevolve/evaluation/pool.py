@@ -28,6 +28,7 @@ from nnevolve.process_tree import kill_group, kill_tree
 
 CANCELLED = "cancelled"
 _BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits
+_CLOSE_WAIT_S = 0.5  # close() waits this long for the monitor thread to stop
 _IDLE_POLL_S = 1.0
 _MAX_START_FAILURES = 3
 _START_RETRY_S = 0.2  # e.g. a variant killed the forkserver: the next start launches a new one
@@ -183,7 +184,9 @@ class EvaluationPool:
             self._closed = True
         self._wake()
         if threading.current_thread() is not self._monitor:
-            self._monitor.join(timeout=5.0)
+            # the monitor may wait in a worker's start (the forkserver still importing torch,
+            # seconds): a cancel does not wait for that; the monitor kills what it starts late
+            self._monitor.join(timeout=_CLOSE_WAIT_S)
         self._shutdown()
 
     def __enter__(self) -> EvaluationPool:  # noqa: PYI034  (typing.Self needs Python 3.11)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -11,6 +12,19 @@ UNKNOWN = object()  # "not a literal": a name, a call, an expression we do not f
 _MAX_DEPTH = 32  # folding deeper expressions than this is not worth a RecursionError
 _MAX_MAGNITUDE = 10**18  # bigger numbers are not layer sizes; refusing them bounds the work
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks of Python's tokenizer (not \f, \v)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _wide_characters(text: str) -> tuple[list[int], list[int]]:
+    """Byte offsets of ``text``'s multi-byte UTF-8 characters, and the extra bytes up to each."""
+    starts: list[int] = []
+    extra: list[int] = []
+    total = 0
+    for match in _NON_ASCII.finditer(text):
+        starts.append(match.start() + total)
+        total += len(match.group().encode("utf-8", "surrogatepass")) - 1
+        extra.append(total)
+    return starts, extra
 
 _BINARY: dict[type, Callable[[object, object], object]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -121,6 +135,7 @@ class SourceText:
         self._ascii = text.isascii()
         self._lines: list[str] | None = None
         self._shift = first_line_shift  # a BOM stripped before parsing sits before line 1
+        self._wide: dict[int, tuple[list[int], list[int]]] = {}
 
     @property
     def lines(self) -> list[str]:
@@ -128,26 +143,32 @@ class SourceText:
             self._lines = _LINE_BREAK.split(self._text)
         return self._lines
 
+    def _char(self, index: int, byte_col: int) -> int:
+        """The code-point column of a UTF-8 byte column on the 0-based line ``index``."""
+        if self._ascii:
+            return byte_col
+        wide = self._wide.get(index)
+        if wide is None:
+            # once per line, not per item: a 5 MB one-line file has 100,000 items
+            wide = self._wide[index] = _wide_characters(self.lines[index])
+        starts, extra = wide
+        before = bisect.bisect_left(starts, byte_col)  # multi-byte characters before the column
+        return byte_col - (extra[before - 1] if before else 0)
+
     def char_col(self, line: int, byte_col: int) -> int:
         """The code-point column of a UTF-8 byte column on a 1-based line."""
-        col = byte_col
-        if not self._ascii and 1 <= line <= len(self.lines):
-            text = self.lines[line - 1]
-            if not text.isascii():
-                col = len(
-                    text.encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "replace")
-                )
+        col = self._char(line - 1, byte_col) if 1 <= line <= len(self.lines) else byte_col
         return col + self._shift if line == 1 else col
 
     def segment(self, node: ast.expr) -> str:
         """The node's source text when short and on one line, else "…"."""
         line = node.lineno
-        if line != node.end_lineno or not 1 <= line <= len(self.lines):
+        end_line, end = node.end_lineno, node.end_col_offset
+        if line != end_line or end is None or not 1 <= line <= len(self.lines):
             return "…"
         text = self.lines[line - 1]
-        if self._ascii or text.isascii():
-            segment = text[node.col_offset : node.end_col_offset]
-        else:
-            raw = text.encode("utf-8", "surrogatepass")
-            segment = raw[node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+        start = node.col_offset
+        if end - start > 4 * self.MAX_SEGMENT:  # over the limit in code points too
+            return "…"
+        segment = text[self._char(line - 1, start) : self._char(line - 1, end)]
         return segment if len(segment) <= self.MAX_SEGMENT else "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 
 from nnevolve.analysis import Analysis, analyze
 from nnevolve.genome.imports import qualified_name, torch_aliases
@@ -34,12 +35,14 @@ def module_subclasses(tree: ast.Module) -> list[ast.ClassDef]:
 
 def layer_building_classes(tree: ast.Module, analysis: Analysis) -> list[ast.ClassDef]:
     """The module subclasses whose own body contains at least one layer line."""
-    lines = [item.line for item in analysis.items if item.type in LAYER_TYPES]
-    return [
-        cls
-        for cls in module_subclasses(tree)
-        if any(cls.lineno <= line <= (cls.end_lineno or cls.lineno) for line in lines)
-    ]
+    lines = sorted(item.line for item in analysis.items if item.type in LAYER_TYPES)
+    found = []
+    for cls in module_subclasses(tree):
+        # the first layer line at or after the class's start: one binary search per class
+        first = bisect.bisect_left(lines, cls.lineno)
+        if first < len(lines) and lines[first] <= (cls.end_lineno or cls.lineno):
+            found.append(cls)
+    return found
 
 
 def model_classes(source: str) -> list[str]:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from nnevolve.lsp import figures
+from nnevolve.lsp import figures, trust
 from nnevolve.lsp.code_lens import find_model_class
 from nnevolve.lsp.offers import (
     OfferedRun,
     OfferedVariant,
+    belongs_to,
     offers,
     read_offered_run,
     store_path_for,
@@ -134,13 +136,13 @@ async def code_actions(
 ) -> list[types.CodeAction] | None:
     """``textDocument/codeAction``: one action per offered variant, on any line of the class."""
     uri = params.text_document.uri
-    if not _wants_rewrites(params):
+    if not _wants_rewrites(params) or not trust.trusted(ls):
         return None
     run = await offers(ls).offered(uri)
-    if run is None or not run.variants:
+    if run is None or not run.variants or not belongs_to(run.run, uri):
         return None
     document = await ls.documents.analyzed(uri)
-    if document is None:
+    if document is None or document.too_large() is not None:
         return None
     cls = find_model_class(document, run.run.class_name)
     first, last = params.range.start.line + 1, params.range.end.line + 1
@@ -196,6 +198,21 @@ def _apply_arguments(arguments: tuple[Any, ...]) -> tuple[str, str, int, int | N
 
 
 async def _find_run(ls: NnevolveLanguageServer, uri: str, run_id: str) -> OfferedRun:
+    run = await _run_by_id(ls, uri, run_id)
+    if not belongs_to(run.run, uri):
+        # its variants are another file's text: applied here they would replace this one
+        raise ApplyError(
+            f"run {run_id} evolved {Path(run.run.file).name}, not {_file_name(uri)}"
+        )
+    return run
+
+
+def _file_name(uri: str) -> str:
+    path = uri_to_path(uri)
+    return path.name if path is not None else uri
+
+
+async def _run_by_id(ls: NnevolveLanguageServer, uri: str, run_id: str) -> OfferedRun:
     offered = await offers(ls).offered(uri)
     if offered is not None and offered.run_id == run_id:
         return offered
@@ -214,6 +231,8 @@ async def _find_run(ls: NnevolveLanguageServer, uri: str, run_id: str) -> Offere
 async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) -> dict[str, Any]:
     """Apply one variant through ``workspace/applyEdit``, re-based onto the current text."""
     uri, run_id, variant_id, version = _apply_arguments(arguments)
+    if not trust.trusted(ls):
+        raise ApplyError(trust.UNTRUSTED_REASON)
     document = await ls.documents.analyzed(uri)
     if document is None:
         raise ApplyError(f"{uri} is not open in the editor")

@@ -8,10 +8,12 @@ and shared by every request and by the diagnostics of that version.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -19,7 +21,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from nnevolve.analysis import Analysis, LineItem, SyntaxProblem
-from nnevolve.lsp.analysis_worker import AnalysisWorker
+from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS, AnalysisWorker, Examined, ModelClass
 
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
@@ -35,6 +37,7 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 # The line breaks of both LSP and Python's tokenizer; str.splitlines also breaks on \f, \x1c,
 # \u2028, ... which would shift every line number after one of them.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 DocumentListener = Callable[[str], None]
 
@@ -65,12 +68,52 @@ class AnalyzedDocument:
     lines: list[str]
     analysis: Analysis
     codec: PositionCodec
+    classes: tuple[ModelClass, ...] = ()  # the classes the engine can evolve
+
+    @classmethod
+    def of(
+        cls, uri: str, version: int | None, source: str, examined: Examined, codec: PositionCodec
+    ) -> AnalyzedDocument:
+        """A document version from what the analysis worker found in its text."""
+        lines = split_lines(source)
+        return cls(uri, version, source, lines, examined.analysis, codec, examined.classes)
+
+    def too_large(self) -> str | None:
+        """Why evolve features are off for this text (it is too large), or None."""
+        if len(self.source) <= EVOLVE_MAX_CHARS:
+            return None
+        return (
+            f"the file is too large to evolve ({len(self.source):,} characters; "
+            f"the limit is {EVOLVE_MAX_CHARS:,})"
+        )
+
+    @cached_property
+    def _non_ascii(self) -> dict[int, list[int]]:
+        # per non-ASCII line, the columns of its characters beyond the BMP (UTF-16 pairs):
+        # one pass per version rather than one per position (a 5 MB line has 100,000 items)
+        return {
+            index: [match.start() for match in _ASTRAL.finditer(text)]
+            for index, text in enumerate(self.lines)
+            if not text.isascii()
+        }
+
+    @cached_property
+    def _units_per_astral(self) -> int | None:
+        # 2 in UTF-16, 1 in UTF-32; None in UTF-8, where other characters are wide too
+        units = self.codec.client_num_units("\u00e9\U0001f600")
+        return {3: 2, 2: 1}.get(units)
 
     def character(self, line: int, col: int) -> int:
         """The client column of a 1-based ``line`` and 0-based code-point ``col`` (clamped)."""
-        text = self.lines[min(max(line - 1, 0), len(self.lines) - 1)]
+        index = min(max(line - 1, 0), len(self.lines) - 1)
+        text = self.lines[index]
         col = min(max(col, 0), len(text))
-        return col if text.isascii() else self.codec.client_num_units(text[:col])
+        astral = self._non_ascii.get(index)
+        if astral is None:
+            return col
+        if self._units_per_astral is not None:
+            return col + (self._units_per_astral - 1) * bisect.bisect_left(astral, col)
+        return self.codec.client_num_units(text[:col])
 
     def position(self, line: int, col: int) -> types.Position:
         """LSP position of a 1-based ``line`` and 0-based code-point ``col``, clamped to the text."""
@@ -153,9 +196,10 @@ class Documents:
         return await asyncio.shield(pending)
 
     async def _analyze(self, uri: str, version: int | None, source: str) -> AnalyzedDocument:
-        analysis = await self._worker.analyze(source)
-        codec = self._server.workspace.position_codec
-        return AnalyzedDocument(uri, version, source, split_lines(source), analysis, codec)
+        examined = await self._worker.examine(source)
+        return AnalyzedDocument.of(
+            uri, version, source, examined, self._server.workspace.position_codec
+        )
 
     def _store(self, key: tuple[str, int | None], done: asyncio.Future[AnalyzedDocument]) -> None:
         self._pending.pop(key, None)

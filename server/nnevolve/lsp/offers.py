@@ -24,6 +24,8 @@ from nnevolve.changes import variant_changes
 from nnevolve.config import ConfigError, find_pyproject, load_config
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.normalize import source_hash
+from nnevolve.lsp import trust
+from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS
 from nnevolve.store import Evaluation, RunRecord, RunStore, StoreError, Variant, default_store_path
 
 if TYPE_CHECKING:
@@ -59,6 +61,12 @@ def store_path_for(file: Path) -> Path:
 def run_file_key(file: Path) -> str:
     """How the run store names a model file (the resolved path)."""
     return str(file.resolve())
+
+
+def belongs_to(run: RunRecord, uri: str) -> bool:
+    """Whether `run` evolved the file at `uri` (whose text its variants would replace)."""
+    path = uri_to_path(uri)
+    return path is not None and run.file == run_file_key(path)
 
 
 @dataclass(frozen=True)
@@ -174,8 +182,8 @@ def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
         return None
     try:
         current_hash = source_hash(text)
-    except GenomeError:
-        return None  # text that does not parse matches no run
+    except (GenomeError, RecursionError, MemoryError):
+        return None  # text that does not parse (or nests too deep to) matches no run
     with RunStore(store_path) as store:
         runs = store.list_runs(file=run_file_key(file))
     for run in runs:
@@ -256,7 +264,12 @@ def register(server: NnevolveLanguageServer) -> None:
 
     def changed(uri: str) -> None:
         document = server.documents.text_document(uri)
-        if document is not None:
+        # an untrusted workspace's store is not read; a file too large to evolve has no runs
+        if (
+            document is not None
+            and trust.trusted(server)
+            and len(document.source) <= EVOLVE_MAX_CHARS
+        ):
             book.load_latest(uri, document.source)
 
     server.documents.when_changed(changed)

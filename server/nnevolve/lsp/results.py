@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnevolve.config import ConfigError, load_config
+from nnevolve.lsp import trust
 from nnevolve.lsp.code_actions import withheld_reason
 from nnevolve.lsp.offers import (
     OfferedRun,
@@ -146,6 +147,8 @@ async def runs_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, Any
     path = uri_to_path(uri) if isinstance(uri, str) else None
     if path is None or not isinstance(uri, str):
         return {"uri": uri, "runs": [], "error": 'expects {"uri": a file: URI}'}
+    if not trust.trusted(ls):
+        return {"uri": uri, "runs": [], "error": trust.UNTRUSTED_REASON}
     try:
         runs = await asyncio.to_thread(list_runs, path)
     except (StoreError, OSError) as error:
@@ -160,7 +163,7 @@ async def pareto_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, A
     values = plain(params)
     values = values if isinstance(values, dict) else {}
     run_id, uri = values.get("run"), values.get("uri")
-    if not isinstance(run_id, str):
+    if not isinstance(run_id, str) or not trust.trusted(ls):
         return None
     stores = _candidate_stores(ls, uri)
     try:

@@ -32,6 +32,7 @@ from nnevolve.lsp import (
     results,
     semantic_tokens,
     transport,
+    trust,
 )
 from nnevolve.lsp.documents import Documents
 from nnevolve.lsp.protocol import NnevolveProtocol, converter
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FEATURES: tuple[ModuleType, ...] = (
+    trust,
     documents,
     diagnostics,
     hover,

@@ -1,0 +1,46 @@
+"""Workspace trust: in a workspace the client does not trust, only analysis runs.
+
+Evolving trains the workspace's model file (its code runs), and the run store is a file of
+the workspace; marks, hovers and diagnostics only parse text. The client says whether the
+workspace is trusted in ``initializationOptions.workspaceTrusted`` (VS Code's workspace
+trust); a client that says nothing has no such notion and is trusted, as the user chose
+to run the server there.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from nnevolve.lsp.server import NnevolveLanguageServer
+
+UNTRUSTED_REASON = (
+    "this workspace is not trusted, and evolving runs its code: trust it first "
+    "(Workspaces: Manage Workspace Trust)"
+)
+UNTRUSTED_LENS = "Evolve is off: the workspace is not trusted"
+
+_UNTRUSTED: weakref.WeakSet[NnevolveLanguageServer] = weakref.WeakSet()
+
+
+def trusted(server: NnevolveLanguageServer) -> bool:
+    """Whether the client trusts the workspace (then evolve and stored runs are on)."""
+    return server not in _UNTRUSTED
+
+
+def _says_untrusted(options: Any) -> bool:
+    return isinstance(options, dict) and options.get("workspaceTrusted") is False
+
+
+def register(server: NnevolveLanguageServer) -> None:
+    """Read the client's trust from its ``initialize`` request."""
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: Any, params: types.InitializeParams) -> None:
+        if _says_untrusted(params.initialization_options):
+            _UNTRUSTED.add(server)
+        else:
+            _UNTRUSTED.discard(server)

@@ -250,3 +250,33 @@ def test_sites_command_json(tmp_path: Path):
          "--input-shape", "1x8x8", "--json"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "VGG('VGG-A')" in json.loads(bad.stdout)["error"]
+
+
+def test_the_editor_offers_evolve_above_factories_that_need_no_arguments():
+    from nnevolve.analysis import analyze
+    from nnevolve.lsp.analysis_worker import model_classes_in
+
+    source = sample("resnet_blocks.py") + "\n\ndef ResNetN(n):\n    return ResNet(BasicBlock, [n, n, n])\n"
+    names = [m.name for m in model_classes_in(source, analyze(source))]
+    assert {"ResNet8", "ResNet14B", "ResNet"} <= set(names)
+    assert "ResNetN" not in names  # it needs an argument: no lens to click
+
+
+@pytest.mark.parametrize("file, model, kinds", [
+    ("vgg.py", "vgg11(num_classes=10)", {"config", "layer", "block"}),
+    ("resnet.py", "resnet18(num_classes=10)", {"layer", "block"}),
+    ("mobilenetv2.py", "mobilenet_v2(num_classes=10)", {"layer", "block"}),
+])
+def test_torchvision_files_run_as_members_of_their_package(file, model, kinds):
+    import torchvision
+    from torchvision.models import _api
+
+    from nnevolve.genome.model_spec import package_of
+
+    path = Path(torchvision.__file__).parent / "models" / file
+    package = package_of(path)
+    assert package is not None and package[1] == "torchvision.models"
+    listing = list_sites(path.read_text(), model, (3, 32, 32), 10, package=package)
+    assert listing.traced and listing.problem is None  # relative imports resolved
+    assert kinds <= {i.kind for i in listing.items}
+    assert "vgg11" in _api.BUILTIN_MODELS  # torchvision's registry is as it was

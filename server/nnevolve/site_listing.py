@@ -12,7 +12,7 @@ import ast
 from dataclasses import asdict, dataclass
 
 from nnevolve.genome import Genome, GenomeError
-from nnevolve.genome.model_spec import resolve_model
+from nnevolve.genome.model_spec import in_package, resolve_model
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _owner_of(tree: ast.Module, line: int) -> str:
 
 
 def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
-               num_classes: int) -> SiteListing:
+               num_classes: int, *, package: tuple[str, str] | None = None) -> SiteListing:
     """The sites of ``model`` (a model expression; default: the file's default model).
 
     Raises GenomeError when the file does not parse or the expression names no model of it.
@@ -64,11 +64,12 @@ def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
     from nnevolve.repair import repair  # noqa: PLC0415 (torch: only when listing)
 
     spec = resolve_model(source, model).with_classes(num_classes)
-    result = repair(source, spec.expression, input_shape, num_classes)
+    built = in_package(spec.expression, package)  # a package's member runs inside it
+    result = repair(source, built, input_shape, num_classes)
     live = result.liveness if result.ok else None
     # the listing is of the user's own text: a repaired copy would number other lines
     if result.ok and result.source != source:
-        live = _liveness_of_unrepaired(source, spec.expression, input_shape, num_classes) or live
+        live = _liveness_of_unrepaired(source, built, input_shape, num_classes) or live
     genome = Genome.parse(source, spec.expression, live=live)
     items: list[SiteItem] = []
     for site in genome.live_sites():

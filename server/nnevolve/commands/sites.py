@@ -79,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
         except DatasetError as exc:
             return _fail(args, str(exc))
         input_shape, classes = data.input_shape, data.num_classes
+    from nnevolve.genome.model_spec import package_of
     from nnevolve.site_listing import list_sites
 
     try:
-        listing = list_sites(source, args.model or config.model, input_shape, classes)
+        listing = list_sites(source, args.model or config.model, input_shape, classes,
+                             package=package_of(args.file))
     except GenomeError as exc:
         return _fail(args, f"{args.file}: {exc}")
     if args.json:

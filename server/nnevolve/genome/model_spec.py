@@ -10,8 +10,11 @@ namespace of the executed file. No torch here: the language server uses this mod
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nnevolve.analysis import Analysis, analyze
 from nnevolve.genome.errors import GenomeError
@@ -240,6 +243,8 @@ def resolve_model(source: str, text: str | None = None, *, tree: ast.Module | No
     classes = _classes(tree)
     functions = _functions(tree)
     factories = model_factories(tree)
+    if text is not None:
+        _, text = split_package(text)
     if text is None or not text.strip():
         if analysis is None:
             analysis = analyze(source)
@@ -315,3 +320,64 @@ def instantiate(namespace: Mapping[str, object], expression: str) -> object:
     if isinstance(expression, str) and expression.strip().isidentifier() and callable(value):
         value = value()
     return value
+
+
+# -- files inside packages --------------------------------------------------------------------
+
+_PACKAGE_MARK = "\x00"  # never in a Python expression: separates a package from the model
+
+
+def package_of(path: Path) -> tuple[str, str] | None:
+    """(import root, dotted package) of a file inside a package (its folder has
+    ``__init__.py``), else None: ``torchvision/models/vgg.py`` → (site-packages,
+    "torchvision.models")."""
+    folder = path.resolve().parent
+    parts: list[str] = []
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.append(folder.name)
+        folder = folder.parent
+    return (str(folder), ".".join(reversed(parts))) if parts else None
+
+
+def in_package(model: str, package: tuple[str, str] | None) -> str:
+    """The model expression the engine's workers build for a file of ``package``: they run the
+    variant as a member of that package, so its relative imports work."""
+    if package is None:
+        return model
+    return _PACKAGE_MARK.join((*package, model))
+
+
+def split_package(model: str) -> tuple[tuple[str, str] | None, str]:
+    """The inverse of :func:`in_package`: (package or None, the plain expression)."""
+    if _PACKAGE_MARK not in model:
+        return None, model
+    root, package, expression = model.split(_PACKAGE_MARK, 2)
+    return (root, package), expression
+
+
+@contextlib.contextmanager
+def package_context(namespace: dict[str, object], package: tuple[str, str] | None) -> Iterator[None]:
+    """Run a variant's code as a member of its package: ``__package__`` set, the import root
+    importable, and registries that refuse a second definition of a name (torchvision's
+    ``@register_model``) given a fresh table while the variant's file runs."""
+    if package is None:
+        yield
+        return
+    root, dotted = package
+    namespace["__package__"] = dotted
+    if root not in sys.path:
+        sys.path.append(root)  # appended: the package must not shadow what is installed
+    registry = None
+    if dotted.split(".")[0] == "torchvision":
+        try:
+            from torchvision.models import _api  # noqa: PLC0415
+
+            registry = _api.BUILTIN_MODELS
+            _api.BUILTIN_MODELS = {}
+        except (ImportError, AttributeError):
+            registry = None
+    try:
+        yield
+    finally:
+        if registry is not None:
+            _api.BUILTIN_MODELS = registry

@@ -18,7 +18,9 @@ from nnevolve.genome.model_spec import resolve_model
 from nnevolve.genome.owners import model_owners
 from nnevolve.genome.walk import NodeWalk, Positions, Range
 
-SITE_KINDS = ("append", "sequential", "attribute", "forward_call")
+SITE_KINDS = ("append", "sequential", "attribute", "forward_call", "returned", "local")
+# "returned": `return nn.Conv2d(...)` in a layer-building helper (`def conv3x3(...)`);
+# "local": `final_conv = nn.Conv2d(...)` bound to a local name; both are edited in place only
 # line types of the layers a site may hold; containers, losses and optimizers are never sites
 SITE_TYPES = frozenset(
     {"connection", "activation", "normalization", "pooling", "dropout", "reshape"}
@@ -396,6 +398,18 @@ class _SiteFinder:
                 uses = tuple(sorted({self.positions.start(c)[0] for c in use_calls}))
                 site = self.site("attribute", item, call, attr)
                 return [(replace(site, uses=uses), anchor)]
+        # `return nn.Conv2d(...)` in a helper, `conv = nn.Conv2d(...)` bound to a local name
+        if method != "forward" and len(statement.body) == 1:
+            small = statement.body[0]
+            if isinstance(small, cst.Return) and small.value is call:
+                anchor = Anchor(call, statement, method, self.flow(None, references, call))
+                return [(self.site("returned", item, call, method), anchor)]
+            if (isinstance(parent, cst.Assign) and len(parent.targets) == 1
+                    and isinstance(parent.targets[0].target, cst.Name)):
+                name = parent.targets[0].target.value
+                anchor = Anchor(call, statement, method,
+                                self.flow(holders.get(name), references, call))
+                return [(self.site("local", item, call, name), anchor)]
         # `layers += [<layer>, ...]`, `layers = [...]`, `layers.extend([...])`
         if isinstance(parent, cst.Element) and isinstance(grand, cst.List):
             listed = self.list_site(call, item, parent, grand, statement, method, references,

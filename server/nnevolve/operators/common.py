@@ -18,7 +18,7 @@ from nnevolve.operators.rewrite import Rewrite
 T = TypeVar("T")
 # sites an operator may change; reshape lines (Flatten) are the repair step's business
 EDITABLE_TYPES = frozenset({"connection", "activation", "normalization", "pooling", "dropout"})
-MODULE_KINDS = frozenset({"append", "sequential", "attribute"})
+MODULE_KINDS = frozenset({"append", "sequential", "attribute", "returned", "local"})
 ATTEMPTS = 8  # an operator retries a random choice this often before it gives up
 
 

@@ -56,6 +56,8 @@ def deletable_sites(g: Genome) -> list[Site]:
             continue  # the list keeps at least one layer
         if site.kind == "sequential" and _element_count(g, site) < 2:
             continue  # never leave an empty Sequential
+        if site.kind in ("returned", "local"):
+            continue  # used as a value: nothing could take its place
         found.append(site)
     return found
 
@@ -69,6 +71,8 @@ def _element_count(g: Genome, site: Site) -> int:
 
 def delete_site(g: Genome, site: Site) -> Offspring | None:
     """``g`` without ``site``; None when the site cannot go without breaking the program."""
+    if site.kind in ("returned", "local"):
+        return None  # the value is used as it is: nothing could take its place
     rewrite = Rewrite(g)
     anchor = g.anchor(site)
     code = one_line(site.code)

@@ -103,6 +103,8 @@ def insertion_points(g: Genome) -> list[InsertionPoint]:
                     InsertionPoint(site, after, site.kind, context_at(g, site, after=after))
                 )
             continue
+        if site.kind in ("returned", "local"):
+            continue  # a helper's value, not a step of the forward pass
         anchor = g.anchor(site)
         statements = anchor.use_statements if site.kind == "attribute" else (anchor.statement,)
         for statement in statements:

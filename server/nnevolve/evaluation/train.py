@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nnevolve.datasets.errors import one_line
+from nnevolve.genome.model_spec import instantiate, package_context, split_package
 from nnevolve.evaluation.budget import Budget, EvalResult
 from nnevolve.evaluation.device import (TensorSplits, autocast, grad_scaler, is_gpu_out_of_memory,
                                         timed, to_device)
@@ -38,21 +39,25 @@ class VariantError(Exception):
 
 
 def build_model(source: str, class_name: str) -> nn.Module:
-    """Exec the whole file in a fresh module namespace and instantiate ``class_name()``."""
+    """Exec the whole file in a fresh module namespace and build the model expression
+    ``class_name`` (``Net``, ``VGG('VGG11')``, ``resnet18(num_classes=10)``)."""
     module = types.ModuleType("nnevolve_variant")
     module.__file__ = "<variant>"
     # registered while it runs so dataclasses, typing and pickle can find the module
     sys.modules[module.__name__] = module
     try:
-        exec(compile(source, "<variant>", "exec"), module.__dict__)  # noqa: S102  (the point of a worker)
-        cls = module.__dict__.get(class_name)
-        if not isinstance(cls, type):
-            raise VariantError(f"the source defines no class {class_name}")
-        model = cls()
+        package, class_name = split_package(class_name)
+        with package_context(module.__dict__, package):
+            exec(compile(source, "<variant>", "exec"), module.__dict__)  # noqa: S102  (the point of a worker)
+        callee = class_name.split("(", 1)[0].strip()
+        if not callable(module.__dict__.get(callee)):
+            raise VariantError(f"the source defines no class or function {callee}")
+        model = instantiate(module.__dict__, class_name)
     finally:
         sys.modules.pop(module.__name__, None)
     if not isinstance(model, nn.Module):
-        raise VariantError(f"{class_name}() is a {type(model).__name__}, not a torch.nn.Module")
+        shown = f"{class_name}()" if class_name.isidentifier() else class_name
+        raise VariantError(f"{shown} is a {type(model).__name__}, not a torch.nn.Module")
     return model
 
 

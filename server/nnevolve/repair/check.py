@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from nnevolve.genome.liveness import Liveness
 from nnevolve.repair.fixes import FixError, FixNote, apply_fixes
 from nnevolve.repair.instrument import instrument
 from nnevolve.repair.plan import plan_fixes
@@ -32,6 +33,7 @@ class RepairResult:
     source: str  # repaired source (== input when nothing changed)
     reason: str | None  # why it is rejected, when not ok
     fixes: tuple[str, ...]  # human words for each fix applied
+    liveness: Liveness | None = None  # what the repaired model uses, when ok
 
 
 def _line_map(old: str, new: str) -> dict[int, int]:
@@ -90,7 +92,8 @@ def repair(source: str, class_name: str, input_shape: tuple[int, ...],
         try:
             fixes = plan_fixes(trace, instrumented.sites, num_classes)
             if not fixes:
-                return RepairResult(True, current, None, tuple(n.render() for n in notes))
+                return RepairResult(True, current, None, tuple(n.render() for n in notes),
+                                    trace.liveness)
             repaired, new_notes = apply_fixes(current, instrumented.sites, fixes)
         except (Rejection, FixError) as exc:
             return RepairResult(False, current, str(exc), tuple(n.render() for n in notes))

@@ -22,6 +22,7 @@ from types import CodeType
 import torch
 
 from nnevolve.analysis.literals import SourceText
+from nnevolve.genome.liveness import ConfigTable, config_tables
 from nnevolve.genome.walk import Range, ast_range
 from nnevolve.repair.layer_rules import with_placeholder_width
 
@@ -68,6 +69,7 @@ class InstrumentedSource:
 
     code: CodeType
     sites: tuple[CallSite, ...]
+    config: tuple[ConfigTable, ...] = ()  # the file's config tables, for liveness
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -173,9 +175,10 @@ def instrument(source: str) -> InstrumentedSource:
                  in_loop=id(c) in loops.looped)
         for i, c in enumerate(calls)
     )
+    config = tuple(config_tables(tree, source))  # before the rewrite: original nodes
     tree = _WrapSites({id(c): i for i, c in enumerate(calls)}).visit(tree)
     ast.fix_missing_locations(tree)
-    return InstrumentedSource(compile(tree, SOURCE_FILENAME, "exec"), sites)
+    return InstrumentedSource(compile(tree, SOURCE_FILENAME, "exec"), sites, config)
 
 
 class SiteTagger:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from nnevolve.genome.liveness import LineTrace, Liveness, Position, track_config
+from nnevolve.genome.model_spec import instantiate, package_context, split_package
 from nnevolve.repair.instrument import (
     DECLARED_ATTRIBUTE,
     RESHAPE_WRAPPER_NAME,
@@ -97,6 +99,8 @@ class ShapeTrace:
     output_type: str = ""
     params: int = 0
     problem: str | None = None  # rejection reason; everything else is then partial
+    built_lines: frozenset[int] = frozenset()  # lines of the file run while building
+    liveness: Liveness | None = None  # what the model used (set when the pass completes)
 
 
 def describe(kind: str, site: int | None, sites: tuple[CallSite, ...]) -> str:
@@ -214,7 +218,8 @@ def _quiet():
 
 
 def _build(instrumented: InstrumentedSource, class_name: str, trace: ShapeTrace,
-           reshapes: ReshapeRecorder) -> nn.Module:
+           reshapes: ReshapeRecorder, config_reads: set[Position] | None = None) -> nn.Module:
+    """Run the file and build ``class_name`` (a model expression: ``Net``, ``VGG('VGG11')``)."""
     name = f"_nnevolve_variant_{next(_variant_ids)}"
     module = types.ModuleType(name)
     tagger = SiteTagger()
@@ -222,24 +227,32 @@ def _build(instrumented: InstrumentedSource, class_name: str, trace: ShapeTrace,
                             "__file__": SOURCE_FILENAME})
     sys.modules[name] = module  # dataclasses and typing look the defining module up
     try:
+        package, class_name = split_package(class_name)
         try:
-            exec(instrumented.code, module.__dict__)  # noqa: S102 (building the model is the point)
+            with package_context(module.__dict__, package):
+                exec(instrumented.code, module.__dict__)  # noqa: S102 (building the model is the point)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 (user code: any failure is a rejection)
             raise Rejection(_error_reason("running the file", exc, None)) from None
-        cls = module.__dict__.get(class_name)
-        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise Rejection(f"the file defines no nn.Module class named {class_name!r}")
+        if config_reads is not None:
+            track_config(module.__dict__, list(instrumented.config), config_reads)
+        building = class_name if class_name.isidentifier() else class_name.split("(", 1)[0]
+        lines = LineTrace(SOURCE_FILENAME)
         try:
-            model = cls()
+            with lines:
+                model = instantiate(module.__dict__, class_name)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001
-            raise Rejection(_error_reason(f"building {class_name}()", exc, None)) from None
+            shown = f"{class_name}()" if class_name.isidentifier() else class_name
+            raise Rejection(_error_reason(f"building {shown}", exc, None)) from None
+        if not isinstance(model, nn.Module):
+            raise Rejection(f"{building} builds a {type(model).__name__}, not an nn.Module")
     finally:
         sys.modules.pop(name, None)
     trace.built = tagger.built
+    trace.built_lines = frozenset(lines.lines)
     return model
 
 
@@ -248,8 +261,9 @@ def _run(instrumented: InstrumentedSource, class_name: str, input_shape: tuple[i
     trace = ShapeTrace()
     tracer = _Tracer(trace, instrumented.sites, last_dim_sites)
     reshapes = ReshapeRecorder()
+    config_reads: set[Position] = set()
     with _quiet(), torch.device(device):
-        model = _build(instrumented, class_name, trace, reshapes)
+        model = _build(instrumented, class_name, trace, reshapes, config_reads)
         for layer in model.modules():
             if next(layer.children(), None) is None:  # leaves: the layers that compute
                 layer.register_forward_pre_hook(tracer.before)
@@ -259,8 +273,9 @@ def _run(instrumented: InstrumentedSource, class_name: str, input_shape: tuple[i
                     layer.forward = stand_in
         model.train()
         x = torch.zeros((BATCH, *input_shape))
+        forward_lines = LineTrace(SOURCE_FILENAME)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), forward_lines:
                 output = model(x)
         except (Rejection, KeyboardInterrupt):
             raise
@@ -276,6 +291,15 @@ def _run(instrumented: InstrumentedSource, class_name: str, input_shape: tuple[i
                               run) for run, (site, declared, needed) in enumerate(reshapes.needs)]
     trace.output_shape = _shape(output)
     trace.output_type = type(output).__name__
+    sites = instrumented.sites
+    trace.liveness = Liveness(
+        built_lines=trace.built_lines,
+        forward_lines=frozenset(forward_lines.lines),
+        used_calls=frozenset((sites[c.site].line, sites[c.site].col) for c in trace.calls
+                             if c.site is not None and c.site < len(sites)),
+        config_reads=frozenset(config_reads),
+        instances=tuple(((sites[i].line, sites[i].col), n) for i, n in sorted(trace.built.items())
+                        if i < len(sites)))
     return trace
 
 

@@ -23,6 +23,7 @@ dataset = "digits"
 population = 4
 generations = 1
 epochs = 1
+lr = 0.01
 workers = 2
 """
 
@@ -82,13 +83,17 @@ def test_pareto_json_has_the_figures_of_the_store(evolved: dict[str, Any], works
     with RunStore(workspace / ".nnevolve" / "runs.sqlite") as store:
         front = [v for v in store.pareto(evolved["run_id"]) if not v.is_base]
     for entry, variant in zip(entries, front):
-        assert set(entry) == {"file", "class", "kwargs", "accuracy", "params", "latency_ms",
-                              "edits"}  # digits has no test split: no test_accuracy
+        assert {"file", "class", "kwargs", "accuracy", "params", "latency_ms", "seeds",
+                "accuracy_spread", "latency_spread_ms"} <= set(entry)
+        assert "test_accuracy" not in entry  # digits has no test split
         assert entry["class"] == "Mlp" and entry["kwargs"] == {}
-        assert variant.evaluation is not None
-        assert entry["accuracy"] == variant.evaluation.accuracy
-        assert entry["params"] == variant.evaluation.params
-        assert entry["latency_ms"] == variant.evaluation.latency_ms
+        # the figures are the means over the run's seed and its two confirmation seeds
+        confirmed = variant.confirmed
+        assert confirmed is not None and entry["seeds"] == 3
+        assert entry["accuracy"] == confirmed.accuracy
+        assert entry["accuracy_spread"] == confirmed.accuracy_spread
+        assert entry["params"] == confirmed.params == variant.evaluation.params
+        assert entry["latency_ms"] == confirmed.latency_ms
         assert entry["edits"] == variant.edits and entry["edits"]
     accuracies = [e["accuracy"] for e in entries]
     assert accuracies == sorted(accuracies, reverse=True)  # most accurate first

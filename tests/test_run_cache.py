@@ -63,9 +63,10 @@ class CountingPool:
     def __init__(self, pool: EvaluationPool) -> None:
         self.pool, self.trained = pool, []  # type: ignore[var-annotated]
 
-    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future:
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> Future:
         self.trained.append(source_hash(source))
-        return self.pool.submit(source, class_name, with_test=with_test)
+        return self.pool.submit(source, class_name, with_test=with_test, seed=seed)
 
 
 @pytest.fixture(scope="module")

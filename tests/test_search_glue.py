@@ -59,7 +59,8 @@ class StandInPool:
     def __init__(self) -> None:
         self.trained: Counter[str] = Counter()
 
-    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future:
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> Future:
         digest = source_hash(source)
         self.trained[digest] += 1
         future: Future[EvalResult] = Future()
@@ -241,7 +242,8 @@ class OneResultPool:
     def __init__(self, result: EvalResult) -> None:
         self.result, self.submitted = result, 0
 
-    def submit(self, source: str, class_name: str, *, with_test: bool = False) -> Future:
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> Future:
         self.submitted += 1
         future: Future[EvalResult] = Future()
         future.set_result(self.result)

@@ -50,6 +50,9 @@ class EvolveConfig:
     amp: bool = False  # mixed precision (CUDA only)
     cluster: str | None = None  # a Dask scheduler's address: evaluate there instead of here
     seed: int = 0
+    # after the search, the front and the base are trained with this many more seeds and the
+    # front is decided on the means
+    confirm_seeds: int = 2
     algorithm: str = "nsga2"
     objectives: tuple[str, ...] = OBJECTIVES
     max_train_seconds: float = 20.0
@@ -202,6 +205,10 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise wrong("a positive number")
         return float(value)
+    if key == "confirm_seeds":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise wrong("0 or a positive integer")
+        return value
     if key == "seed":
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an integer")

@@ -36,6 +36,9 @@ def pareto_entry(file: str, class_name: str, evaluation: Evaluation,
     }
     if evaluation.test_accuracy is not None:
         entry["test_accuracy"] = evaluation.test_accuracy
+    if evaluation.seeds > 1:  # confirmed: means over the seeds, and how far the seeds spread
+        entry.update(seeds=evaluation.seeds, accuracy_spread=evaluation.accuracy_spread,
+                     latency_spread_ms=evaluation.latency_spread_ms)
     return entry
 
 

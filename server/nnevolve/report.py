@@ -30,6 +30,12 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def mean_accuracy(variant: ParetoVariant) -> str:
+    """`94.1% ± 0.6` for a mean over seeds (the spread in points), `94.1%` for one evaluation."""
+    spread = variant.accuracy_spread
+    return percent(variant.accuracy) + ("" if spread is None else f" ± {100 * spread:.1f}")
+
+
 def signed_points(value: float, base: float) -> str:
     """An accuracy difference in percentage points: `+0.4`, `−1.2`."""
     return f"{100 * (value - base):+.1f}".replace("-", "−")
@@ -90,7 +96,7 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
     if base is not None:
         notes = [note for note, applies in [("repaired to fit the dataset", bool(base.changes)),
                                             ("on the front", result.base_on_front)] if applies]
-        rows.append(["orig", percent(base.accuracy),
+        rows.append(["orig", mean_accuracy(base),
                      *([percent(base.test_accuracy)] if has_test else []),
                      f"{base.params:,}", f"{base.latency_ms:.3f} ms",
                      f"your network, {Path(result.file).name}"
@@ -114,7 +120,7 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
 
 def _variant_row(index: int, v: ParetoVariant, base: ParetoVariant | None,
                  has_test: bool) -> list[str]:
-    accuracy, params, latency = percent(v.accuracy), f"{v.params:,}", f"{v.latency_ms:.3f} ms"
+    accuracy, params, latency = mean_accuracy(v), f"{v.params:,}", f"{v.latency_ms:.3f} ms"
     if base is not None:
         accuracy += f" ({signed_points(v.accuracy, base.accuracy)})"
         params += f" ({relative(v.params, base.params)})"

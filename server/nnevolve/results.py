@@ -22,7 +22,7 @@ class RunProgress:
     """One progress report: where the run is and what it found so far."""
 
     run_id: str
-    phase: str  # "starting" | "seed" | "search" | "finishing" | "done"
+    phase: str  # "starting" | "seed" | "calibrating" | "search" | "confirming" | "finishing" | "done"
     generation: int  # the generation being bred and evaluated (0 = initial population)
     generations: int
     evaluated: int
@@ -61,6 +61,8 @@ class ParetoVariant:
 
     `changes` is its net difference from the user's network, one phrase per changed line
     (:mod:`nnevolve.changes`); `lineage` the edits that bred it, cumulative from the seed.
+    Accuracy and latency are the means over `seeds` training seeds once the run confirmed
+    them (with their spreads), else the search's single evaluation.
     """
 
     variant_id: int
@@ -73,11 +75,14 @@ class ParetoVariant:
     changes: list[str]
     lineage: list[dict[str, str]]
     file: str | None = None  # its file in the output folder
+    accuracy_spread: float | None = None  # standard deviation over the seeds
+    latency_spread_ms: float | None = None
+    seeds: int = 1
 
     @classmethod
     def from_variant(cls, variant: Variant, base_source: str, file: str | None = None, *,
                      base_analysis: Analysis | None = None) -> ParetoVariant:
-        metrics = variant.evaluation
+        metrics = variant.figures
         assert metrics is not None and metrics.status == "ok"
         return cls(variant_id=variant.id, source=variant.source, source_hash=variant.source_hash,
                    accuracy=float(metrics.accuracy or 0.0), params=int(metrics.params or 0),
@@ -85,7 +90,9 @@ class ParetoVariant:
                    test_accuracy=metrics.test_accuracy,
                    changes=variant_changes(base_source, variant.source,
                                            base_analysis=base_analysis),
-                   lineage=list(variant.edits), file=file)
+                   lineage=list(variant.edits), file=file,
+                   accuracy_spread=metrics.accuracy_spread,
+                   latency_spread_ms=metrics.latency_spread_ms, seeds=metrics.seeds)
 
     def to_json(self, *, with_source: bool = False) -> dict[str, Any]:
         data = dict(self.__dict__)

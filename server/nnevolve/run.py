@@ -40,11 +40,12 @@ from nnevolve.search import (
     RunCancelled,
     SearchContext,
     SearchCounts,
-    pareto_indices,
 )
 from nnevolve.search.candidate import edit_dicts
+from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
 from nnevolve.search.evaluator import PoolFailure
-from nnevolve.store import RunStore, StoreError, Variant
+from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
+from nnevolve.store import Evaluation, RunStore, StoreError, Variant
 
 
 class RunError(ValueError):
@@ -133,6 +134,9 @@ class _Session:
         self.best_accuracy: float | None = None
         self.smallest_params: int | None = None
         self.started = time.monotonic()
+        self.noise: Noise | None = None  # measured on the base network before the search
+        self.confirming = False  # the confirmation pass has begun: the front is on its means
+        self.phase, self.message = "starting", ""  # the last progress report's
 
     def run(self) -> RunResult:
         config = self.config
@@ -172,6 +176,7 @@ class _Session:
                 file=setup.file, class_name=setup.class_name, base_source=setup.base_source,
                 base_hash=source_hash(setup.base_source), config=self.config.to_json(),
                 dataset_fingerprint=pool.fingerprint, budget_key=budget.key(),
+                train_seed=self.config.seed, confirm_seeds=self.config.confirm_seeds,
             )
             self.store.set_out_dir(self.run_id, str(self.config.out_dir(self.run_id)))
             return
@@ -190,7 +195,7 @@ class _Session:
             store=self.store, run_id=self.run_id, pool=pool,
             dataset_fingerprint=record.dataset_fingerprint, budget_key=record.budget_key,
             with_test=pool.has_test, counts=self.counts, should_stop=self.should_stop,
-            on_result=self._on_result,
+            on_result=self._on_result, train_seed=record.train_seed,
         )
         try:
             breeder = Breeder(
@@ -201,16 +206,18 @@ class _Session:
                 # training starts the moment a child passes the check, while others are bred
                 on_accept=lambda child: evaluator.start(child, breeder.generation),
             )
-            seed = self._seed(breeder, evaluator)
+            seed = self._seed(breeder, evaluator, pool)
             resumed = self._resumed(breeder)
             context = SearchContext(
                 config=config, store=self.store, run_id=self.run_id, breeder=breeder,
                 evaluator=evaluator, seed=seed, resumed=resumed,
                 start_generation=record.generation, should_stop=self.should_stop,
-                on_generation=self._on_generation,
+                on_generation=self._on_generation, noise=self.noise,
             )
             self._report("search", "searching")
             ALGORITHMS[config.algorithm](context)
+            if record.confirm_seeds > 0:
+                self._confirm(pool)
         except (RunCancelled, KeyboardInterrupt):
             return "cancelled", None
         except _SeedRejected as exc:
@@ -223,8 +230,10 @@ class _Session:
             return "failed", f"{type(exc).__name__}: {exc}"
         return "finished", None
 
-    def _seed(self, breeder: Breeder, evaluator: Evaluator) -> Candidate:
-        """The user's network, checked against the dataset and evaluated (the run's base)."""
+    def _seed(self, breeder: Breeder, evaluator: Evaluator, pool: EvaluationPool) -> Candidate:
+        """The user's network, checked against the dataset and evaluated (the run's base)
+        with CALIBRATION_SEEDS seeds: their spread is the run's noise. A base that does not
+        beat chance by three times it stops the run."""
         setup = self.setup
         stored = self.store.base_variant(self.run_id)
         if stored is not None and stored.evaluation is not None:
@@ -240,12 +249,56 @@ class _Session:
                              class_name=setup.class_name, edits=edit_dicts(result.fixes),
                              checked=True)
             self._report("seed", f"evaluating {setup.class_name} as it is")
-            evaluator.evaluate([seed], 0, is_base=True)
+            evaluator.start(seed, 0, is_base=True)  # trains beside the calibration seeds
         breeder.remember(seed)
         breeder.seen.add(source_hash(setup.base_source))
+        self._report("calibrating", f"training {setup.class_name} with {CALIBRATION_SEEDS} "
+                                    "seeds to measure the noise")
+        extra = self._more_seeds([seed], CALIBRATION_SEEDS - 1, pool)
+        evaluator.evaluate([seed], 0, is_base=True)
         if seed.metrics.status != "ok":
             raise _SeedRejected(f"{setup.class_name} failed to train: {seed.metrics.reason}")
+        measured = [seed.metrics, *(e for e in extra.values() if e.status == "ok")]
+        self.noise = calibrate(measured, pool.num_classes)
+        self.store.set_calibration(self.run_id, self.noise.to_json())
+        if self.noise.base_accuracy < self.noise.chance_threshold:
+            raise _SeedRejected(_at_chance(setup.class_name, self.config, self.noise,
+                                           seed.metrics.train_seconds))
         return seed
+
+    def _more_seeds(self, candidates: list[Candidate], count: int,
+                    pool: EvaluationPool) -> dict[tuple[str, int], Evaluation]:
+        """Train `candidates` with the `count` seeds after the run's (cached ones are free)."""
+        record = self.store.get_run(self.run_id)
+        assert record is not None
+        seeds = range(record.train_seed + 1, record.train_seed + 1 + count)
+        jobs = [SeedJob(c.source, c.source_hash, self.setup.class_name, s)
+                for c in candidates for s in seeds]
+
+        def progress(done: int, total: int) -> None:
+            if self.confirming:
+                self._report("confirming", f"confirming the front: {done}/{total} re-trainings")
+
+        return train_seeds(jobs, store=self.store, pool=pool,
+                           key=(record.dataset_fingerprint, record.budget_key),
+                           with_test=pool.has_test, should_stop=self.should_stop,
+                           on_result=progress)
+
+    def _confirm(self, pool: EvaluationPool) -> None:
+        """Train the search's front and the base with the run's confirmation seeds; from here
+        on the front is decided on the means (a cancel offers what is confirmed so far)."""
+        record = self.store.get_run(self.run_id)
+        assert record is not None
+        variants = self.store.variants(self.run_id)
+        front = offered_front(variants, self.config.objectives, self.noise, confirmed=False)
+        base = [v for v in variants if v.is_base]
+        # the base first (mostly cached by the calibration), then the most accurate: a variant
+        # is confirmed once all its seeds are in, so the pass confirms them one after another
+        ranked = base + sorted((v for v in front if not v.is_base),
+                               key=lambda v: -(v.evaluation.accuracy or 0.0))  # type: ignore[union-attr]
+        self.confirming = True
+        self._more_seeds([_candidate(v, self.setup.class_name) for v in ranked],
+                         record.confirm_seeds, pool)
 
     def _resumed(self, breeder: Breeder) -> list[Candidate]:
         """Variants an earlier session of this run evaluated; remembered so none is redone."""
@@ -266,7 +319,8 @@ class _Session:
 
     def _on_result(self, candidate: Candidate) -> None:
         self._track(candidate)
-        self._report("search", "")
+        # the base's result arrives while it is calibrated: the phase stays what it is
+        self._report(self.phase, "" if self.phase == "search" else self.message)
 
     def _on_generation(self, generation: int) -> None:
         self.generation = generation + 1
@@ -281,7 +335,15 @@ class _Session:
         if self.smallest_params is None or (metrics.params or 0) < self.smallest_params:
             self.smallest_params = metrics.params
 
+    def _track_shown(self, variants: list[Variant]) -> None:
+        """The last report's best figures are those of what the run offers (confirmed means)."""
+        shown = [v.figures for v in variants if v.figures is not None and v.figures.status == "ok"]
+        if shown:
+            self.best_accuracy = max(float(f.accuracy or 0.0) for f in shown)
+            self.smallest_params = min(int(f.params or 0) for f in shown)
+
     def _report(self, phase: str, message: str) -> None:
+        self.phase, self.message = phase, message
         config = self.config
         counts = self.store.counts(self.run_id)
         budget = config.evaluation_budget
@@ -302,9 +364,11 @@ class _Session:
     def _finish(self, status: str, error: str | None) -> RunResult:
         wall = time.monotonic() - self.started
         variants = [v for v in self.store.variants(self.run_id) if v.evaluation is not None]
-        front = [variants[i] for i in pareto_indices([v.evaluation for v in variants],
-                                                     self.config.objectives)]
+        # decided on the confirmed means once the confirmation began; never at chance level
+        front = offered_front(variants, self.config.objectives, self.noise,
+                              confirmed=self.confirming)
         self.store.set_pareto(self.run_id, [v.id for v in front])
+        self._track_shown(front + [v for v in variants if v.is_base])
         if status == "finished":
             self._report("finishing", "writing the variants")
             try:
@@ -323,17 +387,17 @@ class _Session:
         front = [v for v in self.store.pareto(self.run_id) if not v.is_base]
         write_variant_files(out_dir, [v.source for v in front])
         write_pareto_json(out_dir, [
-            pareto_entry(variant_file_name(i), record.class_name, v.evaluation, v.edits)
-            for i, v in enumerate(front, start=1) if v.evaluation is not None
+            pareto_entry(variant_file_name(i), record.class_name, v.figures, v.edits)
+            for i, v in enumerate(front, start=1) if v.figures is not None
         ])
         base = self.store.base_variant(self.run_id)
         front_ids = {v.id for v in front}
         write_pareto_plot(
             out_dir,
-            front=[v.evaluation for v in front if v.evaluation is not None],
+            front=[v.figures for v in front if v.figures is not None],
             others=[v.evaluation for v in variants if v.evaluation is not None
                     and v.evaluation.status == "ok" and v.id not in front_ids and not v.is_base],
-            base=base.evaluation if base is not None else None,
+            base=base.figures if base is not None else None,
             title=f"{record.class_name} on {self.config.dataset}",
         )
 
@@ -352,6 +416,24 @@ class _Session:
 
 class _SeedRejected(Exception):
     """The user's network cannot be built or trained on the dataset."""
+
+
+def _at_chance(class_name: str, config: EvolveConfig, noise: Noise, train_seconds: float) -> str:
+    """Why a base at chance level stops the run, and which budget settings to raise."""
+    found = (f"{class_name} does not beat chance on {config.dataset}: "
+             f"{100 * noise.base_accuracy:.1f}% ± {100 * noise.accuracy:.1f} over {noise.seeds} "
+             f"seeds, where guessing gives {100 * noise.chance:.1f}% and comparing variants "
+             f"needs at least {100 * noise.chance_threshold:.1f}%")
+    if train_seconds >= 0.95 * config.max_train_seconds:
+        advice = (f"training stopped at max_train_seconds ({config.max_train_seconds:g} s) "
+                  f"before its {config.epochs} epoch(s) ended: raise max_train_seconds, and "
+                  f"time_limit_s (now {config.time_limit_s:g} s) above it, or epochs")
+    else:
+        advice = (f"raise epochs (now {config.epochs}); if training then reaches "
+                  f"max_train_seconds ({config.max_train_seconds:g} s) or time_limit_s "
+                  f"({config.time_limit_s:g} s), raise those too")
+    return (f"{found}. The training budget is too small to tell variants apart: {advice} "
+            "([tool.nnevolve] in pyproject.toml, or --epochs on the command line)")
 
 
 def _candidate(variant: Variant, class_name: str) -> Candidate:

@@ -52,6 +52,7 @@ TINY_BUDGET = {
     "generations": 1,
     "population": 4,
     "epochs": 1,
+    "lr": 0.03,  # the base must beat chance clearly, or the run stops before its search
     "workers": 1,
     "seed": 0,
     "max_train": 600,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from nnevolve.search.breeder import Breeder
     from nnevolve.search.candidate import Candidate
     from nnevolve.search.evaluator import Evaluator
+    from nnevolve.search.noise import Noise
     from nnevolve.store import RunStore
 
 
@@ -30,6 +31,7 @@ class SearchContext:
     start_generation: int  # generations already complete (0 for a new run)
     should_stop: Callable[[], bool]
     on_generation: Callable[[int], None]  # checkpoint and progress after each generation
+    noise: Noise | None = None  # measured on the base network: differences inside it are ties
 
     def remaining_budget(self) -> int:
         """Trained evaluations still allowed (earlier sessions of the run included)."""

@@ -41,9 +41,10 @@ class Evaluator:
     def __init__(self, *, store: RunStore, run_id: str, pool: EvaluationPool,
                  dataset_fingerprint: str, budget_key: str, with_test: bool,
                  counts: SearchCounts, should_stop: Callable[[], bool],
-                 on_result: Callable[[Candidate], None]) -> None:
+                 on_result: Callable[[Candidate], None], train_seed: int = 0) -> None:
         self.store, self.run_id, self.pool = store, run_id, pool
         self.key = (dataset_fingerprint, budget_key)
+        self.train_seed = train_seed  # every candidate of the search trains with it
         self.with_test, self.counts = with_test, counts
         self.should_stop, self.on_result = should_stop, on_result
         # by source hash: the training job and every candidate waiting for it
@@ -62,13 +63,13 @@ class Evaluator:
                 waiting[1].append(candidate)  # the same source trains once
             return
         self._record(candidate, generation, is_base)
-        cached = self.store.cached_evaluation(candidate.source_hash, *self.key)
+        cached = self.store.cached_evaluation(candidate.source_hash, *self.key, self.train_seed)
         # a timeout depends on the load at the time: a later run tries the variant again
         if cached is not None and not is_timeout(cached.reason):
             self._use_cached(candidate, cached, is_base)
             return
         future = self.pool.submit(candidate.source, candidate.class_name,
-                                  with_test=self.with_test)
+                                  with_test=self.with_test, seed=self.train_seed)
         self._in_flight[candidate.source_hash] = (future, [candidate])
 
     def evaluate(self, candidates: list[Candidate], generation: int, *,
@@ -120,13 +121,8 @@ class Evaluator:
 
     def _store_result(self, candidate: Candidate, result: EvalResult) -> None:
         assert candidate.variant_id is not None
-        evaluation = Evaluation(
-            status=result.status, accuracy=result.accuracy, test_accuracy=result.test_accuracy,
-            params=result.params, latency_ms=result.latency_ms,
-            train_seconds=result.train_seconds, total_seconds=result.total_seconds,
-            reason=result.reason,
-        )
-        self.store.put_evaluation(candidate.source_hash, *self.key, evaluation)
+        evaluation = as_evaluation(result)
+        self.store.put_evaluation(candidate.source_hash, *self.key, evaluation, self.train_seed)
         ok = evaluation.status == "ok"
         self.store.set_variant_status(candidate.variant_id, "evaluated" if ok else "failed",
                                       reason=evaluation.reason)
@@ -137,3 +133,13 @@ class Evaluator:
         self.counts.train_seconds += evaluation.train_seconds
         self.counts.eval_seconds += evaluation.total_seconds
         self.on_result(candidate)
+
+
+def as_evaluation(result: EvalResult) -> Evaluation:
+    """What the store keeps of a pool's result."""
+    return Evaluation(
+        status=result.status, accuracy=result.accuracy, test_accuracy=result.test_accuracy,
+        params=result.params, latency_ms=result.latency_ms, train_seconds=result.train_seconds,
+        total_seconds=result.total_seconds, reason=result.reason,
+        latency_spread_ms=result.latency_spread_ms,
+    )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def run_nsga2(context: SearchContext) -> None:
     """Evolve until the generations or the evaluation budget are spent (or a stop)."""
     config = context.config
-    problem = VariantProblem(context.evaluator, config.objectives)
+    problem = VariantProblem(context.evaluator, config.objectives, context.noise)
     callback = GenerationCallback(context)
     algorithm = NSGA2(
         pop_size=config.population,

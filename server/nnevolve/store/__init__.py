@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
-from nnevolve.store.run_store import DEFAULT_STORE, RunStore, default_store_path, new_run_id
+from nnevolve.store.run_store import (
+    DEFAULT_STORE,
+    RunStore,
+    default_store_path,
+    mean_evaluation,
+    new_run_id,
+)
 from nnevolve.store.schema import SCHEMA_VERSION, StoreError
 
 __all__ = [
@@ -16,5 +22,6 @@ __all__ = [
     "StoreError",
     "Variant",
     "default_store_path",
+    "mean_evaluation",
     "new_run_id",
 ]

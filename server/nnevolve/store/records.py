@@ -11,16 +11,20 @@ VARIANT_STATUSES = ("pending", "rejected", "evaluated", "failed")
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Metrics of one trained variant, as cached by (source hash, dataset, budget)."""
+    """Metrics of one trained variant, as cached by (source hash, dataset, budget, training
+    seed); or, with `seeds` > 1, the mean over several training seeds (a confirmed figure)."""
 
     status: str  # "ok" | "failed"
-    accuracy: float | None = None
+    accuracy: float | None = None  # the mean over `seeds` when there are several
     test_accuracy: float | None = None
     params: int | None = None
-    latency_ms: float | None = None
+    latency_ms: float | None = None  # median
     train_seconds: float = 0.0
     total_seconds: float = 0.0
     reason: str | None = None
+    latency_spread_ms: float | None = None
+    accuracy_spread: float | None = None  # standard deviation over the seeds
+    seeds: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +69,9 @@ class RunRecord:
     started_at: float | None
     finished_at: float | None
     counts: RunCounts = field(default_factory=RunCounts)
+    train_seed: int = 0  # the search trains every variant with this seed
+    confirm_seeds: int = 0  # the front is confirmed with seeds train_seed + 1 … + confirm_seeds
+    calibration: dict[str, Any] | None = None  # the noise measured on the base network
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,11 +96,19 @@ class Variant:
     cached: bool
     is_base: bool
     is_pareto: bool
-    evaluation: Evaluation | None
+    evaluation: Evaluation | None  # trained with the run's seed
+    # the mean over the run's seed and its confirmation seeds, once all of them trained
+    confirmed: Evaluation | None = None
+
+    @property
+    def figures(self) -> Evaluation | None:
+        """What to report: the confirmed means when there are, else the search's evaluation."""
+        return self.confirmed or self.evaluation
 
     def to_json(self, *, with_source: bool = True) -> dict[str, Any]:
         data = asdict(self)
         data["evaluation"] = self.evaluation.to_json() if self.evaluation else None
+        data["confirmed"] = self.confirmed.to_json() if self.confirmed else None
         if not with_source:
             data.pop("source")
         return data

@@ -7,8 +7,10 @@ that was already evaluated.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
+import statistics
 import sqlite3
 import threading
 import time
@@ -27,13 +29,17 @@ _VARIANT_COLUMNS = """
     v.id, v.run_id, v.source_hash, v.source, v.parents, v.edits, v.generation, v.status,
     v.reason, v.cached, v.is_base, v.is_pareto,
     e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
-    e.total_seconds, e.reason
+    e.total_seconds, e.reason, e.latency_spread_ms, r.train_seed, r.confirm_seeds,
+    r.dataset_fingerprint, r.budget_key
 """
 _VARIANT_JOIN = """
     FROM variants v JOIN runs r ON r.id = v.run_id
     LEFT JOIN evaluations e ON e.source_hash = v.source_hash
         AND e.dataset_fingerprint = r.dataset_fingerprint AND e.budget_key = r.budget_key
+        AND e.train_seed = r.train_seed
 """
+_EVALUATION_COLUMNS = """status, accuracy, test_accuracy, params, latency_ms, train_seconds,
+    total_seconds, reason, latency_spread_ms"""
 _COUNTS = """
     SELECT
         SUM(status = 'evaluated' AND cached = 0), SUM(cached = 1), SUM(status = 'rejected'),
@@ -113,16 +119,23 @@ class RunStore:
         dataset_fingerprint: str,
         budget_key: str,
         out_dir: str | None = None,
+        train_seed: int = 0,
+        confirm_seeds: int = 0,
     ) -> str:
-        """Record a new run (status `running`) and return its id."""
+        """Record a new run (status `running`) and return its id.
+
+        Its variants are trained with `train_seed`; its front is confirmed with the
+        `confirm_seeds` seeds after it (a variant's `confirmed` figures are their mean).
+        """
         run_id = new_run_id()
         now = time.time()
         self._write(
             "INSERT INTO runs (id, file, class_name, base_source, base_hash, config,"
-            " dataset_fingerprint, budget_key, status, out_dir, created_at, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            " dataset_fingerprint, budget_key, status, out_dir, created_at, started_at,"
+            " train_seed, confirm_seeds)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             (run_id, file, class_name, base_source, base_hash, json.dumps(config),
-             dataset_fingerprint, budget_key, out_dir, now, now),
+             dataset_fingerprint, budget_key, out_dir, now, now, train_seed, confirm_seeds),
         )
         return run_id
 
@@ -177,6 +190,11 @@ class RunStore:
         """Checkpoint: how many generations (the initial population is the first) are complete."""
         self._write("UPDATE runs SET generation = ? WHERE id = ?", (completed, run_id))
 
+    def set_calibration(self, run_id: str, calibration: dict[str, Any]) -> None:
+        """The noise measured on the run's base network before its search (JSON-ready)."""
+        self._write("UPDATE runs SET calibration = ? WHERE id = ?",
+                    (json.dumps(calibration), run_id))
+
     def set_out_dir(self, run_id: str, out_dir: str) -> None:
         self._write("UPDATE runs SET out_dir = ? WHERE id = ?", (out_dir, run_id))
 
@@ -192,6 +210,7 @@ class RunStore:
     def _run_record(self, row: tuple[Any, ...]) -> RunRecord:
         values = dict(zip(_RUN_COLUMNS.replace(" ", "").split(","), row))
         values["config"] = json.loads(values["config"])
+        values["calibration"] = json.loads(values["calibration"] or "null")
         return RunRecord(**values, counts=self.counts(values["id"]))
 
     # -- variants ---------------------------------------------------------------------------
@@ -239,12 +258,12 @@ class RunStore:
             f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.source_hash = ?",
             (run_id, source_hash),
         )
-        return _variant(rows[0]) if rows else None
+        return self._confirm([_variant(row) for row in rows])[0] if rows else None
 
     def get_variant(self, variant_id: int) -> Variant | None:
         rows = self._query(f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.id = ?",
                            (variant_id,))
-        return _variant(rows[0]) if rows else None
+        return self._confirm([_variant(row) for row in rows])[0] if rows else None
 
     def variants(self, run_id: str, *, status: str | None = None) -> list[Variant]:
         """A run's variants in the order they were recorded."""
@@ -253,7 +272,7 @@ class RunStore:
         if status is not None:
             sql += " AND v.status = ?"
             args.append(status)
-        return [_variant(row) for row in self._query(sql + " ORDER BY v.id", args)]
+        return self._confirm([_variant(row) for row in self._query(sql + " ORDER BY v.id", args)])
 
     def base_variant(self, run_id: str) -> Variant | None:
         """The run's seed network (the user's own model, repaired to the dataset if needed)."""
@@ -261,7 +280,7 @@ class RunStore:
             f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.is_base = 1",
             (run_id,),
         )
-        return _variant(rows[0]) if rows else None
+        return self._confirm([_variant(row) for row in rows])[0] if rows else None
 
     def set_pareto(self, run_id: str, variant_ids: Iterable[int]) -> None:
         """Mark exactly `variant_ids` as the run's Pareto front."""
@@ -272,62 +291,114 @@ class RunStore:
                              [(i, run_id) for i in ids])
 
     def pareto(self, run_id: str) -> list[Variant]:
-        """The run's Pareto variants, most accurate first."""
+        """The run's Pareto variants, most accurate first (by their confirmed means, if any)."""
         rows = self._query(
             f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ? AND v.is_pareto = 1"
-            " ORDER BY e.accuracy DESC, e.params ASC, v.id",
+            " ORDER BY v.id",
             (run_id,),
         )
-        return [_variant(row) for row in rows]
+        return sorted(self._confirm([_variant(row) for row in rows]), key=_most_accurate_first)
+
+    def _confirm(self, variants: list[Variant]) -> list[Variant]:
+        """The variants with their `confirmed` figures, where every seed of their run trained."""
+        out = []
+        for variant, seeds, key in variants:
+            if len(seeds) < 2 or variant.evaluation is None:
+                out.append(variant)
+                continue
+            rows = self._query(
+                f"SELECT train_seed, {_EVALUATION_COLUMNS} FROM evaluations WHERE source_hash = ?"
+                " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed BETWEEN ? AND ?",
+                (variant.source_hash, *key, seeds[0], seeds[-1]),
+            )
+            by_seed = {row[0]: Evaluation(*row[1:]) for row in rows}
+            confirmed = mean_evaluation([by_seed[s] for s in seeds if s in by_seed], len(seeds))
+            out.append(dataclasses.replace(variant, confirmed=confirmed))
+        return out
 
     # -- evaluation cache -------------------------------------------------------------------
 
     def cached_evaluation(
-        self, source_hash: str, dataset_fingerprint: str, budget_key: str
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str, train_seed: int = 0
     ) -> Evaluation | None:
-        """The stored result of this source on this dataset and budget, if any."""
+        """The stored result of this source on this dataset and budget with this training
+        seed, if any."""
         rows = self._query(
-            "SELECT status, accuracy, test_accuracy, params, latency_ms, train_seconds,"
-            " total_seconds, reason FROM evaluations"
-            " WHERE source_hash = ? AND dataset_fingerprint = ? AND budget_key = ?",
-            (source_hash, dataset_fingerprint, budget_key),
+            f"SELECT {_EVALUATION_COLUMNS} FROM evaluations WHERE source_hash = ?"
+            " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed = ?",
+            (source_hash, dataset_fingerprint, budget_key, train_seed),
         )
         return Evaluation(*rows[0]) if rows else None
 
     def put_evaluation(
-        self, source_hash: str, dataset_fingerprint: str, budget_key: str, result: Evaluation
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str, result: Evaluation,
+        train_seed: int = 0,
     ) -> None:
         """Cache one evaluation (a later result for the same key replaces it)."""
         self._write(
             "INSERT OR REPLACE INTO evaluations (source_hash, dataset_fingerprint, budget_key,"
-            " status, accuracy, test_accuracy, params, latency_ms, train_seconds, total_seconds,"
-            " reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (source_hash, dataset_fingerprint, budget_key, result.status, result.accuracy,
-             result.test_accuracy, result.params, result.latency_ms, result.train_seconds,
-             result.total_seconds, result.reason, time.time()),
+            " train_seed, status, accuracy, test_accuracy, params, latency_ms, train_seconds,"
+            " total_seconds, reason, latency_spread_ms, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (source_hash, dataset_fingerprint, budget_key, train_seed, result.status,
+             result.accuracy, result.test_accuracy, result.params, result.latency_ms,
+             result.train_seconds, result.total_seconds, result.reason,
+             result.latency_spread_ms, time.time()),
         )
 
     def set_test_accuracy(
-        self, source_hash: str, dataset_fingerprint: str, budget_key: str, test_accuracy: float
+        self, source_hash: str, dataset_fingerprint: str, budget_key: str, test_accuracy: float,
+        train_seed: int = 0,
     ) -> None:
         self._write(
             "UPDATE evaluations SET test_accuracy = ? WHERE source_hash = ?"
-            " AND dataset_fingerprint = ? AND budget_key = ?",
-            (test_accuracy, source_hash, dataset_fingerprint, budget_key),
+            " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed = ?",
+            (test_accuracy, source_hash, dataset_fingerprint, budget_key, train_seed),
         )
 
 
 _RUN_COLUMNS = (
     "id, file, class_name, base_source, base_hash, config, dataset_fingerprint, budget_key,"
-    " status, error, out_dir, generation, created_at, started_at, finished_at"
+    " status, error, out_dir, generation, created_at, started_at, finished_at, train_seed,"
+    " confirm_seeds, calibration"
 )
 
 
-def _variant(row: tuple[Any, ...]) -> Variant:
-    evaluation = Evaluation(*row[12:20]) if row[12] is not None else None
-    return Variant(
+def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]:
+    """A variant row, the training seeds its run reports the mean of, and its cache key."""
+    evaluation = Evaluation(*row[12:21]) if row[12] is not None else None
+    variant = Variant(
         id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
         parents=json.loads(row[4]), edits=json.loads(row[5]), generation=row[6],
         status=row[7], reason=row[8], cached=bool(row[9]), is_base=bool(row[10]),
         is_pareto=bool(row[11]), evaluation=evaluation,
     )
+    train_seed, confirm_seeds = int(row[21]), int(row[22])
+    return variant, list(range(train_seed, train_seed + confirm_seeds + 1)), (row[23], row[24])
+
+
+def mean_evaluation(evaluations: Sequence[Evaluation], seeds: int) -> Evaluation | None:
+    """The mean of `seeds` successful evaluations of one source (None when one is missing or
+    failed): accuracy mean ± standard deviation, the median of the latencies and their
+    standard deviation, the exact parameter count."""
+    if len(evaluations) < seeds or seeds < 2 or any(e.status != "ok" for e in evaluations):
+        return None
+    accuracies = [float(e.accuracy or 0.0) for e in evaluations]
+    latencies = [float(e.latency_ms or 0.0) for e in evaluations]
+    tests = [e.test_accuracy for e in evaluations]
+    return Evaluation(
+        status="ok", accuracy=statistics.fmean(accuracies),
+        test_accuracy=None if None in tests else statistics.fmean(float(t or 0) for t in tests),
+        params=evaluations[0].params, latency_ms=statistics.median(latencies),
+        train_seconds=sum(e.train_seconds for e in evaluations),
+        total_seconds=sum(e.total_seconds for e in evaluations),
+        latency_spread_ms=statistics.stdev(latencies),
+        accuracy_spread=statistics.stdev(accuracies), seeds=len(evaluations),
+    )
+
+
+def _most_accurate_first(variant: Variant) -> tuple[float, int, int]:
+    figures = variant.figures
+    accuracy = figures.accuracy if figures is not None else None
+    params = figures.params if figures is not None else None
+    return (-(accuracy or 0.0), params or 0, variant.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: training seed in the cache key; calibration and confirmation of a run
 
 # Metrics live in `evaluations` only (the cache); variants join them through the run's
 # dataset fingerprint and budget key, so a cached result is never copied.
@@ -27,7 +27,10 @@ CREATE TABLE IF NOT EXISTS runs (
     generation INTEGER NOT NULL DEFAULT 0,  -- generations completed (checkpoint)
     created_at REAL NOT NULL,
     started_at REAL,
-    finished_at REAL
+    finished_at REAL,
+    train_seed INTEGER NOT NULL DEFAULT 0,  -- the search trains every variant with this seed
+    confirm_seeds INTEGER NOT NULL DEFAULT 0,  -- the front is confirmed with the next N seeds
+    calibration TEXT  -- JSON: the noise measured on the base network before the search
 );
 CREATE TABLE IF NOT EXISTS variants (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,6 +53,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     source_hash TEXT NOT NULL,
     dataset_fingerprint TEXT NOT NULL,
     budget_key TEXT NOT NULL,
+    train_seed INTEGER NOT NULL DEFAULT 0,  -- seed of weights and shuffling
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
     accuracy REAL,
     test_accuracy REAL,
@@ -59,9 +63,39 @@ CREATE TABLE IF NOT EXISTS evaluations (
     total_seconds REAL NOT NULL DEFAULT 0,
     reason TEXT,
     created_at REAL NOT NULL,
-    PRIMARY KEY (source_hash, dataset_fingerprint, budget_key)
+    latency_spread_ms REAL,
+    PRIMARY KEY (source_hash, dataset_fingerprint, budget_key, train_seed)
 );
 """
+
+# Version 1 had no training seed: every evaluation was trained with its run's seed, which
+# also drew the split (so a dataset fingerprint tells the seed). The key cannot be altered
+# in place: the table is copied.
+_FROM_1 = [
+    "ALTER TABLE runs ADD COLUMN train_seed INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN confirm_seeds INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN calibration TEXT",
+    "UPDATE runs SET train_seed = COALESCE(CAST(json_extract(config, '$.seed') AS INTEGER), 0)",
+    """CREATE TABLE evaluations_2 (
+        source_hash TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, budget_key TEXT NOT NULL,
+        train_seed INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), accuracy REAL,
+        test_accuracy REAL, params INTEGER, latency_ms REAL,
+        train_seconds REAL NOT NULL DEFAULT 0, total_seconds REAL NOT NULL DEFAULT 0,
+        reason TEXT, created_at REAL NOT NULL, latency_spread_ms REAL,
+        PRIMARY KEY (source_hash, dataset_fingerprint, budget_key, train_seed))""",
+    """INSERT INTO evaluations_2 (source_hash, dataset_fingerprint, budget_key, train_seed,
+        status, accuracy, test_accuracy, params, latency_ms, train_seconds, total_seconds,
+        reason, created_at)
+       SELECT e.source_hash, e.dataset_fingerprint, e.budget_key,
+        COALESCE((SELECT r.train_seed FROM runs r
+                  WHERE r.dataset_fingerprint = e.dataset_fingerprint LIMIT 1), 0),
+        e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
+        e.total_seconds, e.reason, e.created_at
+       FROM evaluations e""",
+    "DROP TABLE evaluations",
+    "ALTER TABLE evaluations_2 RENAME TO evaluations",
+]
 
 
 class StoreError(RuntimeError):
@@ -69,13 +103,32 @@ class StoreError(RuntimeError):
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables of an empty store; refuse a store written by a newer nnevolve."""
+    """Create the tables of an empty store, bring an older store up to date (its runs stay
+    readable), refuse a store written by a newer nnevolve."""
     conn.executescript(_TABLES)
     row = conn.execute("SELECT version FROM schema_version").fetchone()
     if row is None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+    elif row[0] < SCHEMA_VERSION:
+        _migrate(conn)
     elif row[0] > SCHEMA_VERSION:
         raise StoreError(
             f"the run store was written by a newer nnevolve (schema {row[0]}, "
             f"this version reads {SCHEMA_VERSION})"
         )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Upgrade in one transaction; another process may be doing the same at this moment."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+        if version == 1:
+            for statement in _FROM_1:
+                conn.execute(statement)
+            version = 2
+        conn.execute("UPDATE schema_version SET version = ?", (version,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,70 @@
+"""How much a figure moves when only the training seed changes, measured on the base network.
+
+Before the search the base is trained with CALIBRATION_SEEDS seeds; the spread of its accuracy
+and latency is the run's noise. Differences inside it are ties, not improvements, and a network
+that does not beat chance by three times it has learnt nothing that could be compared.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nnevolve.store import Evaluation
+
+CALIBRATION_SEEDS = 3
+ACCURACY_FLOOR = 0.01  # below a point, three seeds cannot tell the spread from luck
+# the load of a shared machine moves a latency by this share of it between two evaluations
+LATENCY_FLOOR = 0.10
+CHANCE_MARGIN = 3.0  # spreads above chance a network must be to count as having learnt
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The run's tolerances: accuracy (a fraction) and latency (ms), from the base network."""
+
+    accuracy: float  # standard deviation of the base's accuracy over seeds, at least the floor
+    latency_ms: float  # latency difference still inside the noise
+    chance: float  # accuracy of guessing: 1 / classes
+    base_accuracy: float  # mean over the calibration seeds
+    base_latency_ms: float  # median over the calibration seeds
+    seeds: int
+
+    @property
+    def chance_threshold(self) -> float:
+        """Accuracy below which a network is at chance level."""
+        return self.chance + CHANCE_MARGIN * self.accuracy
+
+    def at_chance(self, evaluation: Evaluation) -> bool:
+        return float(evaluation.accuracy or 0.0) < self.chance_threshold
+
+    def tolerances(self, objectives: Sequence[str]) -> list[float]:
+        """Per objective (as `objective_vector` gives it), the difference that is a tie."""
+        # parameter counts are exact: any difference is real
+        values = {"error": self.accuracy, "params": 0.0, "latency": self.latency_ms}
+        return [values[name] for name in objectives]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Noise | None:
+        return None if not data else cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def calibrate(evaluations: Sequence[Evaluation], num_classes: int) -> Noise:
+    """The noise of a run from its base network's successful evaluations with several seeds."""
+    accuracies = [float(e.accuracy or 0.0) for e in evaluations]
+    latencies = [float(e.latency_ms or 0.0) for e in evaluations]
+    spreads = [float(e.latency_spread_ms or 0.0) for e in evaluations]
+    between = statistics.stdev(latencies) if len(latencies) > 1 else 0.0
+    base_latency = statistics.median(latencies)
+    return Noise(
+        accuracy=max(statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0, ACCURACY_FLOOR),
+        # two standard deviations: one seed's latency against another's, both noisy
+        latency_ms=max(2 * between, 2 * statistics.median(spreads), LATENCY_FLOOR * base_latency),
+        chance=1.0 / max(num_classes, 1), base_accuracy=statistics.fmean(accuracies),
+        base_latency_ms=base_latency, seeds=len(evaluations),
+    )

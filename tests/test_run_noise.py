@@ -1,0 +1,205 @@
+"""Numbers a user can trust: a base network at chance level stops the run with the budget
+settings to raise; the front is decided on the means over the confirmation seeds, so a variant
+that won the search on one lucky seed is not offered; differences inside the noise are ties."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from pathlib import Path
+
+import pytest
+
+from nnevolve.config import load_config
+from nnevolve.evaluation import EvalResult
+from nnevolve.run import run_evolution
+from nnevolve.search import RunCancelled, dominates, pareto_indices
+from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
+from nnevolve.search.noise import Noise, calibrate
+from nnevolve.store import Evaluation, RunStore
+from run_support import SLOW_NET, make_workspace
+
+OBJECTIVES = ("error", "params")
+
+
+def ok(accuracy: float, params: int = 1000, latency_ms: float = 1.0) -> Evaluation:
+    return Evaluation(status="ok", accuracy=accuracy, params=params, latency_ms=latency_ms)
+
+
+NOISE = Noise(accuracy=0.02, latency_ms=0.1, chance=0.1, base_accuracy=0.80,
+              base_latency_ms=1.0, seeds=3)
+
+
+# -- calibration ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_base_at_chance_stops_the_run_and_names_the_budget_to_raise(tmp_path: Path) -> None:
+    # SlowNet (sigmoids behind heavy dropout) learns nothing in one epoch at this rate
+    workspace = make_workspace(tmp_path, """
+dataset = "digits"
+population = 4
+generations = 1
+epochs = 1
+workers = 2
+seed = 1
+max_train = 600
+max_val = 300
+""", {"slow_net.py": SLOW_NET})
+    config = load_config(workspace / "slow_net.py")
+    phases: list[str] = []
+    with RunStore(config.store_path) as store:
+        result = run_evolution(config, workspace / "slow_net.py", store=store,
+                               progress=lambda p: phases.append(p.phase))
+        run = store.get_run(result.run_id)
+        variants = store.variants(result.run_id)
+    assert result.status == "failed" and result.error is not None
+    assert "SlowNet does not beat chance on digits" in result.error
+    assert "over 3 seeds" in result.error and "guessing gives 10.0%" in result.error
+    for setting in ("epochs (now 1)", "max_train_seconds", "time_limit_s"):
+        assert setting in result.error
+    assert "search" not in phases and "calibrating" in phases  # no search on noise
+    assert [v.is_base for v in variants] == [True] and result.pareto == []
+    assert run.calibration is not None and run.calibration["seeds"] == 3
+    assert run.calibration["base_accuracy"] < 0.1 + 3 * run.calibration["accuracy"]
+
+
+def test_calibration_measures_the_spread_with_a_floor() -> None:
+    noise = calibrate([ok(0.80, latency_ms=1.0), ok(0.84, latency_ms=1.2),
+                       ok(0.76, latency_ms=0.8)], num_classes=10)
+    assert noise.base_accuracy == pytest.approx(0.80) and noise.accuracy == pytest.approx(0.04)
+    assert noise.chance_threshold == pytest.approx(0.1 + 3 * 0.04)
+    assert noise.latency_ms == pytest.approx(0.4) and noise.base_latency_ms == 1.0
+    steady = calibrate([ok(0.9), ok(0.9), ok(0.9)], num_classes=2)
+    assert steady.accuracy == 0.01 and steady.chance_threshold == pytest.approx(0.53)
+    assert steady.latency_ms == pytest.approx(0.1)  # a tenth of the latency at least
+    assert Noise.from_json(noise.to_json()) == noise
+
+
+# -- the front and the noise ----------------------------------------------------------------
+
+def test_a_difference_inside_the_noise_is_a_tie_not_a_dominance() -> None:
+    objectives = ("error", "params", "latency")
+    base = ok(0.80, 1000, latency_ms=1.00)
+    dropout = ok(0.81, 1000, latency_ms=0.95)  # better by less than the noise on both
+    assert dominates(dropout, base, objectives) and not dominates(dropout, base, objectives,
+                                                                  NOISE)
+    # it ties the base: the front offers the base once, not a "−5%" variant
+    assert pareto_indices([base, dropout], objectives, NOISE) == [0]
+    assert pareto_indices([base, dropout], objectives) == [1]
+    # smaller beyond doubt (parameters are exact), as accurate and fast within the noise:
+    # it dominates both, though both are nominally more accurate and faster
+    smaller = ok(0.795, 500, latency_ms=1.05)
+    assert pareto_indices([base, dropout, smaller], objectives, NOISE) == [2]
+    # better by more than the noise: a real dominance
+    assert dominates(ok(0.85, 1000, 1.0), base, objectives, NOISE)
+
+
+def test_chance_level_variants_are_never_on_the_front() -> None:
+    tiny_guesser = ok(0.11, params=10)  # the smallest network, at chance (threshold 0.16)
+    assert pareto_indices([ok(0.8), tiny_guesser], OBJECTIVES) == [0, 1]
+    assert pareto_indices([ok(0.8), tiny_guesser], OBJECTIVES, NOISE) == [0]
+
+
+# -- confirmation ---------------------------------------------------------------------------
+
+class FakePool:
+    """A deterministic stand-in for EvaluationPool: accuracy by (source, training seed)."""
+
+    has_test = False
+
+    def __init__(self, accuracies: dict[tuple[str, int], float], params: dict[str, int]) -> None:
+        self.accuracies, self.params = accuracies, params
+        self.submitted: list[tuple[str, int]] = []
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> cf.Future[EvalResult]:
+        assert seed is not None
+        self.submitted.append((source, seed))
+        future: cf.Future[EvalResult] = cf.Future()
+        future.set_result(EvalResult(status="ok", accuracy=self.accuracies[(source, seed)],
+                                     test_accuracy=None, params=self.params[source],
+                                     latency_ms=1.0, train_seconds=0.1, total_seconds=0.1,
+                                     reason=None))
+        return future
+
+
+# the search trained every network with seed 0; 1 and 2 confirm. "lucky" won the search on
+# seed 0 only; "steady" is as good on every seed; both are larger than the base
+SEARCH = {"base": 0.80, "lucky": 0.95, "steady": 0.88}
+CONFIRM = {("base", 1): 0.80, ("base", 2): 0.80, ("lucky", 1): 0.70, ("lucky", 2): 0.72,
+           ("steady", 1): 0.87, ("steady", 2): 0.89}
+PARAMS = {"base": 1000, "lucky": 3000, "steady": 2000}
+
+
+def stored_run(store: RunStore) -> tuple[str, dict[str, int]]:
+    run_id = store.create_run(file="net.py", class_name="Net", base_source="base",
+                              base_hash="base", config={}, dataset_fingerprint="fp",
+                              budget_key="bk", train_seed=0, confirm_seeds=2)
+    ids = {}
+    for name, accuracy in SEARCH.items():
+        ids[name] = store.add_variant(run_id, source=name, source_hash=name,
+                                      status="evaluated", is_base=name == "base")
+        store.put_evaluation(name, "fp", "bk", ok(accuracy, PARAMS[name]), train_seed=0)
+    return run_id, ids
+
+
+def jobs() -> list[SeedJob]:
+    return [SeedJob(name, name, "Net", seed) for name in ("base", "lucky", "steady")
+            for seed in (1, 2)]
+
+
+def test_the_front_is_decided_on_confirmed_means(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id, ids = stored_run(store)
+        searched = offered_front(store.variants(run_id), OBJECTIVES, NOISE, confirmed=False)
+        assert {v.source for v in searched} == {"base", "lucky", "steady"}
+        pool = FakePool(CONFIRM, PARAMS)
+        train_seeds(jobs(), store=store, pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+                    with_test=False, should_stop=lambda: False)
+        assert sorted(pool.submitted) == sorted((j.source, j.seed) for j in jobs())
+        variants = {v.source: v for v in store.variants(run_id)}
+        lucky = variants["lucky"].confirmed
+        assert lucky is not None and lucky.accuracy == pytest.approx((0.95 + 0.70 + 0.72) / 3)
+        assert lucky.seeds == 3 and lucky.params == 3000  # parameter counts stay exact
+        confirmed = offered_front(list(variants.values()), OBJECTIVES, NOISE, confirmed=True)
+        # lucky's mean (79%) ties the smaller base within the noise: it drops; steady stays
+        assert [v.source for v in confirmed] == ["base", "steady"]
+        # the store reports the mean and its spread
+        steady = store.get_variant(ids["steady"]).figures
+        assert steady.accuracy == pytest.approx(0.88) and steady.accuracy_spread == pytest.approx(0.01)
+        # a second pass trains nothing: every seed is cached
+        again = FakePool(CONFIRM, PARAMS)
+        train_seeds(jobs(), store=store, pool=again, key=("fp", "bk"),  # type: ignore[arg-type]
+                    with_test=False, should_stop=lambda: False)
+        assert again.submitted == []
+
+
+def test_a_cancel_during_confirmation_offers_what_is_confirmed_so_far(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id, _ = stored_run(store)
+        done: list[int] = []
+        with pytest.raises(RunCancelled):
+            # the base and steady confirmed, then a cancel before lucky's seeds are in
+            order = [j for j in jobs() if j.source != "lucky"] + [j for j in jobs()
+                                                                  if j.source == "lucky"]
+            train_seeds(order, store=store, pool=_Slow(CONFIRM, PARAMS, "lucky"),  # type: ignore[arg-type]
+                        key=("fp", "bk"), with_test=False, should_stop=lambda: len(done) >= 4,
+                        on_result=lambda n, total: done.append(n))
+        variants = store.variants(run_id)
+        offered = offered_front(variants, OBJECTIVES, NOISE, confirmed=True)
+        assert [v.source for v in offered] == ["base", "steady"]
+        assert {v.source for v in variants if v.confirmed is not None} == {"base", "steady"}
+
+
+class _Slow(FakePool):
+    """Never finishes the jobs of one source (it is still training when the cancel comes)."""
+
+    def __init__(self, accuracies: dict[tuple[str, int], float], params: dict[str, int],
+                 stuck: str) -> None:
+        super().__init__(accuracies, params)
+        self.stuck = stuck
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None) -> cf.Future[EvalResult]:
+        if source == self.stuck:
+            return cf.Future()
+        return super().submit(source, class_name, with_test=with_test, seed=seed)

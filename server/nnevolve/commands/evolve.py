@@ -53,6 +53,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "(nnevolve installed on its workers)")
     parser.add_argument("--seed", type=int, metavar="S",
                         help="random seed of the search, the data split and the training")
+    parser.add_argument("--confirm-seeds", type=int, metavar="N",
+                        help="re-train the Pareto front and the original network with N more "
+                             "seeds and decide the front on the means (default 2; 0: off)")
     parser.add_argument("--algorithm", choices=ALGORITHMS)
     parser.add_argument("--objectives", metavar="LIST",
                         help="comma-separated subset of error,params,latency")
@@ -133,7 +136,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "population": args.population, "epochs": args.epochs, "max_evals": args.max_evals,
             "workers": args.workers, "device": args.device,
             "workers_per_device": args.workers_per_device, "amp": args.amp,
-            "cluster": args.cluster, "seed": args.seed, "algorithm": args.algorithm,
+            "cluster": args.cluster, "seed": args.seed,
+            "confirm_seeds": args.confirm_seeds, "algorithm": args.algorithm,
             "objectives": args.objectives, **paths}
 
 

@@ -9,6 +9,7 @@ user's file is never modified.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -165,6 +166,8 @@ class _Session:
             pool.close()
             if checker is not None:
                 checker.close()
+            if self.run_id:  # what it claimed but did not train, another run may train now
+                self.store.release_claims(self.run_id)
         return self._finish(status, error)
 
     # -- setup ------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ class _Session:
                 on_accept=lambda child: evaluator.start(child, breeder.generation),
             )
             seed = self._seed(breeder, evaluator, pool)
-            resumed = self._resumed(breeder)
+            resumed = self._resumed(breeder, evaluator)
             context = SearchContext(
                 config=config, store=self.store, run_id=self.run_id, breeder=breeder,
                 evaluator=evaluator, seed=seed, resumed=resumed,
@@ -300,19 +303,32 @@ class _Session:
         self._more_seeds([_candidate(v, self.setup.class_name) for v in ranked],
                          record.confirm_seeds, pool)
 
-    def _resumed(self, breeder: Breeder) -> list[Candidate]:
-        """Variants an earlier session of this run evaluated; remembered so none is redone."""
-        resumed = []
+    def _resumed(self, breeder: Breeder, evaluator: Evaluator) -> list[Candidate]:
+        """Variants an earlier session of this run evaluated; remembered so none is redone.
+
+        The variants it left pending (in training when it was killed) are settled first:
+        from the cache when their result got there, else trained now.
+        """
+        resumed, pending = [], []
         for variant in self.store.variants(self.run_id):
             if variant.is_base:
                 continue
             if variant.status == "rejected":
                 breeder.remember_rejected(variant.source_hash)
-            elif variant.evaluation is not None and variant.status != "pending":
+            elif variant.status == "pending":
+                pending.append(dataclasses.replace(_candidate(variant, self.setup.class_name),
+                                                   metrics=None))
+            elif variant.evaluation is not None:
                 candidate = _candidate(variant, self.setup.class_name)
                 breeder.remember(candidate)
                 self._track(candidate)
                 resumed.append(candidate)
+        for candidate in pending:
+            evaluator.start(candidate, 0)  # its row, and generation, stay as they were
+        evaluator.evaluate([], 0)  # waits for them
+        for candidate in pending:
+            breeder.remember(candidate)
+            resumed.append(candidate)
         return resumed
 
     # -- progress ---------------------------------------------------------------------------

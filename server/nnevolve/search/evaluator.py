@@ -8,6 +8,7 @@ store the moment it arrives.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ class Evaluator:
         self.should_stop, self.on_result = should_stop, on_result
         # by source hash: the training job and every candidate waiting for it
         self._in_flight: dict[str, tuple[cf.Future[EvalResult], list[Candidate]]] = {}
+        # by source hash: candidates whose source another run (sharing the store) is training
+        self._elsewhere: dict[str, list[tuple[Candidate, bool]]] = {}
 
     def start(self, candidate: Candidate, generation: int, *, is_base: bool = False) -> None:
         """Record a checked candidate and start its training (or take its cached result)."""
@@ -62,15 +65,32 @@ class Evaluator:
                 self._record(candidate, generation, is_base)
                 waiting[1].append(candidate)  # the same source trains once
             return
+        elsewhere = self._elsewhere.get(candidate.source_hash)
+        if elsewhere is not None:
+            if not any(c is candidate for c, _ in elsewhere):
+                self._record(candidate, generation, is_base)
+                elsewhere.append((candidate, is_base))
+            return
         self._record(candidate, generation, is_base)
         cached = self.store.cached_evaluation(candidate.source_hash, *self.key, self.train_seed)
         # a timeout depends on the load at the time: a later run tries the variant again
         if cached is not None and not is_timeout(cached.reason):
             self._use_cached(candidate, cached, is_base)
             return
-        future = self.pool.submit(candidate.source, candidate.class_name,
-                                  with_test=self.with_test, seed=self.train_seed)
-        self._in_flight[candidate.source_hash] = (future, [candidate])
+        if not self.store.claim(self._claim_key(candidate.source_hash), self.run_id):
+            self._elsewhere[candidate.source_hash] = [(candidate, is_base)]  # its result comes
+            return
+        self._submit(candidate.source_hash, [candidate])
+
+    def _submit(self, digest: str, candidates: list[Candidate]) -> None:
+        first = candidates[0]
+        future = self.pool.submit(first.source, first.class_name, with_test=self.with_test,
+                                  seed=self.train_seed)
+        self._in_flight[digest] = (future, candidates)
+
+    def _claim_key(self, digest: str) -> str:
+        """The evaluation's cache key as one string: what concurrent runs claim."""
+        return "|".join((digest, *self.key, str(self.train_seed)))
 
     def evaluate(self, candidates: list[Candidate], generation: int, *,
                  is_base: bool = False) -> None:
@@ -100,10 +120,23 @@ class Evaluator:
         self.on_result(candidate)
 
     def _collect(self) -> None:
-        """Wait for every training in flight and store each result as it arrives."""
-        while self._in_flight:
+        """Wait for every training in flight (here or in another run) and store each result
+        as it arrives; a stop or a failure gives up this run's claims."""
+        try:
+            self._collect_all()
+        except BaseException:
+            self.store.release_claims(self.run_id)
+            raise
+
+    def _collect_all(self) -> None:
+        while self._in_flight or self._elsewhere:
             futures = {future: digest for digest, (future, _) in self._in_flight.items()}
-            done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            if futures:
+                done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            else:
+                done = set()
+                time.sleep(_POLL_S)
+            self._take_from_elsewhere()
             stopping = self.should_stop()
             for future in done:
                 _, (first, *repeats) = self._in_flight.pop(futures[future])
@@ -113,11 +146,24 @@ class Evaluator:
                 if result.pool_failure:  # the pool, not the variant: never cached, ends the run
                     raise PoolFailure(result.reason)
                 self._store_result(first, result)
+                self.store.release_claims(self.run_id, self._claim_key(first.source_hash))
                 for repeat in repeats:
                     assert first.metrics is not None
                     self._use_cached(repeat, first.metrics, is_base=False)
             if stopping:
                 raise RunCancelled()
+
+    def _take_from_elsewhere(self) -> None:
+        """Use another run's result once it is cached; train it here if that run gave up."""
+        for digest, waiting in list(self._elsewhere.items()):
+            cached = self.store.cached_evaluation(digest, *self.key, self.train_seed)
+            if cached is not None and not is_timeout(cached.reason):
+                del self._elsewhere[digest]
+                for candidate, is_base in waiting:
+                    self._use_cached(candidate, cached, is_base)
+            elif self.store.claim(self._claim_key(digest), self.run_id):  # its owner is gone
+                del self._elsewhere[digest]
+                self._submit(digest, [candidate for candidate, _ in waiting])
 
     def _store_result(self, candidate: Candidate, result: EvalResult) -> None:
         assert candidate.variant_id is not None

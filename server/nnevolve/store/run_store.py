@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
+from nnevolve.store import claims
 from nnevolve.store.opening import open_store
 from nnevolve.store.schema import StoreError
 
@@ -73,6 +74,7 @@ class RunStore:
         self.path = Path(path) if str(path) != ":memory:" else None
         self.read_only = read_only  # `runs`, `show`: never writes, works on a read-only file
         self._conn = open_store(self.path, read_only=read_only)
+        self._claims_ready = False  # the claims table is made on first use
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -355,6 +357,27 @@ class RunStore:
             " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed = ?",
             (test_accuracy, source_hash, dataset_fingerprint, budget_key, train_seed),
         )
+
+    # -- claims: concurrent runs train a source once --------------------------------------
+
+    def claim(self, key: str, run_id: str) -> bool:
+        """Claim the right to train the evaluation `key` for `run_id`; False while another
+        live run holds it (it will put the result in the cache)."""
+        with self._transaction() as conn:
+            if not self._claims_ready:
+                claims.ensure_table(conn)
+                self._claims_ready = True
+            return claims.try_claim(conn, key, run_id)
+
+    def release_claims(self, run_id: str, key: str | None = None) -> None:
+        """Give up `run_id`'s claim on `key` (all of its claims when None)."""
+        if not self._claims_ready:
+            return  # this store object never claimed anything
+        if key is None:
+            self._write("DELETE FROM evaluation_claims WHERE run_id = ?", (run_id,))
+        else:
+            self._write("DELETE FROM evaluation_claims WHERE run_id = ? AND key = ?",
+                        (run_id, key))
 
 
 _RUN_COLUMNS = (

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from nnevolve.analysis import TYPE_LABELS, LineItem, item_at
+from nnevolve.lsp.evolvable import hover_line
 
 if TYPE_CHECKING:
     from nnevolve.lsp.server import NnevolveLanguageServer
@@ -46,15 +47,19 @@ async def hover(ls: NnevolveLanguageServer, params: types.HoverParams) -> types.
     if document is None or (location := document.location(params.position)) is None:
         return None
     item = item_at(document.analysis, *location)
-    if item is None:
+    evolvable_here = hover_line(ls, document, location[0])
+    if item is None and evolvable_here is None:
         return None
     markdown = _client_reads_markdown(ls)
+    parts = [describe(item, markdown=markdown)] if item is not None else []
+    if evolvable_here is not None:
+        parts.append(f"*{evolvable_here}*" if markdown else evolvable_here)
     return types.Hover(
         contents=types.MarkupContent(
             kind=types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText,
-            value=describe(item, markdown=markdown),
+            value="\n\n".join(parts),
         ),
-        range=document.range_of(item),
+        range=document.range_of(item) if item is not None else None,
     )
 
 

@@ -104,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc))
         except KeyboardInterrupt:  # a second Ctrl-C before the run had started
             return EXIT_STATUS["cancelled"]
+    if jsonl is None:
+        _say_if_outputs_moved(console, config.out_dir(result.run_id), result.out_dir)
     if jsonl is not None:
         jsonl.emit("result", **result.to_json())
     elif args.json:
@@ -112,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
         print_result(Console(), result)
         _where_to_look_again(console, config.store_path, result.run_id)
     return EXIT_STATUS[result.status]
+
+
+def _say_if_outputs_moved(console: Console, asked: Path, written: Path | None) -> None:
+    """The run wrote into a sub-folder: the folder asked for holds other outputs."""
+    if written is not None and written.parent == asked and written.is_dir():
+        console.print(f"{asked} already holds variant files or a pareto.json: this run's "
+                      f"outputs are in {written}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _where_to_look_again(console: Console, store_path: Path, run_id: str) -> None:

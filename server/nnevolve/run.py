@@ -24,6 +24,7 @@ from nnevolve.evaluation.device import DeviceError
 from nnevolve.evaluation.pool import WorkerStartError
 from nnevolve.gene_pool import default_gene_pool
 from nnevolve.genome import GenomeError, default_model_class, model_classes, source_hash
+from nnevolve.output_folder import free_out_dir, mark_out_dir
 from nnevolve.outputs import (
     pareto_entry,
     variant_file_name,
@@ -399,7 +400,10 @@ class _Session:
     def _write_outputs(self, variants: list[Variant]) -> None:
         record = self.store.get_run(self.run_id)
         assert record is not None and record.out_dir is not None
-        out_dir = Path(record.out_dir)
+        out_dir = free_out_dir(Path(record.out_dir), self.run_id)
+        if str(out_dir) != record.out_dir:  # the folder holds other outputs: the run says where
+            self.store.set_out_dir(self.run_id, str(out_dir))
+        mark_out_dir(out_dir, self.run_id)
         front = [v for v in self.store.pareto(self.run_id) if not v.is_base]
         write_variant_files(out_dir, [v.source for v in front])
         write_pareto_json(out_dir, [

@@ -49,6 +49,8 @@ def read_only_store(tmp_path: Path):
     folder.mkdir()
     path = folder / "runs.sqlite"
     run_id = stored_run(path)
+    (folder / "pyproject.toml").write_text('[tool.nnevolve]\nstore = "runs.sqlite"\n')
+    (folder / "net.py").write_text("x = 1\n")
     path.chmod(0o444)
     folder.chmod(0o555)  # no -wal or -shm file can be made next to it either
     try:
@@ -66,7 +68,8 @@ def test_a_read_only_store_is_listed_and_shown(read_only_store, tmp_path: Path) 
     shown = nnevolve("show", run_id, "--store", str(path), "--json", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["run_id"] == run_id
-    assert sorted(p.name for p in path.parent.iterdir()) == ["runs.sqlite"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["net.py", "pyproject.toml",
+                                                             "runs.sqlite"]
 
 
 def test_evolve_on_a_read_only_store_stops_at_once_naming_a_writable_store(
@@ -123,3 +126,18 @@ def test_reading_a_store_creates_no_folder_and_no_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no run store"):
         RunStore(tmp_path / "nowhere" / "runs.sqlite", read_only=True)
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_editor_reads_a_read_only_store(read_only_store, tmp_path: Path) -> None:
+    path, run_id = read_only_store
+    script = ("import sys; from pathlib import Path; "
+              "from nnevolve.lsp.results import list_runs; "
+              "from nnevolve.lsp.offers import read_offered_run; "
+              "runs = list_runs(Path(sys.argv[1]) / 'net.py'); "
+              "offered = read_offered_run(Path(sys.argv[1]) / 'runs.sqlite', sys.argv[2]); "
+              "print(len(runs), offered is not None)")
+    read = subprocess.run([sys.executable, "-c", script, str(path.parent), run_id],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          check=False, preexec_fn=as_a_user)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.split() == ["1", "True"]  # listed, and its run read

@@ -155,7 +155,7 @@ def read_offered_run(store_path: Path, run_id: str) -> OfferedRun | None:
     """Load one run with its Pareto variants (blocking: call it in a thread)."""
     if not store_path.is_file():
         return None
-    with RunStore(store_path) as store:
+    with RunStore(store_path, read_only=True) as store:
         run = store.get_run(run_id)
         if run is None:
             return None
@@ -184,7 +184,7 @@ def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
         current_hash = source_hash(text)
     except (GenomeError, RecursionError, MemoryError):
         return None  # text that does not parse (or nests too deep to) matches no run
-    with RunStore(store_path) as store:
+    with RunStore(store_path, read_only=True) as store:
         runs = store.list_runs(file=run_file_key(file))
     for run in runs:
         if run.status in OFFERED_STATUSES:

@@ -70,7 +70,7 @@ def list_runs(file: Path) -> list[RunRecord]:
     store_path = store_path_for(file)
     if not store_path.is_file():
         return []
-    with RunStore(store_path) as store:
+    with RunStore(store_path, read_only=True) as store:
         return store.list_runs(file=run_file_key(file))
 
 

@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
@@ -64,16 +65,36 @@ def kill_worker(client: Client, worker: str) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+def scattered_to(client: Client) -> list[str]:
+    """The workers that hold a scattered dataset."""
+    return sorted(worker for worker, keys in client.has_what().items()
+                  if any(str(key).startswith("DatasetSplits-") for key in keys))
+
+
 def test_variants_are_measured_on_the_cluster_as_they_are_here(cluster) -> None:
-    local, _ = cluster
+    local, client = cluster
     with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET,
                             device="auto") as pool:
         assert pool.budget.device == "cpu" and pool.size == 2
+        assert scattered_to(client) == sorted(client.nthreads())  # sent once, to every worker
         results = pool.evaluate_many([(MLP, "Net"), (MLP, "Net"), (HANGS.replace(
             "while True: pass", "raise ValueError('bad')"), "Net")])
     here = evaluate_variant(MLP, "Net", load_dataset("digits"), BUDGET)
     assert [r.accuracy for r in results[:2]] == [here.accuracy, here.accuracy]
     assert results[2].reason == "crash: ValueError: bad" and not results[2].pool_failure
+
+
+def test_path_datasets_are_read_by_the_workers(cluster, tmp_path: Path) -> None:
+    local, client = cluster
+    digits = load_dataset("digits")
+    path = tmp_path / "digits.npz"
+    np.savez(path, x=digits.x_train, y=digits.y_train, x_test=digits.x_val, y_test=digits.y_val)
+    spec = f"npz:{path}"
+    with DaskEvaluationPool(local.scheduler_address, spec, budget=BUDGET) as pool:
+        assert pool.fingerprint == load_dataset(spec).fingerprint and pool.has_test
+        assert scattered_to(client) == []
+        result = pool.submit(MLP, "Net", with_test=True).result(timeout=120)
+    assert result.ok and result.test_accuracy > 0.5
 
 
 def test_close_cancels_a_running_evaluation_within_seconds(cluster) -> None:

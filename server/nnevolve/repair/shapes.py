@@ -238,6 +238,8 @@ def _build(instrumented: InstrumentedSource, class_name: str, trace: ShapeTrace,
         if config_reads is not None:
             track_config(module.__dict__, list(instrumented.config), config_reads)
         building = class_name if class_name.isidentifier() else class_name.split("(", 1)[0]
+        if not callable(module.__dict__.get(building.strip())):
+            raise Rejection(f"the file defines no nn.Module class named {building.strip()!r}")
         lines = LineTrace(SOURCE_FILENAME)
         try:
             with lines:

@@ -148,7 +148,7 @@ def compare_devices(count: int) -> None:
         data = Path(folder) / "cifar_sized.npz"
         x = rng.random((6000, 3, 32, 32), dtype=np.float32)
         y = rng.integers(0, 10, 6000)
-        np.savez(data, x_train=x, y_train=y)
+        np.savez(data, x=x, y=y)
         budget = Budget(epochs=1, max_train_seconds=60, time_limit_s=300, memory_mb=8192)
         rows = {}
         for device in ("cpu", "cuda"):

@@ -267,6 +267,10 @@ export function defineSteps(ctx) {
     );
     facts.cancelSeconds = (Date.now() - cancelledAt) / 1000;
     log(`cancelled run ended ${facts.cancelSeconds.toFixed(1)} s after "Cancel run"`);
+    if (facts.cancelSeconds > 1.5) {
+      // the engine stops within a second of SIGTERM; the progress must end with it
+      throw new Error(`the cancelled run's progress ended ${facts.cancelSeconds.toFixed(1)} s after "Cancel run" (limit 1.5 s)`);
+    }
     await workbench.screenshot('03-cancelled');
     await workbench.runCommand('Notifications: Clear All Notifications');
 

@@ -167,3 +167,12 @@ def test_a_killed_dask_worker_has_its_evaluation_rerun_elsewhere_or_failed(clust
         assert failed.status == "failed" and not failed.pool_failure
         assert failed.reason.startswith("Dask workers died while evaluating it")
     client.wait_for_workers(2, timeout=120)
+
+
+def test_a_task_the_cluster_cancelled_ends_the_run_as_a_pool_failure() -> None:
+    from types import SimpleNamespace
+
+    from nnevolve.evaluation.dask_backend import _task_result
+
+    result = _task_result(SimpleNamespace(status="cancelled"))
+    assert result.pool_failure and "scheduler connection lost" in result.reason

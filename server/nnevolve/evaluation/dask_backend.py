@@ -214,8 +214,9 @@ def _task_result(task: DaskFuture) -> EvalResult:
                 return result
             return EvalResult.failed(f"the Dask task returned {type(result).__name__}",
                                      pool_failure=True)
-        if task.status == "cancelled":
-            return EvalResult.failed(CANCELLED, pool_failure=True)
+        if task.status == "cancelled":  # not by close(), which settles its futures first
+            return EvalResult.failed("the Dask cluster cancelled the evaluation (scheduler "
+                                     "connection lost?)", pool_failure=True)
         error = task.exception()
     except Exception as exc:  # noqa: BLE001  (a result that cannot be fetched: the cluster failed)
         return EvalResult.failed(f"Dask cluster: {one_line(exc)}", pool_failure=True)

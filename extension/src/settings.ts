@@ -30,6 +30,8 @@ export interface Overrides {
   workers?: number;
   max_evals?: number;
   seed?: number;
+  device?: string;
+  cluster?: string;
 }
 
 export interface OverridesResult {
@@ -63,6 +65,22 @@ function nonEmptyString(value: unknown): { value: unknown } | { problem: string 
   return { value: value.trim() };
 }
 
+const DEVICE = /^(auto|cpu|cuda(:\d+)?)$/;
+
+function deviceName(value: unknown): { value: unknown } | { problem: string } {
+  if (typeof value !== 'string' || !DEVICE.test(value.trim())) {
+    return { problem: `must be auto, cpu, cuda or cuda:N, not ${JSON.stringify(value)}` };
+  }
+  return { value: value.trim() };
+}
+
+function clusterAddress(value: unknown): { value: unknown } | { problem: string } {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return { problem: `must be a Dask scheduler address such as "tcp://host:8786", not ${JSON.stringify(value)}` };
+  }
+  return { value: value.trim() };
+}
+
 function objectiveList(value: unknown): { value: unknown } | { problem: string } {
   const known = OBJECTIVES as readonly string[];
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && known.includes(v))) {
@@ -80,6 +98,8 @@ const RULES: readonly Rule[] = [
   { setting: 'workers', override: 'workers', read: integer(1) },
   { setting: 'maxEvals', override: 'max_evals', read: integer(1) },
   { setting: 'seed', override: 'seed', read: integer(undefined) },
+  { setting: 'device', override: 'device', read: deviceName },
+  { setting: 'cluster', override: 'cluster', read: clusterAddress },
 ];
 
 /** The value the user set in the most specific scope; null counts as not set. */

@@ -24,6 +24,8 @@ describe('settings → overrides', () => {
         dataset: { workspaceValue: ' digits ' },
         objectives: { globalValue: ['error', 'params', 'error'] },
         seed: { workspaceValue: 0 },
+        device: { workspaceValue: 'cuda:1' },
+        cluster: { globalValue: ' tcp://gpu-head:8786 ' },
       }),
     );
     assert.deepEqual(result.problems, []);
@@ -36,6 +38,8 @@ describe('settings → overrides', () => {
       workers: 1,
       max_evals: 6,
       seed: 0,
+      device: 'cuda:1',
+      cluster: 'tcp://gpu-head:8786',
     });
   });
 
@@ -60,10 +64,13 @@ describe('settings → overrides', () => {
         objectives: { workspaceValue: ['accuracy'] },
         dataset: { workspaceValue: '' },
         workers: { workspaceValue: 2 },
+        device: { workspaceValue: 'gpu' },
+        cluster: { workspaceValue: '' },
       }),
     );
     assert.deepEqual(result.overrides, { workers: 2 });
-    assert.equal(result.problems.length, 5);
+    assert.equal(result.problems.length, 7);
+    assert.match(result.problems.join('\n'), /nnevolve\.device must be auto, cpu, cuda or cuda:N, not "gpu"/);
     assert.match(result.problems.join('\n'), /nnevolve\.generations must be a whole number, not "ten"; it is ignored\./);
     assert.match(result.problems.join('\n'), /nnevolve\.population must be at least 2, not 1/);
     assert.match(result.problems.join('\n'), /nnevolve\.objectives must be a non-empty list of error, params, latency/);

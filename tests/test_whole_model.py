@@ -183,7 +183,20 @@ def test_counts_and_strides_of_block_calls_change_the_network():
     roles = {e.role for e in genome.config[0]}
     assert {"width", "count", "stride"} <= roles
     counts = [e for e in genome.config[0] if e.role == "count"]
-    assert counts and all(e.table == "ResNet argument 2" for e in counts)
+    assert {e.table for e in counts} == {"ResNet argument 2", "BasicBlock.expansion"}
+    (block,) = [e for e in genome.config[0] if e.role == "block"]
+    assert (block.value, block.choices) == ("BasicBlock", ("Bottleneck",))
+
+
+def test_a_block_class_gives_way_to_another_of_the_same_constructor():
+    genome = checked_genome(sample("resnet_blocks.py"), "ResNet8")
+    rng = random.Random(0)
+    swaps = [c for c in (mutate_config(genome, rng) for _ in range(60))
+             if c is not None and "block BasicBlock→Bottleneck" in c.edits[0].summary]
+    assert swaps
+    result = repair(swaps[0].source, "ResNet8", *DIGITS)
+    assert result.ok and "return ResNet(Bottleneck, [1, 1, 1])" in result.source
+    assert "Bottleneck" in Genome.parse(result.source, "ResNet8", live=result.liveness).owners
 
 
 def test_tables_cross_between_parents():
@@ -243,7 +256,7 @@ def test_sites_command_json(tmp_path: Path):
     listing = json.loads(out.stdout)
     assert listing["model"] == "ResNet8" and listing["class"] == "ResNet" and listing["traced"]
     kinds = {item["kind"] for item in listing["sites"]}
-    assert kinds == {"layer", "call", "block"}
+    assert kinds == {"layer", "call", "block", "config"}  # config: BasicBlock.expansion
     assert {i["owner"] for i in listing["sites"] if i["kind"] == "block"} == {"BasicBlock", "ResNet8"}
     bad = subprocess.run(
         [sys.executable, "-m", "nnevolve", "sites", str(SAMPLES / "vgg_cfg.py"), "--model", "VGG",

@@ -27,8 +27,9 @@ class ConfigEntry:
     table: str  # where it is, in words: "cfg['VGG11']", "ResNet argument 2", "_make_layer"
     span: Span
     value: int | str
-    role: str  # "width" | "count" | "stride" | "marker"
+    role: str  # "width" | "count" | "stride" | "marker" | "block"
     list_index: int | None = None  # the ConfigList that holds it as a direct element, if any
+    choices: tuple[str, ...] = ()  # "block": the file's classes that could take its place
 
     @property
     def line(self) -> int:
@@ -192,6 +193,8 @@ def config_entries(tree: ast.Module, source: str, owners: Iterable[str],
     if reads is not None:  # call arguments were filtered by the lines that ran, above
         entries = [e for e in entries
                    if (e.span[0], e.span[1]) in reads or not _in_table(e, tree)]
+    entries += _class_constants(tree, owner_names, collector.lines)
+    entries += _block_arguments(tree, owner_names, definitions, lines_run, collector.lines)
     entries.sort(key=lambda e: e.span)
     lists = [cl for cl in collector.lists
              if any(_within(e.span, cl.span) for e in entries)]
@@ -212,3 +215,60 @@ def _in_table(entry: ConfigEntry, tree: ast.Module) -> bool:
                     and node.lineno <= line <= (node.end_lineno or node.lineno)):
                 return True
     return False
+
+
+def _class_constants(tree: ast.Module, owners: set[str], lines: list[str]) -> list[ConfigEntry]:
+    """Int class attributes of the model's block classes (``expansion = 4``): one edit there
+    changes every instance of the block consistently."""
+    found = []
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name in owners):
+            continue
+        for statement in node.body:
+            if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                    and _int(statement.value) is not None):
+                value = _int(statement.value)
+                role = _role(value, False) if value is not None else None
+                if role is not None:
+                    found.append(ConfigEntry(f"{node.name}.{statement.targets[0].id}",
+                                             _span(statement.value, lines), value, role))
+    return found
+
+
+def _init_parameters(cls: ast.ClassDef) -> tuple[str, ...] | None:
+    for statement in cls.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name == "__init__":
+            return tuple(a.arg for a in statement.args.args[1:])
+    return None
+
+
+def _block_arguments(tree: ast.Module, owners: set[str],
+                     definitions: dict[str, ast.ClassDef | ast.FunctionDef],
+                     lines_run: frozenset[int] | None, lines: list[str]) -> list[ConfigEntry]:
+    """Block classes passed by name to the model's code (``ResNet(BasicBlock, [2, 2, 2, 2])``):
+    another class of the file with the same constructor parameters may take their place."""
+    classes = {name: node for name, node in definitions.items() if isinstance(node, ast.ClassDef)}
+    signatures = {name: _init_parameters(node) for name, node in classes.items()}
+    found = []
+    for owner in owners:
+        node = definitions.get(owner)
+        if node is None:
+            continue
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call) or (lines_run is not None
+                                                  and call.lineno not in lines_run):
+                continue
+            callee = _same_file_callee(call, set(definitions))
+            if callee is None:
+                continue
+            for position, arg in enumerate(call.args):
+                if not (isinstance(arg, ast.Name) and arg.id in classes):
+                    continue
+                signature = signatures.get(arg.id)
+                choices = tuple(other for other, params in signatures.items()
+                                if other != arg.id and params is not None and params == signature)
+                if choices:
+                    found.append(ConfigEntry(f"{callee} argument {position + 1}",
+                                             _span(arg, lines), arg.id, "block", None, choices))
+    return found

@@ -1,5 +1,5 @@
-"""Operators on configuration data: change a width, a repeat count or a stride; insert or
-delete a table entry (another stage, another ``'M'`` pool marker); cross tables between parents.
+"""Operators on configuration data: change a width, a repeat count, a stride or an expansion
+factor, swap a block class for another of the same constructor; insert or delete a table entry (another stage, another ``'M'`` pool marker); cross tables between parents.
 
 The edits are made on the source text at the entries' positions: an entry is one token, so
 the rest of the file keeps every byte.
@@ -44,9 +44,17 @@ def _new_value(entry: ConfigEntry, rng: random.Random) -> int | None:
 
 def mutate_config(g: Genome, rng: random.Random) -> Offspring | None:
     """Change one width, repeat count or stride the model's construction reads."""
-    entries = [e for e in g.config[0] if e.role in ("width", "count", "stride")]
+    entries = [e for e in g.config[0] if e.role in ("width", "count", "stride", "block")]
     rng.shuffle(entries)
     for entry in entries[:8]:
+        if entry.role == "block":  # another block class of the same constructor
+            choice = rng.choice(entry.choices)
+            summary = f"{entry.table}: block {entry.value}→{choice} at line {entry.line}"
+            child = finish_source(g, _splice(g.source, entry.span, choice),
+                                  [Edit("mutate_config", summary)])
+            if child is not None:
+                return child
+            continue
         new = _new_value(entry, rng)
         if new is None:
             continue

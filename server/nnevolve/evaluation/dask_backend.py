@@ -124,9 +124,11 @@ class DaskEvaluationPool:
         task.add_done_callback(lambda done: self._finish(job_id, done))
         return future
 
-    def evaluate_many(self, jobs: list[tuple[str, str]], *, with_test: bool = False) -> list[EvalResult]:
+    def evaluate_many(self, jobs: list[tuple[str, str]], *,
+                      with_test: bool = False) -> list[EvalResult]:
         """Evaluate ``(source, class_name)`` pairs in parallel; results in the same order."""
-        futures = [self.submit(source, class_name, with_test=with_test) for source, class_name in jobs]
+        futures = [self.submit(source, class_name, with_test=with_test)
+                   for source, class_name in jobs]
         return [future.result() for future in futures]
 
     def close(self) -> None:

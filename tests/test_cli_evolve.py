@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from nnevolve.cli import main
+from nnevolve.changes import variant_changes
 from nnevolve.store import RunStore
 from run_support import MLP as MODEL
 from run_support import make_workspace, nnevolve
@@ -82,9 +83,12 @@ def test_pareto_json_has_the_figures_of_the_store(evolved: dict[str, Any], works
     entries = json.loads((workspace / "results" / "pareto.json").read_text())
     with RunStore(workspace / ".nnevolve" / "runs.sqlite") as store:
         front = [v for v in store.pareto(evolved["run_id"]) if not v.is_base]
+        record = store.get_run(evolved["run_id"])
+    assert record is not None
+    base_source = record.base_source
     for entry, variant in zip(entries, front):
-        assert {"file", "class", "kwargs", "accuracy", "params", "latency_ms", "seeds",
-                "accuracy_spread", "latency_spread_ms"} <= set(entry)
+        assert {"file", "class", "kwargs", "accuracy", "params", "latency_ms", "changes",
+                "lineage", "seeds", "accuracy_spread", "latency_spread_ms"} <= set(entry)
         assert "test_accuracy" not in entry  # digits has no test split
         assert entry["class"] == "Mlp" and entry["kwargs"] == {}
         # the figures are the means over the run's seed and its two confirmation seeds
@@ -94,7 +98,9 @@ def test_pareto_json_has_the_figures_of_the_store(evolved: dict[str, Any], works
         assert entry["accuracy_spread"] == confirmed.accuracy_spread
         assert entry["params"] == confirmed.params == variant.evaluation.params
         assert entry["latency_ms"] == confirmed.latency_ms
-        assert entry["edits"] == variant.edits and entry["edits"]
+        assert entry["lineage"] == variant.edits and entry["lineage"]
+        assert entry["changes"] == variant_changes(base_source, variant.source)
+        assert entry["changes"]
     accuracies = [e["accuracy"] for e in entries]
     assert accuracies == sorted(accuracies, reverse=True)  # most accurate first
 

@@ -24,11 +24,18 @@ def test_variant_files_are_numbered_from_one(tmp_path: Path) -> None:
 
 
 def test_test_accuracy_appears_only_where_the_dataset_has_a_test_split() -> None:
-    edits = [{"op": "delete", "summary": "delete nn.ReLU() at line 9"}]
-    entry = pareto_entry("variant-01.py", "Net", WITH_TEST, edits)
+    lineage = [{"op": "delete", "summary": "delete nn.ReLU() at line 9"}]
+    changes = ["line 9: delete nn.ReLU()"]
+    entry = pareto_entry("variant-01.py", "Net", WITH_TEST, changes, lineage)
     assert entry == {"file": "variant-01.py", "class": "Net", "kwargs": {}, "accuracy": 0.9,
-                     "params": 1200, "latency_ms": 0.2, "edits": edits, "test_accuracy": 0.88}
-    assert "test_accuracy" not in pareto_entry("variant-02.py", "Net", NO_TEST, [])
+                     "params": 1200, "latency_ms": 0.2, "changes": changes, "lineage": lineage,
+                     "test_accuracy": 0.88}
+    assert "test_accuracy" not in pareto_entry("variant-02.py", "Net", NO_TEST, [], [])
+
+
+def test_a_cancelled_runs_entries_say_so() -> None:
+    assert pareto_entry("variant-01.py", "Net", NO_TEST, [], [], cancelled=True)["cancelled"]
+    assert "cancelled" not in pareto_entry("variant-01.py", "Net", NO_TEST, [], [])
 
 
 def test_the_plot_is_a_png_even_with_only_the_original(tmp_path: Path) -> None:

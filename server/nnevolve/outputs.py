@@ -26,14 +26,18 @@ def write_variant_files(out_dir: Path, sources: Sequence[str]) -> list[Path]:
     return paths
 
 
-def pareto_entry(file: str, class_name: str, evaluation: Evaluation,
-                 edits: Sequence[dict[str, str]]) -> dict[str, Any]:
-    """One element of pareto.json (`test_accuracy` only where the dataset has a test split)."""
+def pareto_entry(file: str, class_name: str, evaluation: Evaluation, changes: Sequence[str],
+                 lineage: Sequence[dict[str, str]], *, cancelled: bool = False) -> dict[str, Any]:
+    """One element of pareto.json (`test_accuracy` only where the dataset has a test split):
+    `changes` against the user's network (nnevolve.changes), the `lineage` that bred it;
+    `"cancelled": true` when the run was cancelled (a front found so far, not the final one)."""
     entry: dict[str, Any] = {
         "file": file, "class": class_name, "kwargs": {},
         "accuracy": evaluation.accuracy, "params": evaluation.params,
-        "latency_ms": evaluation.latency_ms, "edits": list(edits),
+        "latency_ms": evaluation.latency_ms, "changes": list(changes), "lineage": list(lineage),
     }
+    if cancelled:
+        entry["cancelled"] = True
     if evaluation.test_accuracy is not None:
         entry["test_accuracy"] = evaluation.test_accuracy
     if evaluation.seeds > 1:  # confirmed: means over the seeds, and how far the seeds spread

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnevolve.analysis import analyze
+from nnevolve.changes import variant_changes
 from nnevolve.config import EvolveConfig
 from nnevolve.datasets import DatasetError
 from nnevolve.evaluation import Budget, EvaluationPool
@@ -389,37 +391,13 @@ class _Session:
         if status == "finished":
             self._report("finishing", "writing the variants")
             try:
-                self._write_outputs(variants)
+                write_outputs(self.store, self.run_id)
             except OSError as exc:
                 status, error = "failed", f"cannot write the results: {exc}"
         self.store.set_run_status(self.run_id, status, error)
         result = build_result(self.store, self.run_id, stats=self._stats(wall))
         self._report("done", error or status)
         return result
-
-    def _write_outputs(self, variants: list[Variant]) -> None:
-        record = self.store.get_run(self.run_id)
-        assert record is not None and record.out_dir is not None
-        out_dir = free_out_dir(Path(record.out_dir), self.run_id)
-        if str(out_dir) != record.out_dir:  # the folder holds other outputs: the run says where
-            self.store.set_out_dir(self.run_id, str(out_dir))
-        mark_out_dir(out_dir, self.run_id)
-        front = [v for v in self.store.pareto(self.run_id) if not v.is_base]
-        write_variant_files(out_dir, [v.source for v in front])
-        write_pareto_json(out_dir, [
-            pareto_entry(variant_file_name(i), record.class_name, v.figures, v.edits)
-            for i, v in enumerate(front, start=1) if v.figures is not None
-        ])
-        base = self.store.base_variant(self.run_id)
-        front_ids = {v.id for v in front}
-        write_pareto_plot(
-            out_dir,
-            front=[v.figures for v in front if v.figures is not None],
-            others=[v.evaluation for v in variants if v.evaluation is not None
-                    and v.evaluation.status == "ok" and v.id not in front_ids and not v.is_base],
-            base=base.figures if base is not None else None,
-            title=f"{record.class_name} on {self.config.dataset}",
-        )
 
     def _stats(self, wall: float) -> RunStats:
         c = self.counts
@@ -432,6 +410,41 @@ class _Session:
             static_rejection_rate=_ratio(c.rejected, checked),
             valid_rate=_ratio(c.trained_ok, c.trained),
         )
+
+
+def write_outputs(store: RunStore, run_id: str) -> Path:
+    """The run's output folder: its Pareto variants as files, pareto.json and pareto.png.
+
+    Written for a finished run, and for a run cancelled from the terminal (what it found);
+    raises OSError when the folder cannot be written.
+    """
+    record = store.get_run(run_id)
+    assert record is not None and record.out_dir is not None
+    out_dir = free_out_dir(Path(record.out_dir), run_id)
+    if str(out_dir) != record.out_dir:  # the folder holds other outputs: the run says where
+        store.set_out_dir(run_id, str(out_dir))
+    mark_out_dir(out_dir, run_id)
+    front = [v for v in store.pareto(run_id) if not v.is_base]
+    write_variant_files(out_dir, [v.source for v in front])
+    base_analysis = analyze(record.base_source)  # one base, many variants
+    write_pareto_json(out_dir, [
+        pareto_entry(variant_file_name(i), record.class_name, v.figures,
+                     variant_changes(record.base_source, v.source, base_analysis=base_analysis),
+                     v.edits, cancelled=record.status == "cancelled")
+        for i, v in enumerate(front, start=1) if v.figures is not None
+    ])
+    base = store.base_variant(run_id)
+    front_ids = {v.id for v in front}
+    cancelled = " (cancelled run)" if record.status == "cancelled" else ""
+    write_pareto_plot(
+        out_dir,
+        front=[v.figures for v in front if v.figures is not None],
+        others=[v.evaluation for v in store.variants(run_id) if v.evaluation is not None
+                and v.evaluation.status == "ok" and v.id not in front_ids and not v.is_base],
+        base=base.figures if base is not None else None,
+        title=f"{record.class_name} on {record.config.get('dataset', '?')}{cancelled}",
+    )
+    return out_dir
 
 
 class _SeedRejected(Exception):

@@ -18,7 +18,7 @@ from nnevolve.report import JsonLines, ProgressDisplay, print_error, print_resul
 from nnevolve.store import RunStore, StoreError
 
 if TYPE_CHECKING:
-    from nnevolve.results import RunProgress
+    from nnevolve.results import RunProgress, RunResult
 
 EXIT_STATUS = {"finished": 0, "failed": 1, "cancelled": 130}
 EXIT_USAGE = 2  # bad input: no model, a dataset that cannot be loaded, a bad setting
@@ -104,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc))
         except KeyboardInterrupt:  # a second Ctrl-C before the run had started
             return EXIT_STATUS["cancelled"]
+        if result.status == "cancelled" and stop.interrupted and result.pareto:
+            # Ctrl-C in a terminal: the user gets the files of what was found (SIGTERM, the
+            # editor's cancel, keeps it in the store only: it must stop at once)
+            result = _write_what_was_found(console, store, result)
     if jsonl is None:
         _say_if_outputs_moved(console, config.out_dir(result.run_id), result.out_dir)
     if jsonl is not None:
@@ -121,6 +125,20 @@ def _say_if_outputs_moved(console: Console, asked: Path, written: Path | None) -
     if written is not None and written.parent == asked and written.is_dir():
         console.print(f"{asked} already holds variant files or a pareto.json: this run's "
                       f"outputs are in {written}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _write_what_was_found(console: Console, store: RunStore, result: RunResult) -> RunResult:
+    """A cancelled run's output folder, written from the store (marked cancelled)."""
+    from nnevolve.results import build_result
+    from nnevolve.run import write_outputs
+
+    try:
+        write_outputs(store, result.run_id)
+    except OSError as exc:
+        console.print(f"nnevolve evolve: cannot write the results: {exc}", markup=False,
+                      highlight=False, soft_wrap=True)
+        return result
+    return build_result(store, result.run_id, stats=result.stats)
 
 
 def _where_to_look_again(console: Console, store_path: Path, run_id: str) -> None:

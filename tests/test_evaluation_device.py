@@ -165,3 +165,21 @@ def test_mixed_precision_is_for_cuda_only() -> None:
     with autocast(cpu, True):
         assert not torch.is_autocast_enabled()
     assert device_module.autocast(cpu, False) is not None
+
+
+def test_a_gpu_worker_takes_its_gpu_and_caps_its_memory_there(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from nnevolve.evaluation.device import prepare_device
+
+    calls: dict[str, object] = {}
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.setdefault("set", device))
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda device: SimpleNamespace(total_memory=8 * 2**30))
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction",
+                        lambda fraction, device: calls.setdefault("cap", (fraction, device)))
+    gpu = torch.device("cuda", 1)
+    assert prepare_device("cuda:1", 2048) == gpu
+    assert calls == {"set": gpu, "cap": (0.25, gpu)}  # 2048 MB of 8 GiB
+    assert prepare_device("cpu", 2048) == torch.device("cpu") and len(calls) == 2

@@ -1,8 +1,8 @@
 """Training with more seeds: the base network before the search (calibration) and the Pareto
 candidates after it (confirmation), and the front decided on the means they give.
 
-A variant that won the search on one lucky seed loses its place once its mean over the run's
-seeds is known. Each seed's result is cached by (source, dataset, budget, training seed), so a
+A variant that won the search on one lucky seed loses its place once its mean over the
+confirmation seeds is known (the search's seed, which chose it, is left out of that mean). Each seed's result is cached by (source, dataset, budget, training seed), so a
 seed is trained once, and a cancelled confirmation resumes where it stopped.
 """
 
@@ -80,7 +80,8 @@ def offered_front(variants: Sequence[Variant], objectives: Sequence[str], noise:
     """The variants a run offers: non-dominated beyond the noise, none at chance level.
 
     With `confirmed`, only variants whose confirmation finished compete (the base with
-    whatever it has), on their means; otherwise every evaluated variant, on the search's figure.
+    whatever it has), on their means, and none whose seeds disagree far more than the base's;
+    otherwise every evaluated variant, on the search's figure.
     """
     contenders = [v for v in variants if v.evaluation is not None
                   and (not confirmed or v.is_base or v.confirmed is not None)]

@@ -19,6 +19,9 @@ ACCURACY_FLOOR = 0.01  # below a point, three seeds cannot tell the spread from 
 # the load of a shared machine moves a latency by this share of it between two evaluations
 LATENCY_FLOOR = 0.10
 CHANCE_MARGIN = 3.0  # spreads above chance a network must be to count as having learnt
+# a confirmed variant whose accuracy spreads over seeds this many times more than the base's
+# is not offered: its figure would not hold when the user trains it
+UNSTABLE_SPREAD = 3.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class Noise:
 
     def at_chance(self, evaluation: Evaluation) -> bool:
         return float(evaluation.accuracy or 0.0) < self.chance_threshold
+
+    def unstable(self, evaluation: Evaluation) -> bool:
+        """A mean over seeds whose seeds disagree far more than the base's do."""
+        spread = evaluation.accuracy_spread
+        return spread is not None and spread > UNSTABLE_SPREAD * self.accuracy
 
     def tolerances(self, objectives: Sequence[str]) -> list[float]:
         """Per objective (as `objective_vector` gives it), the difference that is a tie."""

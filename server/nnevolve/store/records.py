@@ -97,7 +97,7 @@ class Variant:
     is_base: bool
     is_pareto: bool
     evaluation: Evaluation | None  # trained with the run's seed
-    # the mean over the run's seed and its confirmation seeds, once all of them trained
+    # the mean over the run's confirmation seeds, once all of them trained
     confirmed: Evaluation | None = None
 
     @property

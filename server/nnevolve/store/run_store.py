@@ -305,7 +305,7 @@ class RunStore:
         """The variants with their `confirmed` figures, where every seed of their run trained."""
         out = []
         for variant, seeds, key in variants:
-            if len(seeds) < 2 or variant.evaluation is None:
+            if not seeds or variant.evaluation is None:
                 out.append(variant)
                 continue
             rows = self._query(
@@ -388,7 +388,8 @@ _RUN_COLUMNS = (
 
 
 def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]:
-    """A variant row, the training seeds its run reports the mean of, and its cache key."""
+    """A variant row, the training seeds its run reports the mean of (the confirmation seeds:
+    the search's own seed chose the variant, so its luck is left out), and its cache key."""
     evaluation = Evaluation(*row[12:21]) if row[12] is not None else None
     variant = Variant(
         id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
@@ -397,15 +398,19 @@ def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]
         is_pareto=bool(row[11]), evaluation=evaluation,
     )
     train_seed, confirm_seeds = int(row[21]), int(row[22])
-    return variant, list(range(train_seed, train_seed + confirm_seeds + 1)), (row[23], row[24])
+    return variant, list(range(train_seed + 1, train_seed + confirm_seeds + 1)), (row[23], row[24])
 
 
 def mean_evaluation(evaluations: Sequence[Evaluation], seeds: int) -> Evaluation | None:
     """The mean of `seeds` successful evaluations of one source (None when one is missing or
     failed): accuracy mean ± standard deviation, the median of the latencies and their
-    standard deviation, the exact parameter count."""
-    if len(evaluations) < seeds or seeds < 2 or any(e.status != "ok" for e in evaluations):
+    standard deviation (None for a single seed), the exact parameter count."""
+    if len(evaluations) < seeds or seeds < 1 or any(e.status != "ok" for e in evaluations):
         return None
+
+    def spread(values: list[float]) -> float | None:
+        return statistics.stdev(values) if len(values) > 1 else None
+
     accuracies = [float(e.accuracy or 0.0) for e in evaluations]
     latencies = [float(e.latency_ms or 0.0) for e in evaluations]
     tests = [e.test_accuracy for e in evaluations]
@@ -415,8 +420,8 @@ def mean_evaluation(evaluations: Sequence[Evaluation], seeds: int) -> Evaluation
         params=evaluations[0].params, latency_ms=statistics.median(latencies),
         train_seconds=sum(e.train_seconds for e in evaluations),
         total_seconds=sum(e.total_seconds for e in evaluations),
-        latency_spread_ms=statistics.stdev(latencies),
-        accuracy_spread=statistics.stdev(accuracies), seeds=len(evaluations),
+        latency_spread_ms=spread(latencies), accuracy_spread=spread(accuracies),
+        seeds=len(evaluations),
     )
 
 

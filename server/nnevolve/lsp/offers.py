@@ -136,7 +136,7 @@ def pareto_variants(store: RunStore, run: RunRecord) -> tuple[OfferedVariant, ..
 
 
 def _offered(variant: Variant, index: int, base: str, base_analysis: Analysis) -> OfferedVariant:
-    evaluation = variant.evaluation
+    evaluation = variant.figures  # the confirmed means once the run confirmed them
     assert evaluation is not None
     return OfferedVariant(
         id=variant.id,
@@ -168,7 +168,7 @@ def read_offered_run(store_path: Path, run_id: str) -> OfferedRun | None:
         return OfferedRun(
             run=run,
             store_path=store_path,
-            base=base.evaluation if base is not None else None,
+            base=base.figures if base is not None else None,
             variants=pareto_variants(store, run),
             valid=valid,
         )

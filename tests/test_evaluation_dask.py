@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from distributed import Client, LocalCluster
 from nnevolve.config import load_config
 from nnevolve.datasets import load_dataset
 from nnevolve.evaluation import Budget
-from nnevolve.evaluation.dask_backend import ClusterError, DaskEvaluationPool
+from nnevolve.evaluation.dask_backend import ClusterError, DaskEvaluationPool, _evaluate
 from nnevolve.evaluation.train import evaluate_variant
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
@@ -94,7 +95,11 @@ def test_path_datasets_are_read_by_the_workers(cluster, tmp_path: Path) -> None:
         assert pool.fingerprint == load_dataset(spec).fingerprint and pool.has_test
         assert scattered_to(client) == []
         result = pool.submit(MLP, "Net", with_test=True).result(timeout=120)
+        # a worker whose copy of the files differs refuses to evaluate on it
+        other = replace(pool._settings, session="other", fingerprint="another")
+        refused = client.submit(_evaluate, spec, MLP, "Net", False, 0, other).result(timeout=120)
     assert result.ok and result.test_accuracy > 0.5
+    assert refused.pool_failure and "differs from the one the run described" in refused.reason
 
 
 def test_close_cancels_a_running_evaluation_within_seconds(cluster) -> None:

@@ -49,6 +49,7 @@ class _Settings:
     workers_per_device: int
     max_train: int | None
     max_val: int | None
+    fingerprint: str = ""  # of the dataset this process described: every worker must read it
 
 
 class DaskEvaluationPool:
@@ -88,6 +89,7 @@ class DaskEvaluationPool:
                 described = self._client.submit(_describe_dataset, dataset, self._settings,
                                                  pure=False).result()
                 self.fingerprint, self.input_shape, self.num_classes, self.has_test = described
+                self._settings = replace(self._settings, fingerprint=self.fingerprint)
             else:
                 splits = load_dataset(dataset, seed=seed, data_dir=data_dir,
                                       max_train=max_train, max_val=max_val)
@@ -285,6 +287,10 @@ def _session_pool(data: DatasetSplits | str, settings: _Settings) -> EvaluationP
                                   max_train=settings.max_train, max_val=settings.max_val,
                                   device=settings.device,
                                   workers_per_device=settings.workers_per_device, wait=False)
+            if settings.fingerprint and pool.fingerprint != settings.fingerprint:
+                pool.close()  # results on other data would be cached as this dataset's
+                raise ValueError(f"its copy of {data} differs from the one the run described "
+                                 f"(another fingerprint): the workers must read the same files")
             _pools[settings.session] = pool
         return pool
 

@@ -117,8 +117,7 @@ def test_children_of_an_evaluation_that_killed_its_worker_are_killed(pool):
     marker = new_marker()
     result = pool.submit(spawning(marker, then="os._exit(5)"), "Net").result(timeout=120)
     assert result.reason == "the variant ended its worker process (exit code 5)"
-    # the plain child and the daemon stay in the worker's process group
-    assert none_left(marker) or len(leftovers(marker)) <= 1, leftovers(marker)
+    assert none_left(marker), leftovers(marker)  # in its group, or marked in its environment
 
 
 def test_children_are_killed_when_the_pool_closes():
@@ -167,7 +166,8 @@ def test_the_cli_returns_while_a_variants_children_would_hold_its_stderr(tmp_pat
         dataset = "digits"
         generations = 1
         population = 2
-        max_evals = 2
+        max_evals = 1
+        confirm_seeds = 0
         epochs = 3
         lr = 0.01
         workers = 1

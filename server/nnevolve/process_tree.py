@@ -17,11 +17,15 @@ import sys
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
+# in the environment of every program user code starts: found again after its tree is gone
+TREE_MARK = "NNEVOLVE_PROCESS_TREE"
 _MAX_ROUNDS = 50  # each round kills what the previous one re-parented; forks end quickly
 
 
 def become_group_reaper() -> None:
-    """Lead a new process group and adopt orphaned descendants (Linux; a no-op elsewhere)."""
+    """Lead a new process group and adopt orphaned descendants (Linux; a no-op elsewhere);
+    mark the environment that the programs it starts inherit."""
+    os.environ[TREE_MARK] = str(os.getpid())
     with contextlib.suppress(OSError):  # already a group leader
         os.setsid()
     if sys.platform.startswith("linux"):
@@ -76,16 +80,46 @@ def kill_tree(pid: int) -> None:
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGSTOP)
     kill_descendants(pid)
-    kill_group(pid)
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
+    kill_leftovers(pid)
 
 
-def kill_group(leader: int) -> None:
-    """SIGKILL the process group ``leader`` leads (what is left of it after it exited)."""
-    if leader > 1 and leader != os.getpgrp():
+def kill_leftovers(leader: int) -> None:
+    """SIGKILL what is left of the tree of ``leader`` once it has exited: its process group,
+    and the programs that carry its mark (a child in a session of its own went to init)."""
+    if leader <= 1 or leader == os.getpgrp():
+        return
+    with contextlib.suppress(OSError):
+        os.killpg(leader, signal.SIGKILL)
+    for pid in _marked(leader):
+        group = _group_of(pid)
+        if group is not None and group > 1 and group != os.getpgrp():
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            os.killpg(leader, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+
+
+def _marked(leader: int) -> list[int]:
+    """Processes whose environment carries ``leader``'s mark (Linux; none elsewhere)."""
+    mark = f"{TREE_MARK}={leader}".encode()
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or another user's
+            continue
+        if mark in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` runs (an exited process not yet reaped does not)."""
+    return not _is_zombie(pid)
 
 
 def _children(pid: int) -> list[int]:

@@ -24,7 +24,7 @@ from nnevolve.evaluation.budget import Budget, EvalResult, timeout_reason
 from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices, worker_devices
 from nnevolve.evaluation.worker import process_exists, read_rss_mb, worker_main
 from nnevolve.process_context import torch_process_context
-from nnevolve.process_tree import kill_group, kill_tree
+from nnevolve.process_tree import is_running, kill_leftovers, kill_tree
 
 CANCELLED = "cancelled"
 _BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits
@@ -66,6 +66,8 @@ class _Worker:
     device: str  # "cpu" or "cuda:N"
     ready: bool = False
     retiring: bool = False  # asked to be replaced after its last job
+    # its forkserver died (a variant may kill it): alive, but multiprocessing reports exit 255
+    orphaned: bool = False
     idle_mb: float = 0.0
     job: _Job | None = None
     job_started_at: float = 0.0
@@ -270,7 +272,7 @@ class EvaluationPool:
     def _wait(self, timeout: float) -> None:
         handles: list[Any] = [self._wake_read]
         for worker in self._workers:
-            handles += [worker.conn, worker.process.sentinel]
+            handles += [worker.conn] if worker.orphaned else [worker.conn, worker.process.sentinel]
         wait(handles, timeout)
         try:
             while os.read(self._wake_read, 4096):
@@ -281,7 +283,7 @@ class EvaluationPool:
     def _collect(self) -> None:
         for worker in list(self._workers):
             # read exit status before messages, so a result sent just before exiting is not lost
-            dead = worker.process.exitcode is not None
+            dead = self._has_exited(worker)
             try:
                 while worker.conn.poll():
                     self._handle_message(worker, worker.conn.recv())
@@ -289,6 +291,17 @@ class EvaluationPool:
                 dead = True
             if dead:
                 self._bury(worker)
+            elif worker.orphaned and worker.job is None and worker.ready:
+                kill_tree(worker.process.pid)  # replaced by a worker of a new forkserver
+                self._remove(worker)
+
+    def _has_exited(self, worker: _Worker) -> bool:
+        if not worker.orphaned and worker.process.exitcode is None:
+            return False
+        if is_running(worker.process.pid):  # only the forkserver, its parent, is gone
+            worker.orphaned = True
+            return False
+        return True
 
     def _handle_message(self, worker: _Worker, message: tuple) -> None:
         kind = message[0]
@@ -311,8 +324,8 @@ class EvaluationPool:
     def _bury(self, worker: _Worker) -> None:
         """Remove a dead worker; its running job fails with the exit reason."""
         worker.process.join(timeout=1.0)
-        exitcode = worker.process.exitcode
-        kill_group(worker.process.pid)  # what the variant started and left in the worker's group
+        exitcode = None if worker.orphaned else worker.process.exitcode  # else unknown
+        kill_leftovers(worker.process.pid)  # what the variant started: its group, its programs
         self._remove(worker)
         if worker.job is not None:
             self._finish(worker, _death_reason(exitcode))
@@ -429,4 +442,6 @@ def _death_reason(exitcode: int | None) -> str:
         if sig in _CRASH_SIGNALS:
             return f"the variant crashed its worker process ({sig.name})"
         return f"the variant killed its worker process ({sig.name})"
+    if exitcode is None:
+        return "the variant's worker process died"
     return f"the variant ended its worker process (exit code {exitcode})"

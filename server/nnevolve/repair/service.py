@@ -113,7 +113,7 @@ class StaticChecker:
             conn.close()
         if process is None:
             return None
-        if process.is_alive() and process.pid is not None:
+        if process.pid is not None:  # also what a model that killed the checker left
             kill_tree(process.pid)
         process.join(5)
         return process.exitcode

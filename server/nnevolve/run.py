@@ -120,8 +120,9 @@ def _resume(config: EvolveConfig, store: RunStore, run_id: str) -> _Setup:
     if record.status == "finished":
         raise RunError(f"run {run_id} has already finished")
     stored = EvolveConfig.from_json(record.config)
-    # the machine may differ from the one that started the run: take this one's workers
-    resumed = stored.with_overrides({"workers": config.workers})
+    # the machine may differ from the one that started the run: take this one's workers, and
+    # the cluster it names (a cluster's address may change between sessions)
+    resumed = stored.with_overrides({"workers": config.workers, "cluster": config.cluster})
     return _Setup(resumed, record.file, record.class_name, record.base_source, run_id)
 
 
@@ -138,6 +139,7 @@ class _Session:
         self.best_accuracy: float | None = None
         self.smallest_params: int | None = None
         self.started = time.monotonic()
+        self.workers = setup.config.workers  # evaluations at once: the pool's size once it runs
         self.noise: Noise | None = None  # measured on the base network before the search
         self.confirming = False  # the confirmation pass has begun: the front is on its means
         self.phase, self.message = "starting", ""  # the last progress report's
@@ -155,10 +157,11 @@ class _Session:
         except (DatasetError, DeviceError, WorkerStartError) as exc:
             raise RunError(str(exc)) from exc
         budget = pool.budget  # with the device the workers train on: part of the cache key
+        self.workers = pool.size  # per GPU or on a cluster, not `workers`
         checker: StaticChecker | None = None
         try:
             self._open_run(pool, budget)
-            self._report("starting", f"starting {config.workers} workers")
+            self._report("starting", f"starting {self.workers} workers")
             checker = StaticChecker(pool.input_shape, pool.num_classes)
             status, error = self._search(pool, checker)
         except KeyboardInterrupt:
@@ -406,7 +409,7 @@ class _Session:
             wall_seconds=round(wall, 2), trained=c.trained,
             evals_per_minute=round(60.0 * c.trained / wall, 2) if wall > 0 else 0.0,
             overhead_share=_ratio(c.eval_seconds - c.train_seconds, c.eval_seconds),
-            utilisation=_ratio(c.eval_seconds, wall * self.config.workers),
+            utilisation=_ratio(c.eval_seconds, wall * self.workers),
             static_rejection_rate=_ratio(c.rejected, checked),
             valid_rate=_ratio(c.trained_ok, c.trained),
         )

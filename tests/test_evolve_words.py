@@ -8,7 +8,13 @@ import pytest
 
 from nnevolve.config import EvolveConfig
 from nnevolve.lsp import figures
-from nnevolve.lsp.evolve import every_variant_invalid, finished_summary
+from nnevolve.lsp.evolve import (
+    LATE_CANCEL,
+    every_variant_invalid,
+    finished_summary,
+    named_line,
+    run_summary,
+)
 from nnevolve.lsp.evolve_request import RequestError, engine_arguments, parse_request
 from nnevolve.lsp.offers import OfferedRun, OfferedVariant
 from nnevolve.store import Evaluation, RunCounts, RunRecord
@@ -170,3 +176,26 @@ def test_the_finished_summary_names_the_best_and_the_smallest_variant() -> None:
         "Finished: 2 Pareto-optimal variants · best 89.0% (\u22121.0) · smallest 1,000 params "
         "(\u221275%) — apply one from the code actions on Net"
     )
+
+
+def test_a_cancel_after_the_search_ended_says_the_run_finished_anyway() -> None:
+    summary = run_summary(_offered(valid=3, counts=RunCounts(evaluated=3), variants=1), LATE_CANCEL)
+    assert summary.startswith(
+        "Finished before the cancel took effect (the search had ended): 1 Pareto-optimal variant"
+    )
+
+
+def test_a_failure_names_the_line_its_reason_names() -> None:
+    reason = "Net cannot be built for dataset 'digits': forward raised RuntimeError at line 12: x"
+    assert named_line(reason) == 12
+    assert named_line("the evaluation workers failed: out of memory") is None
+    assert named_line("a baseline of 3 seeds") is None  # "baseline" is not "line"
+
+
+def test_lens_status_bar_and_notification_share_the_stage() -> None:
+    search = {"phase": "search", "generation": 2, "generations": 8, "message": ""}
+    writing = {"phase": "finishing", "generation": 8, "generations": 8,
+               "message": "writing the variants"}
+    assert figures.stage(search) == "generation 2/8"
+    assert figures.progress_line(search).startswith("generation 2/8 · ")
+    assert figures.stage(writing) == figures.progress_line(writing) == "writing the variants"

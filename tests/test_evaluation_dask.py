@@ -182,3 +182,18 @@ def test_a_task_the_cluster_cancelled_ends_the_run_as_a_pool_failure() -> None:
 
     result = _task_result(SimpleNamespace(status="cancelled"))
     assert result.pool_failure and "scheduler connection lost" in result.reason
+
+
+def test_a_resumed_run_takes_the_cluster_named_now(tmp_path: Path) -> None:
+    from nnevolve.config import EvolveConfig
+    from nnevolve.run import _resume
+
+    stored = EvolveConfig(root=tmp_path, cluster="tcp://old-head:8786")
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id = store.create_run(file=str(tmp_path / "mlp.py"), class_name="Mlp",
+                                  base_source=SEED_NET, base_hash="h", config=stored.to_json(),
+                                  dataset_fingerprint="fp", budget_key="bk")
+        moved = _resume(EvolveConfig(root=tmp_path, cluster="tcp://new-head:8786"), store, run_id)
+        kept = _resume(EvolveConfig(root=tmp_path), store, run_id)
+    assert moved.config.cluster == "tcp://new-head:8786"
+    assert kept.config.cluster == "tcp://old-head:8786"

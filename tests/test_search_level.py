@@ -46,6 +46,7 @@ class StandInPool:
     """The evaluation pool's interface, answering at once with the stand-in fitness."""
 
     fingerprint = "stand-in"
+    size = 1  # workers, as the run reports them
     input_shape = (1, 8, 8)
     num_classes = 10
     has_test = False
@@ -123,3 +124,42 @@ def test_a_run_breeds_and_evaluates_crossover_children(tmp_path: Path,
     crossed = [v for v in variants if len(v.parents) == 2 and v.evaluation is not None
                and any(e["op"] == "crossover" for e in v.edits)]
     assert crossed, "no evaluated child of two parents with a crossover edit"
+
+
+class _SetUp(Exception):
+    """Stops the run once pymoo is set up: the test needs nothing after that."""
+
+
+def test_pymoo_is_seeded_from_the_breeders_stream(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's randomness has one source: pymoo's generator is drawn from the breeder's."""
+    import random
+
+    from pymoo.core.algorithm import Algorithm
+
+    from nnevolve.search.breeder import Breeder
+
+    streams: list[random.Random] = []  # a copy of each breeder's stream as it starts
+    seeds: list[int] = []
+    breeder_init = Breeder.__init__
+
+    def recording_init(self: Breeder, **kwargs) -> None:
+        breeder_init(self, **kwargs)
+        streams.append(random.Random())
+        streams[-1].setstate(self.rng.getstate())
+
+    def recording_setup(self: Algorithm, problem, **kwargs) -> None:
+        seeds.append(kwargs["seed"])
+        raise _SetUp
+
+    monkeypatch.setattr(Breeder, "__init__", recording_init)
+    monkeypatch.setattr(Algorithm, "setup", recording_setup)
+    monkeypatch.setattr("nnevolve.run.open_backend",
+                        lambda config, budget, **_: StandInPool(budget))
+    workspace = make_workspace(tmp_path, SETTINGS + "seed = 4\n", {"mlp.py": MLP})
+    config = load_config(workspace / "mlp.py")
+    with RunStore(config.store_path) as store:
+        result = run_evolution(config, workspace / "mlp.py", store=store)
+    assert result.status == "failed" and "_SetUp" in (result.error or "")
+    # nothing draws from the stream before pymoo is set up: its seed is the first draw
+    assert seeds == [streams[0].getrandbits(32)]

@@ -19,6 +19,7 @@ from nnevolve.search.evaluator import RunCancelled
 
 if TYPE_CHECKING:
     from nnevolve.gene_pool import GenePool
+    from nnevolve.operators import Offspring
     from nnevolve.repair import RepairResult, StaticChecker
     from nnevolve.store import RunStore
 
@@ -78,18 +79,18 @@ class Breeder:
         parents = receiver.lineage_ids() + donor.lineage_ids()
         return self._child(receiver, crossover(a, b, self.rng), parents=parents)
 
-    def _child(self, parent: Candidate, offspring: object,
+    def _child(self, parent: Candidate, offspring: Offspring | None,
                parents: tuple[int, ...] | None = None) -> Candidate | None:
         if offspring is None:
             return None
-        source = offspring.source  # type: ignore[attr-defined]
+        source = offspring.source
         try:
             digest = source_hash(source)
         except GenomeError:
             return None  # an operator must not emit invalid Python; drop it if one does
         if digest == parent.source_hash:
             return None
-        edits = edit_dicts(offspring.edits)  # type: ignore[attr-defined]
+        edits = edit_dicts(offspring.edits)
         return parent.child(source, digest, edits, parents=parents)
 
     # -- static check -----------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nnevolve.genome.liveness import Liveness
+    from nnevolve.operators import Edit
+    from nnevolve.store import Evaluation
 
 
 @dataclass(eq=False)
@@ -24,7 +27,7 @@ class Candidate:
     edits: tuple[dict[str, str], ...] = ()
     checked: bool = False  # passed the static check (and carries its repairs)
     variant_id: int | None = None  # set once recorded in the run store
-    metrics: Any = None  # the store's Evaluation once evaluated
+    metrics: Evaluation | None = None  # set once evaluated (trained or from the cache)
     # what the static check saw the model build and run: decides the genome's live sites
     liveness: Liveness | None = None
 
@@ -44,7 +47,7 @@ class Candidate:
         return (self.variant_id,) if self.variant_id is not None else self.parents
 
 
-def edit_dicts(edits: Any) -> tuple[dict[str, str], ...]:
+def edit_dicts(edits: Iterable[Edit | str]) -> tuple[dict[str, str], ...]:
     """Operator `Edit` records (or repair fix strings) as JSON-ready dicts."""
     out: list[dict[str, str]] = []
     for edit in edits:

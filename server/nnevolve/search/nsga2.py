@@ -41,9 +41,10 @@ def run_nsga2(context: SearchContext) -> None:
         eliminate_duplicates=SameSource(),
         callback=callback,
     )
-    # a resumed run draws fresh random numbers rather than replaying the killed session's
+    # pymoo's generator is seeded from the run's one stream (the breeder's, seeded by the run's
+    # seed and the generation it starts at: a resumed run does not replay the killed session's)
     algorithm.setup(problem, termination=NoTermination(),
-                    seed=config.seed + 7919 * context.start_generation)
+                    seed=context.breeder.rng.getrandbits(32))
     generation = context.start_generation
     if generation > 0:
         callback.silent = True  # reloading the stored population is not a generation

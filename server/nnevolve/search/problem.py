@@ -38,5 +38,7 @@ class VariantProblem(Problem):
                              for c in candidates])
         out["G"] = np.array([[0.0 if self._feasible(c.metrics) else 1.0] for c in candidates])
 
-    def _feasible(self, metrics: Evaluation) -> bool:
-        return metrics.status == "ok" and (self.noise is None or not self.noise.at_chance(metrics))
+    def _feasible(self, metrics: Evaluation | None) -> bool:
+        if metrics is None or metrics.status != "ok":
+            return False
+        return self.noise is None or not self.noise.at_chance(metrics)

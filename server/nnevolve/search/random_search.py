@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def run_random(context: SearchContext) -> None:
     """Random search in batches of `population` children until generations or budget run out."""
     config, breeder = context.config, context.breeder
-    archive = [c for c in (context.seed, *context.resumed) if c.metrics.status == "ok"]
+    archive = [c for c in (context.seed, *context.resumed) if _trained(c)]
     generation = context.start_generation
     while generation <= config.generations and context.remaining_budget() > 0:
         context.begin_generation(generation)
@@ -34,6 +34,10 @@ def run_random(context: SearchContext) -> None:
         if not batch:
             break  # no new variant within reach
         context.evaluator.evaluate(batch, generation)
-        archive.extend(c for c in batch if c.metrics.status == "ok")
+        archive.extend(c for c in batch if _trained(c))
         context.end_generation(generation)
         generation += 1
+
+
+def _trained(candidate: Candidate) -> bool:
+    return candidate.metrics is not None and candidate.metrics.status == "ok"

@@ -24,6 +24,7 @@ from nnevolve.analysis.catalog import lookup
 MAX_TEXT = 60  # characters of code a phrase quotes before it elides the rest
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks `ast` and LSP count
 _TOKEN = re.compile(r"\w+|\S")  # names, numbers and single punctuation characters
+_SIMPLE = re.compile(r"[\w.'\"-]+")  # a number, a name or a short string: no spaces needed
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class _Items:
 
 
 def _layer_words(old_items: _Items, old_line: int, new_items: _Items, new_line: int) -> str | None:
-    """`Conv2d out_channels 8→16`, `F.relu → F.silu`: the typed calls of the line that changed."""
+    """`Conv2d out_channels 8→16`, `F.relu → F.silu`: the typed calls of a changed line."""
     olds, news = old_items.covering(old_line), new_items.covering(new_line)
     if not olds or len(olds) != len(news):
         return None
@@ -172,7 +173,8 @@ def _call_change(old: LineItem, old_call: str, new: LineItem, new_call: str) -> 
     if not changed:
         return None
     entry = lookup(old.name)
-    short = entry.short if entry is not None else old_callee
+    # a layer by its class name (`Conv2d`), a function as the file calls it (`F.relu`)
+    short = entry.short if entry is not None and entry.is_module else old_callee
     return f"{short} " + ", ".join(changed)
 
 
@@ -196,7 +198,8 @@ def _argument_changes(item: LineItem, old_call: str, new_call: str) -> list[str]
         before, after = old_args.get(name), new_args.get(name)
         if before != after:
             before, after = before or "default", after or "default"
-            arrow = " → " if " " in before + after else "→"  # `8 * 4 * 4 → 256` stays legible
+            # `8→16` stays compact; `8 * 4 * 4 → 256`, `self.fc1(x) → x` need the spaces
+            arrow = "→" if _SIMPLE.fullmatch(before) and _SIMPLE.fullmatch(after) else " → "
             changed.append(f"{name} {before}{arrow}{after}")
     return changed
 

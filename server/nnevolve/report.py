@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the engine is imported only when a run needs it (spawned wo
     from nnevolve.store import RunRecord
 
 _MAX_CHANGES_SHOWN = 6  # a cell of more lines buries the table; pareto.json has every one
-_MIN_CHANGES_WIDTH = 16  # narrower, the changes column would wrap every word
+_MIN_CHANGES_WIDTH = 30  # narrower, the changes go below the table (a column would wrap each word)
 
 
 # -- numbers in words ------------------------------------------------------------------------
@@ -94,13 +94,9 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
         base is not None and base.test_accuracy is not None)
     rows = []
     if base is not None:
-        notes = [note for note, applies in [("repaired to fit the dataset", bool(base.changes)),
-                                            ("on the front", result.base_on_front)] if applies]
         rows.append(["orig", mean_accuracy(base),
                      *([percent(base.test_accuracy)] if has_test else []),
-                     f"{base.params:,}", f"{base.latency_ms:.3f} ms",
-                     f"your network, {Path(result.file).name}"
-                     + (f" ({', '.join(notes)})" if notes else "")])
+                     f"{base.params:,}", f"{base.latency_ms:.3f} ms", _base_words(result)])
     rows += [_variant_row(i, v, base, has_test) for i, v in enumerate(result.pareto, start=1)]
     table = Table(title=f"Pareto front · {result.class_name} on {result.config.dataset}",
                   title_justify="left")
@@ -111,11 +107,35 @@ def pareto_table(result: RunResult, width: int = 100) -> Table:
         cells = max([len(name), *(len(row[column]) for row in rows)])
         table.add_column(name, justify="right", no_wrap=True, min_width=cells)
         used += cells + 3  # padding on both sides and a border
-    table.add_column("changes", overflow="fold",
-                     max_width=max(_MIN_CHANGES_WIDTH, width - used - 3))
+    inline = width - used - 3 >= _MIN_CHANGES_WIDTH
+    if inline:
+        table.add_column("changes", overflow="fold", max_width=width - used - 3)
+    else:  # the base's note goes below the table with the variants' changes
+        rows = [row[:-1] for row in rows]
+        table.caption, table.caption_justify = "changes below", "left"
     for index, row in enumerate(rows):
         table.add_row(*row, style="bold" if index == 0 and base is not None else None)
     return table
+
+
+def _base_words(result: RunResult) -> str:
+    """`your network, net.py (repaired to fit the dataset, on the front)`."""
+    repaired = result.base is not None and bool(result.base.changes)
+    notes = [note for note, applies in [("repaired to fit the dataset", repaired),
+                                        ("on the front", result.base_on_front)] if applies]
+    return f"your network, {Path(result.file).name}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def changes_list(result: RunResult) -> Table:
+    """Each variant's changes under its number, wrapped (a narrow terminal's changes column)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column(overflow="fold")
+    if result.base is not None:
+        grid.add_row("orig", _base_words(result))
+    for index, variant in enumerate(result.pareto, start=1):
+        grid.add_row(f"{index:02d}", changes_text(variant.changes))
+    return grid
 
 
 def _variant_row(index: int, v: ParetoVariant, base: ParetoVariant | None,
@@ -162,7 +182,10 @@ def print_result(console: Console, result: RunResult, *, lineage: bool = False) 
     colour = {"finished": "green", "cancelled": "yellow", "failed": "red"}.get(result.status, "")
     console.print(f"[bold {colour}]run {result.run_id} {result.status}[/]"
                   + (f": {result.error}" if result.error else ""))
-    console.print(pareto_table(result, console.width))
+    table = pareto_table(result, console.width)
+    console.print(table)
+    if not any(column.header == "changes" for column in table.columns):
+        console.print(changes_list(result))
     if lineage:
         for index, variant in enumerate(result.pareto, start=1):
             console.print(f"{index:02d} lineage: {lineage_text(variant.lineage)}", markup=False,

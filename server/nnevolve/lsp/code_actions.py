@@ -166,7 +166,9 @@ async def code_actions(
         if not rebased.edits:
             continue  # already applied
         actions.append(
-            types.CodeAction(title=title, kind=ACTION_KIND, edit=variant_edit(ls, document, rebased))
+            types.CodeAction(
+                title=title, kind=ACTION_KIND, edit=variant_edit(ls, document, rebased)
+            )
         )
     return actions
 

@@ -53,6 +53,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Path, str]
             for workers in (1, 2)}
 
 
+def test_the_same_seed_again_on_the_same_store_gives_the_same_run(runs) -> None:
+    store_path, run_id = runs[1]
+    again = evolve(store_path.parent.parent, 2)  # every source is in its cache by now
+    assert again[1] != run_id and history(*again) == history(store_path, run_id)
+
+
 def test_one_and_two_workers_give_the_same_run(runs) -> None:
     one, two = history(*runs[1]), history(*runs[2])
     assert one[0] and one[0] == two[0]  # the same front

@@ -142,7 +142,7 @@ def test_budget_key_is_stable_and_covers_every_field():
             Budget(batch_size=32).key(), Budget(lr=0.01).key(), Budget(time_limit_s=10).key(),
             Budget(memory_mb=512).key()}
     assert len(keys) == 7
-    assert Budget().key() == "v3;epochs=3;max_train_s=20;batch=64;lr=0.001;limit_s=60;memory_mb=2048"
+    assert Budget().key() == "v4;epochs=3;max_train_s=20;batch=64;lr=0.001;limit_s=60;memory_mb=2048"
 
 
 @pytest.mark.parametrize("field, value, message", [

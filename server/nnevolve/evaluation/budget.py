@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 # bump when the way results are measured changes, so cached results are not reused
-PROTOCOL_VERSION = 3  # 2: latency timed on the validation pass; 3: warm-up, repeats to a stable median
+PROTOCOL_VERSION = 4  # 2: latency timed on the validation pass; 3: warm-up, repeats to a
+# stable median; 4: variants train with the recipe written in their code
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class Budget:
     memory_mb: int = 2048  # cap per worker beyond its idle size (host memory, and GPU memory on CUDA)
     device: str = "cpu"  # the kind of device variants train on: "cpu" or "cuda"
     amp: bool = False  # mixed precision (CUDA only)
+    # the project's training script (``train_file``): its recipe trains variants whose own
+    # file writes none
+    train_source: str = ""
 
     def __post_init__(self) -> None:
         checks = [("epochs", self.epochs >= 0, "0 or more"),
@@ -45,6 +50,9 @@ class Budget:
         # CPU keys stay as they were, so results cached before devices existed still count
         if self.device != "cpu":
             key += f";device={self.device}"
+        if self.train_source:
+            digest = hashlib.sha256(self.train_source.encode("utf-8", "surrogatepass")).hexdigest()
+            key += f";train={digest[:16]}"
         return key + (";amp" if self.amp else "")
 
 

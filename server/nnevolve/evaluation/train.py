@@ -8,6 +8,7 @@ import statistics
 import sys
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from torch import nn
 
 from nnevolve.datasets.errors import one_line
 from nnevolve.genome.model_spec import instantiate, package_context, split_package
+from nnevolve.recipe import FUNCTIONAL_LOSSES, Recipe, read_recipe
 from nnevolve.evaluation.budget import Budget, EvalResult
 from nnevolve.evaluation.device import (TensorSplits, autocast, grad_scaler, is_gpu_out_of_memory,
                                         timed, to_device)
@@ -108,19 +110,43 @@ def _stable(times: list[float]) -> bool:
     return 1.2533 * _robust_std(times) / math.sqrt(len(times)) <= LATENCY_STABLE * statistics.median(times)
 
 
+def _optimizer(model: nn.Module, budget: Budget, recipe: Recipe | None) -> torch.optim.Optimizer:
+    if recipe is not None and recipe.optimizer is not None:
+        cls = getattr(torch.optim, recipe.optimizer.short)
+        return cls(model.parameters(), **dict(recipe.optimizer.kwargs))
+    return torch.optim.Adam(model.parameters(), lr=budget.lr)
+
+
+def _loss(recipe: Recipe | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if recipe is None or recipe.loss is None:
+        return nn.CrossEntropyLoss()
+    kwargs = dict(recipe.loss.kwargs)
+    if recipe.loss.name in FUNCTIONAL_LOSSES:  # F.nll_loss(output, target), as written
+        function = getattr(nn.functional, recipe.loss.short)
+        return lambda output, target: function(output, target, **kwargs)
+    return getattr(nn, recipe.loss.short)(**kwargs)
+
+
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budget,
-                generator: torch.Generator) -> float:
-    """Adam + cross-entropy for ``budget.epochs`` epochs, stopping at ``max_train_seconds``."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=budget.lr)
-    loss_fn = nn.CrossEntropyLoss()
+                generator: torch.Generator, recipe: Recipe | None = None) -> float:
+    """The recipe written in the user's code (optimizer, loss, per-epoch scheduler, batch size),
+    else Adam + cross-entropy, for ``budget.epochs`` epochs, stopping at ``max_train_seconds``."""
+    optimizer = _optimizer(model, budget, recipe)
+    loss_fn = _loss(recipe)
+    scheduler = None
+    if recipe is not None and recipe.scheduler is not None:
+        scheduler = getattr(torch.optim.lr_scheduler, recipe.scheduler.short)(
+            optimizer, **dict(recipe.scheduler.kwargs))
+    batch_size = (recipe.batch_size if recipe is not None and recipe.batch_size
+                  else budget.batch_size)
     scaler = grad_scaler(x.device, budget.amp)  # a pass-through unless float16 on CUDA
     model.train()
     start = time.perf_counter()
     for _ in range(budget.epochs):
         # drawn on the CPU whatever the device, so a GPU shuffles as the CPU does
         order = torch.randperm(len(y), generator=generator).to(x.device)
-        for first in range(0, len(y), budget.batch_size):
-            batch = order[first:first + budget.batch_size]
+        for first in range(0, len(y), batch_size):
+            batch = order[first:first + batch_size]
             optimizer.zero_grad(set_to_none=True)
             with autocast(x.device, budget.amp):
                 loss = loss_fn(model(x[batch]), y[batch])
@@ -129,6 +155,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
             scaler.update()
             if time.perf_counter() - start > budget.max_train_seconds:
                 return time.perf_counter() - start
+        if scheduler is not None:
+            scheduler.step()  # once per epoch, as the recipes read here are written
     return time.perf_counter() - start
 
 
@@ -161,7 +189,11 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
         params = count_params(model)
         model.to(data.device)
         generator = torch.Generator().manual_seed(seed)
-        train_seconds = train_model(model, x_train, y_train, budget, generator)
+        recipe = read_recipe(source)
+        if recipe.empty and budget.train_source:  # the project's training script
+            recipe = read_recipe(budget.train_source)
+        train_seconds = train_model(model, x_train, y_train, budget, generator,
+                                    None if recipe.empty else recipe)
         val_accuracy = accuracy(model, x_val, y_val)
         latency = measure_latency(model, x_val)
         test_accuracy = None

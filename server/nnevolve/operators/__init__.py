@@ -15,6 +15,7 @@ from nnevolve.genome import Genome
 from nnevolve.operators.common import Edit, Offspring
 from nnevolve.operators.config import crossover_config, delete_config, insert_config, mutate_config
 from nnevolve.operators.crossover import crossover as crossover_lines
+from nnevolve.operators.recipe import mutate_recipe
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
 from nnevolve.operators.mutate_args import mutate_args
@@ -22,7 +23,8 @@ from nnevolve.operators.replace import replace
 
 # how often mutate() tries each operator first: small parameter steps most, structure less
 MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
-                    "mutate_config": 4, "insert_config": 2, "delete_config": 2}
+                    "mutate_config": 4, "insert_config": 2, "delete_config": 2,
+                    "mutate_recipe": 4}
 
 
 def crossover(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
@@ -56,7 +58,8 @@ def shared_edits_noted(g: Genome, child: Offspring | None) -> Offspring | None:
     return Offspring(child.source, tuple(edits))
 
 
-def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
+def mutate(g: Genome, rng: random.Random, pool: GenePool, *,
+           training: bool = False) -> Offspring | None:
     """One mutation of ``g``: an operator drawn by :data:`MUTATION_WEIGHTS`, then the others.
 
     None only when no mutation operator finds a legal edit.
@@ -70,6 +73,8 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
         "insert_config": lambda: insert_config(g, rng),
         "delete_config": lambda: delete_config(g, rng),
     }
+    if training:  # the training recipe written in the file is part of the genome
+        operators["mutate_recipe"] = lambda: mutate_recipe(g, rng)
     names = list(operators)
     while names:
         name = rng.choices(names, [MUTATION_WEIGHTS[n] for n in names])[0]
@@ -89,6 +94,7 @@ __all__ = [
     "delete_config",
     "insert_config",
     "mutate_config",
+    "mutate_recipe",
     "insert",
     "mutate",
     "mutate_args",

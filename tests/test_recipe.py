@@ -141,3 +141,20 @@ def test_recipe_lines_are_evolved_in_place():
     assert any("SGD momentum 0 → 0.9" in s for s in summaries)
     assert any("optimizer SGD →" in s for s in summaries)
     assert any("DataLoader batch_size 64 →" in s for s in summaries)
+
+
+def test_recipe_lines_cross_between_parents_and_are_listed_as_sites():
+    from nnevolve.operators.recipe import crossover_recipe
+    from nnevolve.site_listing import list_sites
+
+    source = (SAMPLES / "poor_recipe.py").read_text()
+    a = Genome.parse(source, "Net")
+    b = Genome.parse(source.replace("lr=0.05)", "lr=0.5, momentum=0.9)"), "Net")
+    child = crossover_recipe(a, b, random.Random(0))
+    assert child is not None
+    assert "optimizer = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)" in child.source
+    listing = list_sites(source, "Net", (1, 8, 8), 10)
+    recipe = {(i.line, i.type) for i in listing.items if i.kind == "recipe"}
+    assert recipe == {(33, "batch_size"), (34, "optimizer"), (34, "lr")}
+    off = list_sites(source, "Net", (1, 8, 8), 10, training=False)
+    assert not any(i.kind == "recipe" for i in off.items)

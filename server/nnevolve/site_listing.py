@@ -23,7 +23,7 @@ class SiteItem:
     end_line: int
     col: int
     end_col: int
-    kind: str  # "layer" | "config" | "call" | "block"
+    kind: str  # "layer" | "config" | "call" | "block" | "recipe"
     type: str  # layer: a line type; config/call: width | count | stride | marker; block: class | function
     text: str  # the code, or the entry's value
     owner: str  # the class or function it is in, or the table it belongs to
@@ -56,8 +56,10 @@ def _owner_of(tree: ast.Module, line: int) -> str:
 
 
 def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
-               num_classes: int, *, package: tuple[str, str] | None = None) -> SiteListing:
-    """The sites of ``model`` (a model expression; default: the file's default model).
+               num_classes: int, *, package: tuple[str, str] | None = None,
+               training: bool | None = None) -> SiteListing:
+    """The sites of ``model`` (a model expression; default: the file's default model), with
+    the training recipe's literals when ``training`` (None: when the file writes a recipe).
 
     Raises GenomeError when the file does not parse or the expression names no model of it.
     """
@@ -84,6 +86,19 @@ def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
         line, col, end_line, end_col = entry.span
         items.append(SiteItem(line, end_line, col, end_col, kind, entry.role, repr(entry.value),
                               entry.table))
+    if training is None or training:
+        from nnevolve.operators.recipe import recipe_entries  # noqa: PLC0415
+
+        entries_, optimizers = recipe_entries(genome)
+        if training is not None or entries_ or optimizers:
+            for recipe_entry in entries_:
+                line, col, end_line, end_col = recipe_entry.span
+                items.append(SiteItem(line, end_line, col, end_col, "recipe", recipe_entry.name,
+                                      repr(recipe_entry.value), recipe_entry.call))
+            for call, name in optimizers:
+                items.append(SiteItem(call.lineno, call.end_lineno or call.lineno,
+                                      call.col_offset, call.end_col_offset or 0, "recipe",
+                                      "optimizer", name, name))
     definitions = {n.name: n for n in genome.tree.body
                    if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
     for owner in genome.owners:

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         listing = list_sites(source, args.model or config.model, input_shape, classes,
-                             package=package_of(args.file))
+                             package=package_of(args.file), training=config.evolve_training)
     except GenomeError as exc:
         return _fail(args, f"{args.file}: {exc}")
     if args.json:

@@ -15,7 +15,7 @@ from nnevolve.genome import Genome
 from nnevolve.operators.common import Edit, Offspring
 from nnevolve.operators.config import crossover_config, delete_config, insert_config, mutate_config
 from nnevolve.operators.crossover import crossover as crossover_lines
-from nnevolve.operators.recipe import mutate_recipe
+from nnevolve.operators.recipe import crossover_recipe, mutate_recipe
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
 from nnevolve.operators.mutate_args import mutate_args
@@ -27,9 +27,14 @@ MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
                     "mutate_recipe": 4}
 
 
-def crossover(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
-    """Typed crossover of layer lines, or of configuration tables (when both parents have one
-    that differs): a child of ``a`` with material from ``b``."""
+def crossover(a: Genome, b: Genome, rng: random.Random, *,
+              training: bool = False) -> Offspring | None:
+    """Typed crossover of layer lines, of configuration tables (when both parents have one
+    that differs) or of training-recipe lines: a child of ``a`` with material from ``b``."""
+    if training and rng.random() < 0.25:
+        child = crossover_recipe(a, b, rng)
+        if child is not None:
+            return child
     if a.config[1] and rng.random() < 0.3:
         child = crossover_config(a, b, rng)
         if child is not None:

@@ -155,3 +155,37 @@ def mutate_recipe(g: Genome, rng: random.Random) -> Offspring | None:
         if child is not None:
             return child
     return None
+
+
+def crossover_recipe(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
+    """``a`` with one recipe line (optimizer, loss or scheduler call) written as ``b`` has it."""
+    mine, theirs = read_recipe(a.source), read_recipe(b.source)
+    pairs = [(x, y) for x, y in ((mine.optimizer, theirs.optimizer), (mine.loss, theirs.loss),
+                                 (mine.scheduler, theirs.scheduler)) if x and y]
+    rng.shuffle(pairs)
+    lines_a, lines_b = a.source.splitlines(), b.source.splitlines()
+    for x, y in pairs:
+        node_a = _recipe_call(a, x.line, x.short)
+        node_b = _recipe_call(b, y.line, y.short)
+        if node_a is None or node_b is None:
+            continue
+        text_b = ast.get_source_segment(b.source, node_b)
+        if not text_b or text_b == ast.get_source_segment(a.source, node_a):
+            continue
+        source = _splice(a.source, _span(node_a, lines_a), text_b)
+        summary = f"crossover: line {x.line} {x.describe()} → {y.describe()} (recipe from parent B)"
+        child = finish_source(a, source, [Edit("crossover", summary)])
+        if child is not None:
+            return child
+    del lines_b
+    return None
+
+
+def _recipe_call(g: Genome, line: int, tail: str) -> ast.Call | None:
+    for node in ast.walk(g.tree):
+        if isinstance(node, ast.Call) and node.lineno == line:
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", "")
+            if name == tail:
+                return node
+    return None

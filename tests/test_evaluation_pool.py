@@ -172,7 +172,7 @@ def test_evaluate_many_keeps_the_order_of_the_jobs(good):
         results = two.evaluate_many([(RAISES, "Net"), (MLP, "Net"), (MLP, "Missing"), (MLP, "Net")])
     assert [r.status for r in results] == ["failed", "ok", "failed", "ok"]
     assert results[1].accuracy == results[3].accuracy == good.accuracy
-    assert "no class Missing" in results[2].reason
+    assert "no class or function Missing" in results[2].reason
 
 
 def data_folders() -> set[Path]:

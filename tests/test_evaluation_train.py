@@ -116,7 +116,7 @@ def test_frozen_parameters_are_not_counted():
      "crash: ValueError: boom"),
     (MLP.replace("nn.Linear(32, 10)", "nn.Linear(31, 10)"), "Net",
      "crash: RuntimeError: mat1 and mat2 shapes cannot be multiplied"),
-    (MLP, "Missing", "crash: VariantError: the source defines no class Missing"),
+    (MLP, "Missing", "crash: VariantError: the source defines no class or function Missing"),
     (MLP + "\nclass NotAModule:\n    pass\n", "NotAModule", "not a torch.nn.Module"),
     ("def broken(:\n", "Net", "crash: SyntaxError"),
     (MLP.replace("return self.net(x)", "import sys; sys.exit(2)"), "Net", "crash: SystemExit: 2"),

@@ -126,10 +126,11 @@ def test_a_model_that_cannot_be_built_fails_without_waiting_for_the_workers(
     # workers that never start: the run must still end, with the seed's reason
     monkeypatch.setattr(EvaluationPool, "_start_missing_workers", lambda self: None)
     model = tmp_path / "net.py"
-    model.write_text(SEED.replace("def __init__(self):", "def __init__(self, width):"))
+    model.write_text(SEED.replace("def __init__(self):", "def __init__(self, width=None):")
+                     .replace("nn.Linear(64, 128)", "nn.Linear(64, width)"))
     with RunStore(tmp_path / "runs.sqlite") as store:
         result = run_evolution(load_config(tmp_path), model, store=store)
         (record,) = store.list_runs()
     assert result.status == "failed" and "SlowNet cannot be built" in (result.error or "")
-    assert "width" in result.error and result.counts.trained == 0
+    assert "TypeError" in result.error and result.counts.trained == 0
     assert record.status == "failed"

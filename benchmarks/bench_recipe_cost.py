@@ -19,7 +19,7 @@ from nnevolve.datasets import load_dataset
 from nnevolve.evaluation.budget import Budget
 from nnevolve.evaluation.train import evaluate_variant
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "poor_recipe.py"
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "poor_recipe" / "model.py"
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
             assert result.ok, result.reason
     built, own = statistics.median(times["built-in"]), statistics.median(times["written"])
-    print(f"digits, {args.epochs} epochs, {args.rounds} rounds, Net of samples/poor_recipe.py")
+    print(f"digits, {args.epochs} epochs, {args.rounds} rounds, Net of samples/poor_recipe/model.py")
     print(f"built-in recipe : {built * 1000:7.1f} ms per evaluation (median)")
     print(f"written recipe  : {own * 1000:7.1f} ms per evaluation (median)")
     print(f"ratio written / built-in: {own / built:.3f}")

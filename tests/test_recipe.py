@@ -124,7 +124,7 @@ def test_a_training_script_recipe_trains_a_log_softmax_model(digits):
 
 
 def test_recipe_lines_are_evolved_in_place():
-    source = (SAMPLES / "poor_recipe.py").read_text()
+    source = (SAMPLES / "poor_recipe" / "model.py").read_text()
     genome = Genome.parse(source, "Net")
     rng = random.Random(0)
     summaries, lines_changed = [], set()
@@ -147,7 +147,7 @@ def test_recipe_lines_cross_between_parents_and_are_listed_as_sites():
     from nnevolve.operators.recipe import crossover_recipe
     from nnevolve.site_listing import list_sites
 
-    source = (SAMPLES / "poor_recipe.py").read_text()
+    source = (SAMPLES / "poor_recipe" / "model.py").read_text()
     a = Genome.parse(source, "Net")
     b = Genome.parse(source.replace("lr=0.05)", "lr=0.5, momentum=0.9)"), "Net")
     child = crossover_recipe(a, b, random.Random(0))

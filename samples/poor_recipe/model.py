@@ -4,8 +4,8 @@ learning rate that underfits in a short budget, with no momentum.
 
 nnevolve trains every variant with the recipe written here (the optimizer, the loss and the
 batch size of the loader) and, since the recipe is part of the genome, evolves it too:
-``nnevolve evolve samples/poor_recipe.py`` finds variants whose only change is the learning
-rate, the momentum or the optimizer.
+``nnevolve evolve samples/poor_recipe/model.py`` (settings from the pyproject.toml beside
+it) finds variants whose only change is the learning rate, the momentum or the optimizer.
 """
 
 import torch

@@ -17,6 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from nnevolve.duration import DURATION_HELP, parse_duration
 from nnevolve.user_cache import user_cache_dir
 
 ALGORITHMS = ("nsga2", "random")
@@ -44,6 +45,9 @@ class EvolveConfig:
     population: int = 16
     epochs: int = 5
     max_evals: int | None = None  # trained variants; None = population × (generations + 1)
+    # wall-clock budget in seconds ("10m" in pyproject): breeding stops when it is spent, and
+    # the generations no longer limit the run (max_evals still does)
+    time: float | None = None
     workers: int = field(default_factory=lambda: _cores())  # on the CPU
     device: str = "auto"  # auto | cpu | cuda | cuda:N; auto = CUDA when torch sees a GPU
     workers_per_device: int = 1  # worker processes per GPU
@@ -84,10 +88,13 @@ class EvolveConfig:
         return self._absolute(self.data_dir)
 
     @property
-    def evaluation_budget(self) -> int:
-        """Trained evaluations allowed, the seed network not counted."""
+    def evaluation_budget(self) -> int | None:
+        """Trained evaluations allowed, the seed network not counted (None: only the time
+        budget limits them)."""
         if self.max_evals is not None:
             return self.max_evals
+        if self.time is not None:
+            return None
         return self.population * (self.generations + 1)
 
     def _absolute(self, path: Path | None) -> Path | None:
@@ -209,6 +216,11 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise wrong("0 or a positive integer")
         return value
+    if key == "time":
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise wrong(DURATION_HELP) from None
     if key == "seed":
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an integer")

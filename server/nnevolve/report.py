@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from nnevolve.duration import time_left
+
 if TYPE_CHECKING:  # the engine is imported only when a run needs it (spawned workers re-import us)
     from nnevolve.results import ParetoVariant, RunProgress, RunResult
     from nnevolve.store import RunRecord
@@ -168,7 +170,9 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
         table.add_row(
             run.id, f"[{colours.get(run.status, 'white')}]{run.status}[/]",
             f"{Path(run.file).name}:{run.class_name}", str(run.config.get("dataset", "?")),
-            f"{run.generation}/{int(run.config.get('generations', 0)) + 1}",
+            # under a time budget the generations have no set number
+            f"{run.generation}" if run.config.get("time") is not None
+            else f"{run.generation}/{int(run.config.get('generations', 0)) + 1}",
             str(c.evaluated), str(c.cached), str(c.rejected), str(c.failed),
             _when(run.created_at), _duration(run.started_at, run.finished_at),
         )
@@ -229,19 +233,23 @@ class ProgressDisplay:
         self._progress.stop()
 
     def update(self, p: RunProgress) -> None:
+        of = "" if p.generations is None else f"/{p.generations}"  # a time budget: no end
         self._progress.update(self._task, completed=p.percent,
-                              description=f"generation {p.generation}/{p.generations}",
+                              description=f"generation {p.generation}{of}",
                               detail=progress_line(p))
 
 
 def progress_line(p: RunProgress) -> str:
-    """`12 evaluated · 3 cached · 5 rejected · 0 failed · best 97.2% · smallest 1,234 params`."""
+    """`12 evaluated · 3 cached · 5 rejected · 0 failed · best 97.2% · smallest 1,234 params`,
+    then `· 4 min left` when the run has a time budget."""
     parts = [f"{p.evaluated} evaluated", f"{p.cached} cached", f"{p.rejected} rejected",
              f"{p.failed} failed"]
     if p.best_accuracy is not None:
         parts.append(f"best {percent(p.best_accuracy)}")
     if p.smallest_params is not None:
         parts.append(f"smallest {p.smallest_params:,} params")
+    if p.seconds_left is not None:
+        parts.append(time_left(p.seconds_left))
     return " · ".join(parts)
 
 

@@ -24,16 +24,17 @@ class RunProgress:
     run_id: str
     phase: str  # "starting" | "seed" | "calibrating" | "search" | "confirming" | "finishing" | "done"
     generation: int  # the generation being bred and evaluated (0 = initial population)
-    generations: int
+    generations: int | None  # None: a time budget, not a number of generations, ends the search
     evaluated: int
     cached: int
     rejected: int
     failed: int
-    budget: int  # trained evaluations allowed
+    budget: int | None  # trained evaluations allowed (None: only the time limits them)
     best_accuracy: float | None
     smallest_params: int | None
     percent: float
     message: str
+    seconds_left: float | None = None  # of the run's time budget, when it has one
 
     def to_json(self) -> dict[str, Any]:
         return {"event": "progress", **self.__dict__}

@@ -41,6 +41,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, metavar="E", help="training epochs per variant")
     parser.add_argument("--max-evals", type=int, metavar="N",
                         help="variants trained at most (cached ones are free)")
+    parser.add_argument("--time", metavar="DURATION",
+                        help="wall-clock budget of the search, e.g. 90s, 10m, 1h30m (counted "
+                             "once the original network is measured): breeding stops when it "
+                             "is spent, the variants in training finish (or are cut after a "
+                             "grace of 10%%, at least 30 s) and the outputs are written; the "
+                             "generations no longer limit the run (--max-evals still does)")
     parser.add_argument("--workers", type=int, metavar="W", help="worker processes on the CPU")
     parser.add_argument("--device", metavar="DEVICE",
                         help="auto (CUDA when torch sees a GPU), cpu, cuda (every GPU) or cuda:N")
@@ -161,6 +167,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     dataset = resolve_dataset(args.dataset, cwd) if args.dataset else None
     return {"dataset": dataset, "generations": args.generations,
             "population": args.population, "epochs": args.epochs, "max_evals": args.max_evals,
+            "time": args.time,
             "workers": args.workers, "device": args.device,
             "workers_per_device": args.workers_per_device, "amp": args.amp,
             "cluster": args.cluster, "seed": args.seed,

@@ -15,6 +15,7 @@ OVERRIDE_FLAGS = {
     "population": "--population",
     "epochs": "--epochs",
     "max_evals": "--max-evals",
+    "time": "--time",
     "workers": "--workers",
     "device": "--device",
     "cluster": "--cluster",

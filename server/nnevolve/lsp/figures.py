@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nnevolve.duration import time_left
+
 MINUS = "\u2212"  # a typographic minus: "−38%" reads as a figure, "-38%" as a dash
 
 
@@ -78,13 +80,17 @@ def variant_figures(
 
 def stage(progress: dict[str, object]) -> str:
     """Where a run is, in the words the notification, the status bar and the lens all show:
-    ``generation 3/10`` during the search, the phase's own words (``writing the variants``)
-    outside it."""
+    ``generation 3/10`` during the search (``generation 3 · 4 min left`` under a time budget),
+    the phase's own words (``writing the variants``) outside it."""
     phase = progress.get("phase")
     message = str(progress.get("message") or "")
     if phase != "search" and message:
         return message
-    return f"generation {_count(progress.get('generation'))}/{_count(progress.get('generations'))}"
+    generation = f"generation {_count(progress.get('generation'))}"
+    left = progress.get("seconds_left")
+    if isinstance(left, (int, float)) and not isinstance(left, bool):
+        return f"{generation} · {time_left(float(left))}"
+    return f"{generation}/{_count(progress.get('generations'))}"
 
 
 def progress_line(progress: dict[str, object]) -> str:

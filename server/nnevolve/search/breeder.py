@@ -16,11 +16,13 @@ from nnevolve.genome import Genome, GenomeError, source_hash
 from nnevolve.operators import crossover, mutate
 from nnevolve.search.candidate import Candidate, SearchCounts, edit_dicts
 from nnevolve.search.evaluator import RunCancelled
+from nnevolve.search.time_budget import OutOfTime
 
 if TYPE_CHECKING:
     from nnevolve.gene_pool import GenePool
     from nnevolve.operators import Offspring
     from nnevolve.repair import RepairResult, StaticChecker
+    from nnevolve.search.time_budget import TimeBudget
     from nnevolve.store import RunStore
 
 _GENOME_CACHE = 256  # parsed genomes kept; a population is far smaller
@@ -32,9 +34,11 @@ class Breeder:
     def __init__(self, *, store: RunStore, run_id: str, class_name: str, pool: GenePool,
                  checker: StaticChecker, rng: random.Random, counts: SearchCounts,
                  should_stop: Callable[[], bool] = lambda: False,
-                 on_accept: Callable[[Candidate], None] = lambda candidate: None) -> None:
+                 on_accept: Callable[[Candidate], None] = lambda candidate: None,
+                 time_budget: TimeBudget | None = None) -> None:
         self.store, self.run_id, self.class_name = store, run_id, class_name
         self.should_stop = should_stop
+        self.time_budget = time_budget  # once spent, accept() raises OutOfTime
         self.on_accept = on_accept  # e.g. start training it while the next child is bred
         self.pool, self.checker, self.rng, self.counts = pool, checker, rng, counts
         self.generation = 0
@@ -103,10 +107,13 @@ class Breeder:
     def accept(self, candidate: Candidate) -> Candidate | None:
         """The checked (possibly repaired) candidate, or None when rejected or not new.
 
-        A rejection is recorded in the run store with its reason.
+        A rejection is recorded in the run store with its reason. Raises OutOfTime once the
+        run's time budget is spent (nothing more is bred).
         """
         if self.should_stop():
             raise RunCancelled()
+        if self.time_budget is not None and self.time_budget.spent():
+            raise OutOfTime()
         if not self.is_new(candidate):
             return None
         result = self.check_source(candidate.source)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from nnevolve.search.candidate import Candidate
     from nnevolve.search.evaluator import Evaluator
     from nnevolve.search.noise import Noise
+    from nnevolve.search.time_budget import TimeBudget
     from nnevolve.store import RunStore
 
 
@@ -32,10 +33,27 @@ class SearchContext:
     should_stop: Callable[[], bool]
     on_generation: Callable[[int], None]  # checkpoint and progress after each generation
     noise: Noise | None = None  # measured on the base network: differences inside it are ties
+    time_budget: TimeBudget | None = None  # the wall-clock budget, when the run has one
 
     def remaining_budget(self) -> int:
-        """Trained evaluations still allowed (earlier sessions of the run included)."""
-        return self.config.evaluation_budget - self.store.counts(self.run_id).trained
+        """Trained evaluations still allowed (earlier sessions of the run included); without
+        an evaluation budget (only a time budget), a population's worth at a time."""
+        budget = self.config.evaluation_budget
+        if budget is None:
+            return self.config.population
+        return budget - self.store.counts(self.run_id).trained
+
+    def more_generations(self, generation: int) -> bool:
+        """Whether `generation` may be bred: within the generations (which a time budget
+        replaces), the evaluation budget and the time."""
+        if self.time_budget is not None:
+            return not self.time_budget.spent() and self.remaining_budget() > 0
+        return generation <= self.config.generations and self.remaining_budget() > 0
+
+    def finish_in_flight(self, generation: int) -> None:
+        """The time ran out while `generation` was bred: the children already training
+        finish (those still training past the time budget's grace are cut)."""
+        self.evaluator.evaluate([], generation)
 
     def begin_generation(self, generation: int) -> None:
         """Stop here if asked; otherwise tag what follows with `generation`."""

@@ -18,9 +18,11 @@ from nnevolve.store import Evaluation
 
 if TYPE_CHECKING:
     from nnevolve.evaluation import EvalResult, EvaluationPool
+    from nnevolve.search.time_budget import TimeBudget
     from nnevolve.store import RunStore
 
 _POLL_S = 0.1  # how often a waiting run checks for cancellation
+OUT_OF_TIME = "stopped: the run's time budget ran out while it trained"
 
 
 class RunCancelled(Exception):
@@ -42,8 +44,10 @@ class Evaluator:
     def __init__(self, *, store: RunStore, run_id: str, pool: EvaluationPool,
                  dataset_fingerprint: str, budget_key: str, with_test: bool,
                  counts: SearchCounts, should_stop: Callable[[], bool],
-                 on_result: Callable[[Candidate], None], train_seed: int = 0) -> None:
+                 on_result: Callable[[Candidate], None], train_seed: int = 0,
+                 time_budget: TimeBudget | None = None) -> None:
         self.store, self.run_id, self.pool = store, run_id, pool
+        self.time_budget = time_budget  # past its grace, what still trains is cut
         self.key = (dataset_fingerprint, budget_key)
         self.train_seed = train_seed  # every candidate of the search trains with it
         self.with_test, self.counts = with_test, counts
@@ -137,6 +141,9 @@ class Evaluator:
                 done = set()
                 time.sleep(_POLL_S)
             self._take_from_elsewhere()
+            if self.time_budget is not None and self.time_budget.past_grace():
+                self._cut_in_flight()
+                return
             stopping = self.should_stop()
             for future in done:
                 _, (first, *repeats) = self._in_flight.pop(futures[future])
@@ -152,6 +159,22 @@ class Evaluator:
                     self._use_cached(repeat, first.metrics, is_base=False)
             if stopping:
                 raise RunCancelled()
+
+    def _cut_in_flight(self) -> None:
+        """The time budget's grace is over: what still trains (here or in another run) fails
+        with OUT_OF_TIME, uncached (the pool's close stops it)."""
+        waiting = [c for _, candidates in self._in_flight.values() for c in candidates]
+        waiting += [c for candidates in self._elsewhere.values() for c, _ in candidates]
+        for future, _ in self._in_flight.values():
+            future.cancel()  # a job still queued never starts
+        self._in_flight.clear()
+        self._elsewhere.clear()
+        self.store.release_claims(self.run_id)
+        for candidate in waiting:
+            assert candidate.variant_id is not None
+            self.store.set_variant_status(candidate.variant_id, "failed", reason=OUT_OF_TIME)
+            candidate.metrics = Evaluation(status="failed", reason=OUT_OF_TIME)
+            self.counts.failed += 1
 
     def _take_from_elsewhere(self) -> None:
         """Use another run's result once it is cached; train it here if that run gave up."""

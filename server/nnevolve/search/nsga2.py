@@ -17,6 +17,7 @@ from nnevolve.search.duplicates import SameSource
 from nnevolve.search.mating import CheckedMating
 from nnevolve.search.problem import VariantProblem
 from nnevolve.search.sampling import SeedAndMutants
+from nnevolve.search.time_budget import OutOfTime
 
 if TYPE_CHECKING:
     from pymoo.core.sampling import Sampling
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def run_nsga2(context: SearchContext) -> None:
-    """Evolve until the generations or the evaluation budget are spent (or a stop)."""
+    """Evolve until the generations (or the time), or the evaluation budget, are spent (or a
+    stop)."""
     config = context.config
     problem = VariantProblem(context.evaluator, config.objectives, context.noise)
     callback = GenerationCallback(context)
@@ -50,11 +52,15 @@ def run_nsga2(context: SearchContext) -> None:
         callback.silent = True  # reloading the stored population is not a generation
         algorithm.next()
         callback.silent = False
-    while generation <= config.generations and context.remaining_budget() > 0:
+    while context.more_generations(generation):
         context.begin_generation(generation)
         problem.generation = callback.generation = generation
         algorithm.n_offsprings = min(config.population, context.remaining_budget())
-        algorithm.next()
+        try:
+            algorithm.next()
+        except OutOfTime:
+            context.finish_in_flight(generation)
+            break
         if algorithm.termination.force_termination:
             break  # the mating found no new child: the neighbourhood is exhausted
         generation += 1

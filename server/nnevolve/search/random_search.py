@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nnevolve.search.sampling import ATTEMPTS_PER_SAMPLE
+from nnevolve.search.time_budget import OutOfTime
 
 if TYPE_CHECKING:
     from nnevolve.search.candidate import Candidate
@@ -16,21 +17,26 @@ if TYPE_CHECKING:
 
 
 def run_random(context: SearchContext) -> None:
-    """Random search in batches of `population` children until generations or budget run out."""
+    """Random search in batches of `population` children until the generations (or the
+    time) or the budget run out."""
     config, breeder = context.config, context.breeder
     archive = [c for c in (context.seed, *context.resumed) if _trained(c)]
     generation = context.start_generation
-    while generation <= config.generations and context.remaining_budget() > 0:
+    while context.more_generations(generation):
         context.begin_generation(generation)
         wanted = min(config.population - (generation == 0), context.remaining_budget())
         batch: list[Candidate] = []
-        for _ in range(wanted * ATTEMPTS_PER_SAMPLE):
-            if len(batch) >= wanted:
-                break
-            child = breeder.mutant(breeder.rng.choice(archive))
-            accepted = breeder.accept(child) if child is not None else None
-            if accepted is not None:
-                batch.append(accepted)
+        try:
+            for _ in range(wanted * ATTEMPTS_PER_SAMPLE):
+                if len(batch) >= wanted:
+                    break
+                child = breeder.mutant(breeder.rng.choice(archive))
+                accepted = breeder.accept(child) if child is not None else None
+                if accepted is not None:
+                    batch.append(accepted)
+        except OutOfTime:
+            context.finish_in_flight(generation)  # the accepted children are training
+            break
         if not batch:
             break  # no new variant within reach
         context.evaluator.evaluate(batch, generation)

@@ -9,8 +9,11 @@ from nnevolve.cli import main
 
 if __name__ == "__main__":
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`): nothing to keep
+            pass
     # every command closes what it opened before it returns; the interpreter's own teardown
     # (torch's modules among them) took 2-5 s after a run, and a cancel must end within 1 s
     os._exit(code)

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from nnevolve.analysis import LINE_TYPES
-from nnevolve.analysis.catalog import CATALOG, NN_MODULES, lookup
+from nnevolve.analysis.catalog import API_CATALOG, NN_MODULES, lookup
 
 torch = pytest.importorskip("torch")
 
@@ -36,9 +36,9 @@ def _positional(function: object) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
+@pytest.mark.parametrize("name", sorted(API_CATALOG))
 def test_every_catalog_name_exists_in_torch_with_these_positional_parameters(name: str):
-    entry = CATALOG[name]
+    entry = API_CATALOG[name]
     assert entry.type in LINE_TYPES
     obj = _resolve(name)
     real = _positional(obj.__init__ if isinstance(obj, type) else obj)
@@ -73,16 +73,16 @@ def test_optimizers_and_schedulers_of_torch_are_catalogued():
     optim = torch.optim
     optimizers = {n for n in dir(optim) if isinstance(getattr(optim, n), type)
                   and issubclass(getattr(optim, n), optim.Optimizer) and n != "Optimizer"}  # fmt: skip
-    assert optimizers <= {e.short for e in CATALOG.values() if e.type == "optimizer"}
+    assert optimizers <= {e.short for e in API_CATALOG.values() if e.type == "optimizer"}
     schedulers = {n for n, c in vars(optim.lr_scheduler).items() if isinstance(c, type)
                   and issubclass(c, optim.lr_scheduler.LRScheduler) and not n.startswith("_")
                   and n != "LRScheduler"}  # fmt: skip
-    assert schedulers <= {e.short for e in CATALOG.values() if e.type == "scheduler"}
+    assert schedulers <= {e.short for e in API_CATALOG.values() if e.type == "scheduler"}
 
 
 def test_submodule_spellings_find_the_same_entry():
-    assert lookup("torch.nn.modules.conv.Conv2d") is CATALOG["torch.nn.Conv2d"]
-    assert lookup("torch.nn.modules.Conv2d") is CATALOG["torch.nn.Conv2d"]
-    assert lookup("torch.optim.adam.Adam") is CATALOG["torch.optim.Adam"]
+    assert lookup("torch.nn.modules.conv.Conv2d") is API_CATALOG["torch.nn.Conv2d"]
+    assert lookup("torch.nn.modules.Conv2d") is API_CATALOG["torch.nn.Conv2d"]
+    assert lookup("torch.optim.adam.Adam") is API_CATALOG["torch.optim.Adam"]
     assert lookup("torch.nn.modules.module.Module") is None
     assert lookup("mylib.nn.Linear") is None

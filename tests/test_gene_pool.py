@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 from genome_support import ATTRIBUTE_NET, COLOR_NET, src
 from nnevolve.gene_pool import (
-    CATALOG,
+    BUILTIN_GENES,
     Gene,
     GenePool,
     default_gene_pool,
     harvest_genes,
     workspace_root,
 )
+from nnevolve.gene_pool.pool import SAMPLE_GENES, folder_genes, packaged_sample_genes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def codes(pool: GenePool, type_: str | None = None) -> list[str]:
@@ -112,7 +121,7 @@ def test_harvest_source_stores_the_lines_of_a_model_file_with_their_origin():
 
 def test_the_catalog_holds_common_lines_of_every_type_once():
     pool = GenePool()
-    assert pool.add_catalog() == len(CATALOG)
+    assert pool.add_catalog() == len(BUILTIN_GENES)
     assert pool.add_catalog() == 0
     for type_ in ("connection", "activation", "normalization", "pooling", "dropout"):
         assert pool.genes(type_, functional=False), type_
@@ -153,6 +162,27 @@ def test_samples_are_harvested_when_present_and_skipped_quietly_when_not(tmp_pat
     assert pool.add_samples(tmp_path / "samples") > 0
     assert {g.origin for g in pool.genes()} == {"sample:tiny.py"}
     assert GenePool().add_samples(tmp_path / "nowhere") == 0
+
+
+def test_the_packaged_sample_genes_are_those_of_the_samples_folder():
+    """An installed wheel has no samples/: the gene pool reads their genes from the package."""
+    harvested = folder_genes(REPO / "samples")
+    assert packaged_sample_genes() == harvested, (
+        "samples/ changed: run `python -m nnevolve.gene_pool.sample_genes samples`")
+    pool = GenePool()
+    genes = {(code, type_) for code, type_, _ in harvested}
+    assert pool.add_samples() == len(genes) > 20
+    assert {(g.code, g.type) for g in pool.genes()} == genes
+    assert all(g.origin.startswith("sample:") for g in pool.genes())
+
+
+def test_package_data_names_files_that_exist_and_ships_the_sample_genes():
+    settings = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = settings["tool"]["setuptools"]["package-data"]["nnevolve"]
+    package = REPO / "server" / "nnevolve"
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    assert all(any(package.glob(pattern)) for pattern in patterns), patterns
+    assert package / "gene_pool" / SAMPLE_GENES in shipped
 
 
 def test_sampling_is_deterministic_and_filtered_by_type_and_form():

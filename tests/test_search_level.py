@@ -127,32 +127,19 @@ def test_a_run_breeds_and_evaluates_crossover_children(tmp_path: Path,
 
 
 class _SetUp(Exception):
-    """Stops the run once pymoo is set up: the test needs nothing after that."""
+    """Stops the run once pymoo is set up: these tests need nothing after that."""
 
 
-def test_pymoo_is_seeded_from_the_breeders_stream(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run's randomness has one source: pymoo's generator is drawn from the breeder's."""
-    import random
-
+def run_until_pymoo_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Start an NSGA-II run and stop it as pymoo is set up; the seeds pymoo was given."""
     from pymoo.core.algorithm import Algorithm
 
-    from nnevolve.search.breeder import Breeder
-
-    streams: list[random.Random] = []  # a copy of each breeder's stream as it starts
     seeds: list[int] = []
-    breeder_init = Breeder.__init__
-
-    def recording_init(self: Breeder, **kwargs) -> None:
-        breeder_init(self, **kwargs)
-        streams.append(random.Random())
-        streams[-1].setstate(self.rng.getstate())
 
     def recording_setup(self: Algorithm, problem, **kwargs) -> None:
         seeds.append(kwargs["seed"])
         raise _SetUp
 
-    monkeypatch.setattr(Breeder, "__init__", recording_init)
     monkeypatch.setattr(Algorithm, "setup", recording_setup)
     monkeypatch.setattr("nnevolve.run.open_backend",
                         lambda config, budget, **_: StandInPool(budget))
@@ -161,5 +148,44 @@ def test_pymoo_is_seeded_from_the_breeders_stream(tmp_path: Path,
     with RunStore(config.store_path) as store:
         result = run_evolution(config, workspace / "mlp.py", store=store)
     assert result.status == "failed" and "_SetUp" in (result.error or "")
+    return seeds
+
+
+def test_pymoo_is_seeded_from_the_breeders_stream(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's randomness has one source: pymoo's generator is drawn from the breeder's."""
+    import random
+
+    from nnevolve.search.breeder import Breeder
+
+    streams: list[random.Random] = []  # a copy of each breeder's stream as it starts
+    breeder_init = Breeder.__init__
+
+    def recording_init(self: Breeder, **kwargs) -> None:
+        breeder_init(self, **kwargs)
+        streams.append(random.Random())
+        streams[-1].setstate(self.rng.getstate())
+
+    monkeypatch.setattr(Breeder, "__init__", recording_init)
+    seeds = run_until_pymoo_setup(tmp_path, monkeypatch)
     # nothing draws from the stream before pymoo is set up: its seed is the first draw
     assert seeds == [streams[0].getrandbits(32)]
+
+
+def test_the_runs_gene_pool_is_closed_when_its_search_ends(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from nnevolve.gene_pool import GenePool, default_gene_pool
+
+    opened: list[GenePool] = []
+
+    def recording_pool(*args, **kwargs) -> GenePool:
+        opened.append(default_gene_pool(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr("nnevolve.run.default_gene_pool", recording_pool)
+    run_until_pymoo_setup(tmp_path, monkeypatch)
+    [genes] = opened
+    with pytest.raises(sqlite3.ProgrammingError):
+        len(genes)  # a closed connection refuses queries

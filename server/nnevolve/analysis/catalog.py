@@ -691,7 +691,7 @@ def _build() -> dict[str, CatalogEntry]:
     return table
 
 
-CATALOG: dict[str, CatalogEntry] = _build()
+API_CATALOG: dict[str, CatalogEntry] = _build()
 
 
 def lookup(qualified: str) -> CatalogEntry | None:
@@ -700,12 +700,12 @@ def lookup(qualified: str) -> CatalogEntry | None:
     ``torch.nn.modules.conv.Conv2d`` and ``torch.optim.adam.Adam`` are the same objects as
     ``torch.nn.Conv2d`` and ``torch.optim.Adam``.
     """
-    entry = CATALOG.get(qualified)
+    entry = API_CATALOG.get(qualified)
     if entry is not None or not qualified.startswith("torch."):
         return entry
     parts = qualified.split(".")
     if parts[1:3] == ["nn", "modules"] and len(parts) in (4, 5):
-        return CATALOG.get("torch.nn." + parts[-1])
+        return API_CATALOG.get("torch.nn." + parts[-1])
     if parts[1] == "optim" and len(parts) == 4:
-        return CATALOG.get("torch.optim." + parts[-1])
+        return API_CATALOG.get("torch.optim." + parts[-1])
     return None

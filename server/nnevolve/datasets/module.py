@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from nnevolve.datasets.arrays import dataset_to_arrays
-from nnevolve.datasets.errors import DatasetError, one_line
+from nnevolve.datasets.errors import DatasetError
+from nnevolve.error_text import one_line
 
 
 def load_module_dataset(target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:

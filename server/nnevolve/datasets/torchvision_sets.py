@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnevolve.datasets.errors import DatasetError, one_line
+from nnevolve.datasets.errors import DatasetError
+from nnevolve.error_text import one_line
 
 # spec -> (torchvision class name, folder torchvision keeps the files in, below data_dir)
 TORCHVISION_SETS = {

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import nnevolve
 from nnevolve.datasets import DatasetSplits, load_dataset
-from nnevolve.datasets.errors import one_line
+from nnevolve.error_text import one_line
 from nnevolve.evaluation.budget import Budget, EvalResult
 from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices
 from nnevolve.evaluation.pool import CANCELLED, EvaluationPool, WorkerStartError

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnevolve.datasets.errors import one_line
+from nnevolve.error_text import one_line
 from nnevolve.genome.model_spec import instantiate, package_context, split_package
 from nnevolve.recipe import FUNCTIONAL_LOSSES, Recipe, read_recipe
 from nnevolve.evaluation.budget import Budget, EvalResult

@@ -11,7 +11,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from nnevolve.datasets.errors import one_line
+from nnevolve.error_text import one_line
 from nnevolve.evaluation.budget import Budget
 from nnevolve.process_tree import become_group_reaper, kill_descendants
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnevolve.gene_pool.catalog import CATALOG
+from nnevolve.gene_pool.catalog import BUILTIN_GENES
 from nnevolve.gene_pool.pool import (
     GENE_TYPES,
     Gene,
@@ -13,7 +13,7 @@ from nnevolve.gene_pool.pool import (
 )
 
 __all__ = [
-    "CATALOG",
+    "BUILTIN_GENES",
     "GENE_TYPES",
     "Gene",
     "GenePool",

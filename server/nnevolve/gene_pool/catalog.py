@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # (code, line type); functional forms take their tensor as `x`
-CATALOG: tuple[tuple[str, str], ...] = (
+BUILTIN_GENES: tuple[tuple[str, str], ...] = (
     # connection layers (input widths are rewritten by the repair step to fit)
     ("nn.Linear(32, 32)", "connection"),
     ("nn.Linear(64, 64)", "connection"),

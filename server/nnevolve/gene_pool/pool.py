@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import random
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from nnevolve.analysis import LineItem, analyze
-from nnevolve.gene_pool.catalog import CATALOG
+from nnevolve.gene_pool.catalog import BUILTIN_GENES
 from nnevolve.genome.canonical import FUNCTIONAL_DATA, bind_constants, canonicalize, is_functional
 from nnevolve.genome.scope import scope_at
 
@@ -30,8 +32,9 @@ SKIPPED_DIRS = frozenset(
 )
 MAX_WORKSPACE_FILES = 400
 MAX_FILE_BYTES = 256_000
-# server/nnevolve/gene_pool/pool.py → the repository root holds samples/
-SAMPLES_DIR = Path(__file__).resolve().parents[3] / "samples"
+# the genes of the repository's samples/, shipped inside the package (a wheel has no samples/);
+# `python -m nnevolve.gene_pool.sample_genes samples` writes it
+SAMPLE_GENES = "sample_genes.json"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS genes (
@@ -119,23 +122,16 @@ class GenePool:
 
     def add_catalog(self) -> int:
         """Add the built-in catalog of common layer lines; returns how many were new."""
-        added = sum(self._insert(normalize_gene_code(c), t, "catalog") for c, t in CATALOG)
+        added = sum(self._insert(normalize_gene_code(c), t, "catalog") for c, t in BUILTIN_GENES)
         self._db.commit()
         return added
 
     def add_samples(self, samples_dir: Path | None = None) -> int:
-        """Harvest the bundled sample networks (none when the samples folder is absent)."""
-        folder = SAMPLES_DIR if samples_dir is None else Path(samples_dir)
-        if not folder.is_dir():
-            return 0
-        added = 0
-        for path in sorted(folder.glob("*.py")):
-            try:
-                added += self.harvest_source(
-                    path.read_text(encoding="utf-8"), f"sample:{path.name}"
-                )
-            except (OSError, UnicodeDecodeError):
-                continue
+        """Add the sample networks' genes: the bundled samples' (shipped with the package), or
+        those harvested from the ``*.py`` files of ``samples_dir`` (none when it is absent)."""
+        genes = packaged_sample_genes() if samples_dir is None else folder_genes(samples_dir)
+        added = sum(self._insert(code, type_, origin) for code, type_, origin in genes)
+        self._db.commit()
         return added
 
     # -- drawing ---------------------------------------------------------------------------
@@ -177,6 +173,24 @@ class GenePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def folder_genes(folder: Path | str) -> list[tuple[str, str, str]]:
+    """The ``(code, type, origin)`` of the layer lines of a folder's ``*.py`` files, in order."""
+    found: list[tuple[str, str, str]] = []
+    for path in sorted(Path(folder).glob("*.py")):
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        found.extend((code, type_, f"sample:{path.name}") for code, type_ in harvest_genes(source))
+    return found
+
+
+def packaged_sample_genes() -> list[tuple[str, str, str]]:
+    """The bundled samples' genes as shipped with the package."""
+    text = resources.files("nnevolve.gene_pool").joinpath(SAMPLE_GENES).read_text("utf-8")
+    return [(code, type_, origin) for code, type_, origin in json.loads(text)]
 
 
 def harvest_genes(source: str) -> Iterator[tuple[str, str]]:

@@ -135,3 +135,34 @@ async def test_a_killed_server_takes_its_run_with_it(tmp_path: Path) -> None:
     run.cancel()
     with contextlib.suppress(Exception):
         await client.stop()
+
+
+async def test_a_cancel_while_the_variants_are_written_ends_as_finished_and_says_so(
+    tmp_path: Path,
+) -> None:
+    model_file = write_workspace(tmp_path)  # the tiny budget: it reaches its end quickly
+    client = await start_editor(tmp_path)
+    try:
+        uri = client.open(model_file)
+        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+
+        def writing() -> bool:
+            reports = client.progress_of("Evolving Net")
+            return any(getattr(r, "message", None) == "writing the variants" for r in reports)
+
+        await wait_for(writing, 300, "the variants to be written", every=0.01)
+        client.window_work_done_progress_cancel(
+            types.WorkDoneProgressCancelParams(token=client.progress_token("Evolving Net"))
+        )
+        result = await asyncio.wait_for(run, 60)
+        # the search had ended: the run is finished, its variants offered, and it says why the
+        # cancel changed nothing (never "Finished" alone, as if the cancel had been lost)
+        assert result["status"] == "finished"
+        summary = end_message(client.progress_of("Evolving Net"))
+        assert summary == result["message"]
+        assert summary.startswith("Finished before the cancel took effect (the search had ended)")
+        with RunStore(tmp_path / ".nnevolve" / "runs.sqlite") as store:
+            (record,) = store.list_runs()
+            assert record.status == "finished"
+    finally:
+        await stop_editor(client)

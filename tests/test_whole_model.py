@@ -293,3 +293,22 @@ def test_torchvision_files_run_as_members_of_their_package(file, model, kinds):
     assert listing.traced and listing.problem is None  # relative imports resolved
     assert kinds <= {i.kind for i in listing.items}
     assert "vgg11" in _api.BUILTIN_MODELS  # torchvision's registry is as it was
+
+
+def test_a_layer_built_in_a_comprehension_is_a_site_of_its_every_instance():
+    source = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), *[nn.Linear(64, 64) for _ in range(n)],
+                                  nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.body(x)
+'''
+    genome = checked_genome(source, "Net")
+    (looped,) = [s for s in genome.live_sites() if s.container == "comprehension"]
+    assert looped.code == "nn.Linear(64, 64)" and genome.instances(looped) == 3

@@ -410,6 +410,10 @@ class _SiteFinder:
                 anchor = Anchor(call, statement, method,
                                 self.flow(holders.get(name), references, call))
                 return [(self.site("local", item, call, name), anchor)]
+        # `[nn.Conv2d(c, c, 3) for _ in range(n)]`: one line that builds a layer per item
+        if isinstance(parent, (cst.ListComp, cst.GeneratorExp)) and parent.elt is call:
+            anchor = Anchor(call, statement, method, self.flow(None, references, call))
+            return [(self.site("local", item, call, "comprehension"), anchor)]
         # `layers += [<layer>, ...]`, `layers = [...]`, `layers.extend([...])`
         if isinstance(parent, cst.Element) and isinstance(grand, cst.List):
             listed = self.list_site(call, item, parent, grand, statement, method, references,

@@ -51,8 +51,10 @@ TINY_BUDGET = {
     "dataset": "digits",
     "generations": 1,
     "population": 4,
-    "epochs": 1,
-    "lr": 0.03,  # the base must beat chance clearly, or the run stops before its search
+    # the base must beat chance clearly (or the run stops before its search), and variants
+    # must train steadily enough over seeds to be offered
+    "epochs": 3,
+    "lr": 0.01,
     "workers": 1,
     "seed": 0,
     "max_train": 600,
@@ -308,7 +310,8 @@ def _make_client() -> EditorClient:
 
 
 async def start_editor(
-    workspace: Path, capabilities: types.ClientCapabilities | None = None
+    workspace: Path, capabilities: types.ClientCapabilities | None = None,
+    client_name: str = "Visual Studio Code",
 ) -> EditorClient:
     """A real server over stdio on `workspace`, initialized as VS Code would (unless told)."""
     config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=_make_client)
@@ -318,6 +321,7 @@ async def start_editor(
     await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities or client_capabilities("visual-studio-code"),
+            client_info=types.ClientInfo(name=client_name),
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri, name=workspace.name)],
         )

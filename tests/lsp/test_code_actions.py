@@ -72,8 +72,9 @@ async def test_opening_the_file_offers_its_finished_run(
     ]
     for index, variant in enumerate(front):
         action = (await editor.code_actions(document, class_line(base)))[index]
-        assert f"{variant.evaluation.params:,} params" in action.title
-        assert f"{variant.evaluation.accuracy * 100:.1f}%" in action.title
+        # the confirmed means the run offers
+        assert f"{variant.figures.params:,} params" in action.title
+        assert f"{variant.figures.accuracy * 100:.1f}%" in action.title
         change = document_edit(action)
         assert change.text_document.version == editor.versions[document]
         assert editor.apply(types.WorkspaceEdit(document_changes=[change])) == (True, None)
@@ -130,7 +131,8 @@ async def test_apply_variant_refuses_a_version_that_has_passed(
     editor: EditorClient, finished_run: FinishedRun, document: str
 ) -> None:
     variant = finished_run.front()[1]
-    editor.set_text(document, editor.texts[document] + "\n# a note\n")
+    # a note above the code: far from any line a variant changes
+    editor.set_text(document, "# a note\n" + editor.texts[document])
     answer = await editor.execute(
         "nnevolve.applyVariant",
         {
@@ -148,7 +150,7 @@ async def test_apply_variant_refuses_a_version_that_has_passed(
         {"uri": document, "run": finished_run.result["run_id"], "variant": variant.id},
     )
     assert answer == {"applied": True}
-    assert editor.texts[document] == variant.source + "\n# a note\n"
+    assert editor.texts[document] == "# a note\n" + variant.source
 
 
 async def test_apply_variant_explains_unknown_runs_and_variants(

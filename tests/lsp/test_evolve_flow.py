@@ -81,7 +81,7 @@ def pareto_variants(flow: Flow) -> tuple[Any, list[Any]]:
 
 
 def expected_title(index: int, count: int, variant: Any, base: Any) -> str:
-    v, b = variant.evaluation, base.evaluation
+    v, b = variant.figures, base.figures  # the confirmed means the run offers
     points = round((v.accuracy - b.accuracy) * 100, 1)
     size = round((v.params / b.params - 1) * 100)
     latency = round((v.latency_ms / b.latency_ms - 1) * 100)

@@ -117,18 +117,18 @@ async def test_pareto_gives_each_variant_with_figures_source_and_diff(
     answer = await editor.request("nnevolve/pareto", {"run": finished_run.result["run_id"]})
     record, base, front = finished_run.record(), finished_run.base(), finished_run.front()
     assert answer["run"]["id"] == record.id and answer["run"]["status"] == "finished"
-    assert isinstance(base.evaluation, Evaluation)
-    assert answer["base"]["accuracy"] == base.evaluation.accuracy
-    assert answer["base"]["params"] == base.evaluation.params
+    assert isinstance(base.figures, Evaluation)  # the confirmed means the run offers
+    assert answer["base"]["accuracy"] == base.figures.accuracy
+    assert answer["base"]["params"] == base.figures.params
     assert answer["base"]["source"] == record.base_source
     assert [v["id"] for v in answer["variants"]] == [v.id for v in front]
     for index, (given, stored) in enumerate(zip(answer["variants"], front), start=1):
         assert given["index"] == index
-        assert stored.evaluation is not None
+        assert stored.figures is not None
         assert (given["accuracy"], given["params"], given["latency_ms"]) == (
-            stored.evaluation.accuracy,
-            stored.evaluation.params,
-            stored.evaluation.latency_ms,
+            stored.figures.accuracy,
+            stored.figures.params,
+            stored.figures.latency_ms,
         )
         assert given["source"] == stored.source
         assert given["lineage"] == stored.edits and given["lineage"]

@@ -90,6 +90,7 @@ def test_config_survives_a_json_round_trip(tmp_path: Path) -> None:
         ("epochs = 0", "'epochs' must be a positive integer, not 0"),
         ("workers = true", "'workers' must be a positive integer, not True"),
         ("seed = 1.5", "'seed' must be an integer, not 1.5"),
+        ("confirm_seeds = -1", "'confirm_seeds' must be 0 or a positive integer, not -1"),
         ("algorithm = 'cmaes'", "'algorithm' must be one of nsga2, random, not 'cmaes'"),
         ("objectives = ['accuracy']", "'objectives' must be a non-empty list drawn from"),
         ("objectives = []", "'objectives' must be a non-empty list drawn from"),
@@ -128,3 +129,10 @@ def test_a_relative_dataset_path_is_relative_to_the_pyproject(tmp_path: Path) ->
     assert config.dataset_spec == f"idx:{(tmp_path / 'data' / 'mnist').resolve()}"
     assert EvolveConfig(dataset="npz:/abs/x.npz").dataset_spec == "npz:/abs/x.npz"
     assert EvolveConfig(dataset="digits").dataset_spec == "digits"
+
+
+def test_confirm_seeds_defaults_to_two_and_may_be_turned_off(tmp_path: Path) -> None:
+    assert EvolveConfig().confirm_seeds == 2
+    write_pyproject(tmp_path, "[tool.nnevolve]\nconfirm-seeds = 0\n")
+    assert load_config(tmp_path).confirm_seeds == 0
+    assert load_config(tmp_path).with_overrides({"confirm_seeds": 3}).confirm_seeds == 3

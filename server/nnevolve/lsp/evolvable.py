@@ -64,6 +64,7 @@ class Evolvable:
         self.server = server
         self.done: dict[str, EvolvableLines | None] = {}  # text digest -> listing (None: failed)
         self.running: dict[str, asyncio.Task[None]] = {}
+        self.processes: set[asyncio.subprocess.Process] = set()
 
     def lines_for(self, document: AnalyzedDocument) -> EvolvableLines | None:
         """The listing of this exact text, starting one when the file is saved as it is."""
@@ -89,6 +90,7 @@ class Evolvable:
                 *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
                 stdin=asyncio.subprocess.DEVNULL, cwd=str(path.parent), start_new_session=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.processes.add(process)
         except OSError:
             logger.exception("cannot list the sites of %s", path)
             self.done[digest] = None
@@ -100,9 +102,17 @@ class Evolvable:
             await process.wait()
             self.done[digest] = None
             return
+        finally:
+            self.processes.discard(process)
         self.done[digest] = _parse(out)
 
     def close(self) -> None:
+        """Stop the listings in flight with the server (they run the user's model code)."""
+        for process in list(self.processes):
+            try:
+                os.killpg(process.pid, 9)  # its own session: the model's children go too
+            except (ProcessLookupError, PermissionError):
+                pass
         for task in list(self.running.values()):
             task.cancel()
 

@@ -72,6 +72,7 @@ class NnevolveLanguageServer(LanguageServer):
             converter_factory=converter,
         )
         self.documents = Documents(self)
+        self.client_name = ""  # clientInfo.name from initialize: what the client can render
         self._background: set[asyncio.Task[Any]] = set()
 
     def run_in_background(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -109,8 +110,11 @@ class NnevolveLanguageServer(LanguageServer):
             self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop the analysis thread with the server."""
+        """Stop the analysis thread and the site listings with the server."""
+        from nnevolve.lsp.evolvable import evolvable  # noqa: PLC0415 (features load after)
+
         self.documents.shutdown()
+        evolvable(self).close()
         super().shutdown()
 
 

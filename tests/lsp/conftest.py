@@ -72,7 +72,8 @@ async def start_session(
     """Initialize as VS Code would (UTF-16 positions, markdown hovers), unless told otherwise."""
     client.initialize_result = await client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities or client_capabilities("visual-studio-code")
+            capabilities=capabilities or client_capabilities("visual-studio-code"),
+            client_info=types.ClientInfo(name="Visual Studio Code"),
         )
     )
 

@@ -122,7 +122,7 @@ async def test_the_lens_shows_the_run_on_its_class_and_comes_back_when_it_finish
             assert list(net.arguments or []) == [{"uri": uri}]
             # the other class is a label that runs nothing
             assert wide.title == "One run per file: Net is evolving"
-            assert wide.command == "" and not wide.arguments
+            assert wide.command == "nnevolve.label" and not wide.arguments
         # the generation shows once the search has begun (a refresh per new generation)
         assert any("· generation " in commands["Net"].title for commands in running)
         # the lens names the stage the notification names; the notification never goes back
@@ -157,6 +157,28 @@ async def test_the_lens_comes_back_after_a_failed_run(tmp_path: Path) -> None:
         assert seen[0]["Net"].command == "nnevolve.cancel"
         assert_idle(seen[1], uri)
         assert_idle(await lens_commands(client, uri), uri)
+    finally:
+        await stop_editor(client)
+
+
+async def test_a_client_other_than_vs_code_gets_plain_titles_and_no_empty_command(
+    tmp_path: Path,
+) -> None:
+    """Neovim shows ``$(sync~spin)`` raw and cannot run a lens whose command is empty."""
+    model_file = write_workspace(tmp_path, model=TWO_MODELS)
+    client = await start_editor(tmp_path, client_name="Neovim")
+    try:
+        uri = client.open(model_file)
+        watch = LensWatch(client, uri)
+        result = await evolve(client, uri, model="Net",
+                              overrides={"dataset": "npz:no-such-file.npz"})
+        assert result["status"] == "failed"
+        running = (await watch.seen())[0]
+        assert running["Net"].title.startswith("Evolving Net…"), running["Net"].title
+        assert running["Wide"].command == "nnevolve.label"
+        assert all("$(" not in c.title and c.command for c in running.values()), running
+        # the label's command is one the server runs (an unknown one is an error): it does nothing
+        assert await asyncio.wait_for(client.execute("nnevolve.label", {}), 30) is None
     finally:
         await stop_editor(client)
 
@@ -207,7 +229,7 @@ async def test_cancelling_from_the_lens_shows_cancelling_then_evolve_again(
         await asyncio.sleep(0)  # the cancel request goes out first
         cancelling = (await lens_commands(client, uri))["Net"]
         assert cancelling.title == "$(sync~spin) Cancelling the run of Net…"
-        assert cancelling.command == ""
+        assert cancelling.command == "nnevolve.label"
         assert await asyncio.wait_for(cancel, 60) == {"cancelled": True}
         result = await asyncio.wait_for(run, 60)
         assert result["status"] == "cancelled"

@@ -7,9 +7,11 @@ error offers no lens: the engine could not parse it either. A file over the size
 one label lens saying so; in an untrusted workspace each class's lens says evolve is off.
 
 While a run of the document is in progress (:mod:`nnevolve.lsp.evolve` tells
-:class:`Lenses`), the evolved class's lens reads ``$(sync~spin) Evolving Net… · generation
-g/G — Cancel`` and runs ``nnevolve.cancel``; the client is asked to refresh its lenses
-(``workspace/codeLens/refresh``, when it declared ``refreshSupport``) whenever that text changes.
+:class:`Lenses`), the evolved class's lens reads ``Evolving Net… · generation g/G — Cancel``
+(after VS Code's spinning icon ``$(sync~spin)`` in clients that render it) and runs
+``nnevolve.cancel``; the client is asked to refresh its lenses (``workspace/codeLens/refresh``,
+when it declared ``refreshSupport``) whenever that text changes. A lens that only says something
+runs ``nnevolve.label``, which does nothing (every lens has a command).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -34,7 +36,9 @@ logger = logging.getLogger(__name__)
 EVOLVE_COMMAND = "nnevolve.evolve"
 CANCEL_COMMAND = "nnevolve.cancel"
 LENS_TITLE = "Evolve this network"
-RUNNING_ICON = "$(sync~spin)"  # a VS Code codicon, spinning; other clients show the text as is
+RUNNING_ICON = "$(sync~spin)"  # a VS Code codicon, spinning; other clients would show it raw
+# clients (by clientInfo.name) that render VS Code's $(icon) syntax in lens titles
+ICON_CLIENTS = ("visual studio code", "code - oss", "code-server", "vscodium", "cursor")
 
 
 def model_classes_of(document: AnalyzedDocument) -> tuple[ModelClass, ...]:
@@ -63,13 +67,20 @@ class RunningLens:
     cancelling: bool = False
 
 
-def running_title(state: RunningLens) -> str:
-    """``$(sync~spin) Evolving Net… · generation 2/8 — Cancel`` (``Cancelling…`` once asked):
-    the stage is the one the progress notification shows."""
+def renders_icons(client_name: str) -> bool:
+    """Whether a client of this name shows ``$(sync~spin)`` as an icon (VS Code and its forks)."""
+    name = client_name.lower()
+    return any(client in name for client in ICON_CLIENTS)
+
+
+def running_title(state: RunningLens, *, icons: bool = False) -> str:
+    """``Evolving Net… · generation 2/8 — Cancel`` (``Cancelling…`` once asked), after the
+    spinning icon when `icons`: the stage is the one the progress notification shows."""
+    icon = f"{RUNNING_ICON} " if icons else ""
     if state.cancelling:
-        return f"{RUNNING_ICON} Cancelling the run of {state.model}…"
+        return f"{icon}Cancelling the run of {state.model}…"
     where = f" · {state.stage}" if state.stage else ""
-    return f"{RUNNING_ICON} Evolving {state.model}…{where} — Cancel"
+    return f"{icon}Evolving {state.model}…{where} — Cancel"
 
 
 def waiting_title(state: RunningLens) -> str:
@@ -77,8 +88,8 @@ def waiting_title(state: RunningLens) -> str:
     return f"One run per file: {state.model} is evolving"
 
 
-# An empty command id makes a lens a plain label in VS Code (no link, nothing to run).
-LABEL_COMMAND = ""
+# the command of a lens that only says something: registered below, it does nothing
+LABEL_COMMAND = "nnevolve.label"
 
 
 class Lenses:
@@ -123,15 +134,16 @@ class Lenses:
                 arguments=[{"uri": uri, "model": cls.name}],
             )
         if model_callee(state.model) == cls.name:
+            title = running_title(state, icons=renders_icons(self.server.client_name))
             if state.cancelling:
-                return types.Command(title=running_title(state), command=LABEL_COMMAND)
+                return types.Command(title=title, command=LABEL_COMMAND)
             return types.Command(
-                title=running_title(state),
+                title=title,
                 command=CANCEL_COMMAND,
                 arguments=[{"uri": uri}],
                 tooltip=f"Stop evolving {cls.name}; what was evaluated so far is kept",
             )
-        # a label, no command: a second run of this document would be refused (it keeps its line)
+        # a label: a second run of this document would be refused (it keeps its line)
         return types.Command(title=waiting_title(state), command=LABEL_COMMAND)
 
 
@@ -179,7 +191,12 @@ def _builds_layers(document: AnalyzedDocument) -> bool:
 
 
 def register(server: NnevolveLanguageServer) -> None:
-    """Offer the evolve lens."""
+    """Offer the evolve lens, and the command of the lenses that are labels."""
     server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))(
         code_lens
     )
+    server.command(LABEL_COMMAND)(label)
+
+
+def label(ls: Any, *arguments: Any) -> None:  # pygls reads these hints at run time
+    """``nnevolve.label``: clicking a lens that only says something does nothing."""

@@ -36,10 +36,12 @@ def _says_untrusted(options: Any) -> bool:
 
 
 def register(server: NnevolveLanguageServer) -> None:
-    """Read the client's trust from its ``initialize`` request."""
+    """Read the client's trust (and its name) from its ``initialize`` request."""
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: Any, params: types.InitializeParams) -> None:
+        # the one initialize handler pygls allows, so it also keeps the client's name
+        server.client_name = params.client_info.name if params.client_info else ""
         if _says_untrusted(params.initialization_options):
             _UNTRUSTED.add(server)
         else:

@@ -2,17 +2,20 @@
 
 Load it with ``pytest_plugins = ["finished_run"]``. The run is made once per session with
 ``nnevolve evolve`` (no language server involved), so the server under test only meets it
-in the run store: exactly the situation after a restart.
+in the run store: exactly the situation after a restart. ``run_editor`` is a language server
+on its workspace, one per test module (whose tests run in the module's event loop).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from evolve_support import run_cli, write_workspace
+import pytest_asyncio
+from evolve_support import EditorClient, run_cli, start_editor, stop_editor, write_workspace
 
 from nnevolve.store import RunRecord, RunStore, Variant
 
@@ -61,3 +64,10 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     run = FinishedRun(workspace, model_file, result)
     assert len(run.front()) >= 2, "the tests need two variants to tell them apart"
     return run
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def run_editor(finished_run: FinishedRun) -> AsyncIterator[EditorClient]:
+    client = await start_editor(finished_run.workspace)
+    yield client
+    await stop_editor(client)

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
-from evolve_support import MODEL, EditorClient, start_editor, stop_editor, write_workspace
+from evolve_support import MODEL, EditorClient, write_workspace
 
 from nnevolve.changes import variant_changes
 from nnevolve.genome.normalize import source_hash
@@ -19,13 +18,6 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["finished_run"]
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def editor(finished_run: FinishedRun):
-    client = await start_editor(finished_run.workspace)
-    yield client
-    await stop_editor(client)
 
 
 def apply_unified_diff(text: str, diff: str) -> str:
@@ -52,13 +44,13 @@ def apply_unified_diff(text: str, diff: str) -> str:
 
 
 async def test_runs_lists_the_files_runs_with_status_and_counts(
-    editor: EditorClient, finished_run: FinishedRun
+    run_editor: EditorClient, finished_run: FinishedRun
 ) -> None:
-    uri = editor.open(finished_run.model_file)
+    uri = run_editor.open(finished_run.model_file)
     try:
-        answer = await editor.request("nnevolve/runs", {"uri": uri})
+        answer = await run_editor.request("nnevolve/runs", {"uri": uri})
     finally:
-        editor.close(uri)
+        run_editor.close(uri)
     (run,) = answer["runs"]
     record = finished_run.record()
     assert run["id"] == record.id and run["status"] == "finished" and run["model"] == "Net"
@@ -68,7 +60,7 @@ async def test_runs_lists_the_files_runs_with_status_and_counts(
 
 
 async def test_runs_come_newest_first_with_why_a_run_failed(
-    editor: EditorClient, tmp_path: Path
+    run_editor: EditorClient, tmp_path: Path
 ) -> None:
     model_file = write_workspace(tmp_path)
     with RunStore(tmp_path / ".nnevolve" / "runs.sqlite") as store:
@@ -92,7 +84,7 @@ async def test_runs_come_newest_first_with_why_a_run_failed(
             budget_key="b",
         )
         store.set_run_status(newer, "cancelled")
-    answer = await editor.request("nnevolve/runs", {"uri": model_file.resolve().as_uri()})
+    answer = await run_editor.request("nnevolve/runs", {"uri": model_file.resolve().as_uri()})
     assert [(r["id"], r["status"], r["error"]) for r in answer["runs"]] == [
         (newer, "cancelled", None),
         (older, "failed", "the evaluation workers failed"),
@@ -102,19 +94,19 @@ async def test_runs_come_newest_first_with_why_a_run_failed(
 
 
 async def test_runs_of_a_file_without_a_store_is_empty(
-    editor: EditorClient, tmp_path: Path
+    run_editor: EditorClient, tmp_path: Path
 ) -> None:
-    answer = await editor.request("nnevolve/runs", {"uri": (tmp_path / "m.py").as_uri()})
+    answer = await run_editor.request("nnevolve/runs", {"uri": (tmp_path / "m.py").as_uri()})
     assert answer["runs"] == []
     assert not (tmp_path / ".nnevolve").exists()  # asking never creates a store
-    bad = await editor.request("nnevolve/runs", {"uri": "untitled:Untitled-1"})
+    bad = await run_editor.request("nnevolve/runs", {"uri": "untitled:Untitled-1"})
     assert bad["runs"] == [] and "file: URI" in bad["error"]
 
 
 async def test_pareto_gives_each_variant_with_figures_source_and_diff(
-    editor: EditorClient, finished_run: FinishedRun
+    run_editor: EditorClient, finished_run: FinishedRun
 ) -> None:
-    answer = await editor.request("nnevolve/pareto", {"run": finished_run.result["run_id"]})
+    answer = await run_editor.request("nnevolve/pareto", {"run": finished_run.result["run_id"]})
     record, base, front = finished_run.record(), finished_run.base(), finished_run.front()
     assert answer["run"]["id"] == record.id and answer["run"]["status"] == "finished"
     assert isinstance(base.figures, Evaluation)  # the confirmed means the run offers
@@ -139,12 +131,12 @@ async def test_pareto_gives_each_variant_with_figures_source_and_diff(
 
 
 async def test_pareto_of_an_unknown_run_is_null(
-    editor: EditorClient, finished_run: FinishedRun
+    run_editor: EditorClient, finished_run: FinishedRun
 ) -> None:
-    assert await editor.request("nnevolve/pareto", {"run": "no-such-run"}) is None
-    assert await editor.request("nnevolve/pareto", {}) is None
+    assert await run_editor.request("nnevolve/pareto", {"run": "no-such-run"}) is None
+    assert await run_editor.request("nnevolve/pareto", {}) is None
     # the document's own store is searched first when the request names it
-    answer = await editor.request(
+    answer = await run_editor.request(
         "nnevolve/pareto",
         {"run": finished_run.result["run_id"], "uri": finished_run.model_file.as_uri()},
     )

@@ -1,0 +1,228 @@
+"""Do the offered variants' accuracies hold up when someone else trains them?
+
+Each dataset gets small nnevolve runs (calibration, search, confirmation pass, as a user's
+run does). Every variant a run offers is then re-trained by an independent trainer written
+here: its own data loading (scikit-learn's digits / the idx files read directly), its own
+stratified split drawn with another seed (same sizes), its own training loop with the same
+budget (epochs, batch size, Adam at the same learning rate, cross-entropy) and three seeds of
+its own. A variant agrees when the independent mean is within 2 points of the mean the run
+reported. Printed per variant, then per dataset and overall.
+
+Run from the repository root (the MNIST files are the real test set in ../shared)::
+
+    .venv/bin/python benchmarks/bench_retrain_agreement.py
+    .venv/bin/python benchmarks/bench_retrain_agreement.py --datasets digits --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnevolve.config import EvolveConfig, resolve_dataset
+from nnevolve.results import ParetoVariant
+from nnevolve.run import run_evolution
+from nnevolve.store import RunStore
+
+MNIST = "idx:../shared/data/mnist-t10k"
+AGREEMENT_POINTS = 2.0
+INDEPENDENT_SEEDS = (1001, 1002, 1003)
+SPLIT_SEED = 4242  # the independent trainer's split: not the one the run used
+
+# A small ConvNet; repair adapts its widths to each dataset's image size.
+SEED_NETWORK = '''"""Benchmark seed: a small ConvNet."""
+import torch
+from torch import nn
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 7 * 7, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+'''
+
+
+# -- the independent trainer: nothing below uses nnevolve ------------------------------------
+
+def load_arrays(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """All samples (N, 1, H, W) in [0, 1] and labels, read without nnevolve."""
+    if dataset == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return (bunch.images / 16.0).astype(np.float32)[:, None], bunch.target.astype(np.int64)
+    folder = Path(dataset.removeprefix("idx:"))
+    images = _idx(folder / "t10k-images-idx3-ubyte.gz").astype(np.float32) / 255.0
+    return images[:, None], _idx(folder / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+
+
+def _idx(path: Path) -> np.ndarray:
+    raw = gzip.decompress(path.read_bytes())
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def split(x: np.ndarray, y: np.ndarray, n_train: int, n_val: int,
+          seed: int) -> tuple[torch.Tensor, ...]:
+    """A stratified split: each class shuffled with `seed`, dealt out in proportion."""
+    rng = np.random.default_rng(seed)
+    val_share = n_val / (n_train + n_val)
+    train_idx, val_idx = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        cut = int(round(len(members) * val_share))
+        val_idx += list(members[:cut])
+        train_idx += list(members[cut:])
+    train = rng.permutation(np.array(train_idx))[:n_train]
+    val = rng.permutation(np.array(val_idx))[:n_val]
+    return (torch.from_numpy(x[train]), torch.from_numpy(y[train]),
+            torch.from_numpy(x[val]), torch.from_numpy(y[val]))
+
+
+def train_and_score(source: str, model_expression: str, data: tuple[torch.Tensor, ...],
+                    config: EvolveConfig, seed: int) -> float:
+    """Validation accuracy after `config.epochs` epochs of Adam on the variant's own file."""
+    x_train, y_train, x_val, y_val = data
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    namespace: dict[str, object] = {"__name__": "independent_variant"}
+    exec(compile(source, "<variant>", "exec"), namespace)  # noqa: S102
+    call = model_expression if "(" in model_expression else model_expression + "()"
+    model = eval(call, namespace)  # noqa: S307
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    loss = nn.CrossEntropyLoss()
+    order = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(config.epochs):
+        perm = torch.randperm(len(y_train), generator=order)
+        for first in range(0, len(perm), config.batch_size):
+            batch = perm[first:first + config.batch_size]
+            optimizer.zero_grad()
+            loss(model(x_train[batch]), y_train[batch]).backward()
+            optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        predicted = torch.cat([model(x_val[i:i + 512]).argmax(1) for i in range(0, len(y_val), 512)])
+    return float((predicted == y_val).float().mean())
+
+
+# -- the runs ----------------------------------------------------------------------------
+
+def evolve(dataset: str, seed: int, args: argparse.Namespace, work: Path):
+    folder = work / f"{dataset.replace(':', '_').replace('/', '_')}-{seed}"
+    folder.mkdir(parents=True)
+    model = folder / "convnet.py"
+    model.write_text(SEED_NETWORK)
+    config = EvolveConfig(
+        root=folder, dataset=resolve_dataset(dataset, Path.cwd()), seed=seed,
+        population=args.population, generations=args.generations, epochs=args.epochs,
+        lr=args.lr, workers=args.workers, objectives=("error", "params"),
+        max_train=args.max_train, max_val=args.max_val,
+        # every variant trains its full epochs: a seconds cap would make accuracy depend on load
+        max_train_seconds=3600.0, time_limit_s=3600.0,
+        data_dir=Path(tempfile.gettempdir()) / "nnevolve-bench-data",
+    )
+    with RunStore(config.store_path) as store:
+        result = run_evolution(config, model, store=store)
+    return config, result
+
+
+def sizes(dataset: str, config: EvolveConfig, n: int) -> tuple[int, int]:
+    n_val = round(n * 0.2)
+    return min(n - n_val, config.max_train or n), min(n_val, config.max_val or n)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits", MNIST])
+    parser.add_argument("--runs", type=int, default=2, help="runs (seeds 0..N-1) per dataset")
+    parser.add_argument("--population", type=int, default=6)
+    parser.add_argument("--generations", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=0.003)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-train", type=int, default=3000)
+    parser.add_argument("--max-val", type=int, default=1000)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"runs: population {args.population}, generations {args.generations}, "
+          f"{args.epochs} epoch(s), lr {args.lr:g}, objectives error,params, confirm_seeds 2; "
+          f"independent trainer: seeds {INDEPENDENT_SEEDS}, split seed {SPLIT_SEED}; "
+          f"agreement: within {AGREEMENT_POINTS:g} points", flush=True)
+    overall = [0, 0]
+    with tempfile.TemporaryDirectory(prefix="nnevolve-agreement-") as work:
+        for dataset in args.datasets:
+            x, y = load_arrays(dataset if dataset == "digits" else resolve_dataset(dataset, Path.cwd()))
+            agree = total = 0
+            differences = []
+            for seed in range(args.runs):
+                started = time.monotonic()
+                config, result = evolve(dataset, seed, args, Path(work))
+                if result.status != "finished":
+                    print(f"{dataset} seed {seed}: run {result.status}: {result.error}")
+                    continue
+                data = split(x, y, *sizes(dataset, config, len(y)), seed=SPLIT_SEED)
+                print(f"\n{dataset}, run seed {seed}: {len(result.pareto)} offered variant(s), "
+                      f"run {time.monotonic() - started:.0f}s; train {len(data[1])} / val "
+                      f"{len(data[3])} for the independent trainer", flush=True)
+                print(f"  {'variant':<12} {'params':>8} {'reported (mean ± sd, n)':>26} "
+                      f"{'independent (3 seeds)':>22} {'diff':>6}  agree")
+                rows: list[tuple[str, ParetoVariant]] = [("base", result.base)] if result.base else []
+                rows += [(f"variant {i:02d}", v) for i, v in enumerate(result.pareto, start=1)]
+                for label, variant in rows:
+                    scores = [train_and_score(variant.source, result.class_name, data, config, s)
+                              for s in INDEPENDENT_SEEDS]
+                    mean, sd = statistics.fmean(scores), statistics.stdev(scores)
+                    diff = 100 * (mean - variant.accuracy)
+                    ok = abs(diff) <= AGREEMENT_POINTS
+                    spread = f" ± {100 * variant.accuracy_spread:.1f}" if variant.accuracy_spread \
+                        is not None else ""
+                    counted = label != "base"  # the offered variants are what is checked
+                    if counted:
+                        agree, total = agree + ok, total + 1
+                        differences.append(abs(diff))
+                    print(f"  {label:<12} {variant.params:>8,} "
+                          f"{f'{100 * variant.accuracy:.1f}%{spread}, n={variant.seeds}':>26} "
+                          f"{f'{100 * mean:.1f}% ± {100 * sd:.1f}':>22} {diff:>+6.1f}  "
+                          f"{'yes' if ok else 'NO'}{'' if counted else ' (not counted)'}",
+                          flush=True)
+            share = 100 * agree / total if total else 0.0
+            worst = max(differences) if differences else 0.0
+            print(f"\n{dataset}: {agree}/{total} offered variants agree within "
+                  f"{AGREEMENT_POINTS:g} points ({share:.0f}%); largest difference {worst:.1f} "
+                  "points", flush=True)
+            overall[0] += agree
+            overall[1] += total
+    share = 100 * overall[0] / overall[1] if overall[1] else 0.0
+    print(f"\noverall: {overall[0]}/{overall[1]} agree ({share:.0f}%)")
+
+
+if __name__ == "__main__":
+    main()

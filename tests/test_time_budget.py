@@ -197,7 +197,7 @@ class SlowStandInPool(StandInPool):
 
 SETTINGS = """
 dataset = "digits"
-population = 4
+population = 2
 generations = 1
 epochs = 1
 workers = 2
@@ -217,14 +217,14 @@ def test_a_run_with_a_time_budget_stops_on_time_and_writes_its_outputs(
     with RunStore(config.store_path) as store:
         result = run_evolution(config, workspace / "mlp.py", store=store,
                                progress=lambda p: reports.append((time.monotonic(), p)))
-        trained = store.counts(result.run_id).trained
+        generations = store.get_run(result.run_id).generation
     assert result.status == "finished", result.error
     searching = [(at, p) for at, p in reports if p.phase == "search"]
     # 4 s of breeding from the search's start, then at most the grace (4 s) for what trained
     search_wall = time.monotonic() - searching[0][0]
-    assert search_wall < 4 + 4 + 4, search_wall
+    assert 4 <= search_wall < 4 + 4 + 4, search_wall
     # the time, not the one generation configured, ended the search
-    assert trained > config.population * (config.generations + 1)
+    assert generations > config.generations + 1
     assert result.out_dir is not None and (result.out_dir / "pareto.json").is_file()
     assert all(p.seconds_left is not None and p.generations is None for _, p in searching)
     lefts = [p.seconds_left for _, p in searching]

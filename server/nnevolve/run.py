@@ -49,6 +49,7 @@ from nnevolve.search.candidate import edit_dicts
 from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
 from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
+from nnevolve.search.time_budget import TimeBudget
 from nnevolve.store import Evaluation, RunStore, StoreError, Variant
 
 
@@ -139,6 +140,9 @@ class _Session:
         self.best_accuracy: float | None = None
         self.smallest_params: int | None = None
         self.started = time.monotonic()
+        # the wall-clock budget of the search (it starts once the base network is measured)
+        self.time_budget = (TimeBudget(setup.config.time)
+                            if setup.config.time is not None else None)
         self.workers = setup.config.workers  # evaluations at once: the pool's size once it runs
         self.noise: Noise | None = None  # measured on the base network before the search
         self.confirming = False  # the confirmation pass has begun: the front is on its means
@@ -205,6 +209,7 @@ class _Session:
             dataset_fingerprint=record.dataset_fingerprint, budget_key=record.budget_key,
             with_test=pool.has_test, counts=self.counts, should_stop=self.should_stop,
             on_result=self._on_result, train_seed=record.train_seed,
+            time_budget=self.time_budget,
         )
         genes: GenePool | None = None  # its SQLite connection is closed when the search ends
         try:
@@ -216,6 +221,7 @@ class _Session:
                 counts=self.counts, should_stop=self.should_stop,
                 # training starts the moment a child passes the check, while others are bred
                 on_accept=lambda child: evaluator.start(child, breeder.generation),
+                time_budget=self.time_budget,
             )
             seed = self._seed(breeder, evaluator, pool)
             resumed = self._resumed(breeder, evaluator)
@@ -224,7 +230,10 @@ class _Session:
                 evaluator=evaluator, seed=seed, resumed=resumed,
                 start_generation=record.generation, should_stop=self.should_stop,
                 on_generation=self._on_generation, noise=self.noise,
+                time_budget=self.time_budget,
             )
+            if self.time_budget is not None:
+                self.time_budget.start()
             self._report("search", "searching")
             ALGORITHMS[config.algorithm](context)
             if record.confirm_seeds > 0:
@@ -280,9 +289,11 @@ class _Session:
                                            seed.metrics.train_seconds))
         return seed
 
-    def _more_seeds(self, candidates: list[Candidate], count: int,
-                    pool: EvaluationPool) -> dict[tuple[str, int], Evaluation]:
-        """Train `candidates` with the `count` seeds after the run's (cached ones are free)."""
+    def _more_seeds(self, candidates: list[Candidate], count: int, pool: EvaluationPool,
+                    should_stop: Callable[[], bool] | None = None,
+                    ) -> dict[tuple[str, int], Evaluation]:
+        """Train `candidates` with the `count` seeds after the run's (cached ones are free);
+        RunCancelled when `should_stop` (by default the run's cancel) says so."""
         record = self.store.get_run(self.run_id)
         assert record is not None
         seeds = range(record.train_seed + 1, record.train_seed + 1 + count)
@@ -295,8 +306,8 @@ class _Session:
 
         return train_seeds(jobs, store=self.store, pool=pool,
                            key=(record.dataset_fingerprint, record.budget_key),
-                           with_test=pool.has_test, should_stop=self.should_stop,
-                           on_result=progress)
+                           with_test=pool.has_test,
+                           should_stop=should_stop or self.should_stop, on_result=progress)
 
     def _confirm(self, pool: EvaluationPool) -> None:
         """Train the search's front and the base with the run's confirmation seeds; from here
@@ -310,9 +321,22 @@ class _Session:
         # is confirmed once all its seeds are in, so the pass confirms them one after another
         ranked = base + sorted((v for v in front if not v.is_base),
                                key=lambda v: -(v.evaluation.accuracy or 0.0))  # type: ignore[union-attr]
+        time_budget = self.time_budget
+        if time_budget is not None and time_budget.past_grace():
+            return  # no time left to confirm: the front stands on the search's figures
         self.confirming = True
-        self._more_seeds([_candidate(v, self.setup.class_name) for v in ranked],
-                         record.confirm_seeds, pool)
+        try:
+            self._more_seeds([_candidate(v, self.setup.class_name) for v in ranked],
+                             record.confirm_seeds, pool,
+                             should_stop=lambda: self.should_stop() or (
+                                 time_budget is not None and time_budget.past_grace()))
+        except RunCancelled:
+            if self.should_stop():
+                raise
+            # the time budget's grace ended it: the front is what was confirmed, or, when
+            # no variant was, the search's figures
+            self.confirming = any(v.confirmed is not None for v in self.store.variants(
+                self.run_id) if not v.is_base)
 
     def _resumed(self, breeder: Breeder, evaluator: Evaluator) -> list[Candidate]:
         """Variants an earlier session of this run evaluated; remembered so none is redone.
@@ -374,16 +398,23 @@ class _Session:
         config = self.config
         counts = self.store.counts(self.run_id)
         budget = config.evaluation_budget
-        by_generation = min(self.generation, config.generations + 1) / (config.generations + 1)
-        by_budget = counts.trained / budget if budget else 1.0
-        percent = 100.0 if phase == "done" else min(99.0, 100.0 * max(by_generation, by_budget))
+        by_budget = counts.trained / budget if budget else 0.0
+        generations: int | None = config.generations
+        seconds_left: float | None = None
+        if self.time_budget is not None:  # the time, not the generations, ends the search
+            generation, generations = self.generation, None
+            by_schedule = self.time_budget.share_used()
+            seconds_left = round(max(0.0, self.time_budget.left()), 1)
+        else:
+            generation = min(self.generation, config.generations)
+            by_schedule = min(self.generation, config.generations + 1) / (config.generations + 1)
+        percent = 100.0 if phase == "done" else min(99.0, 100.0 * max(by_schedule, by_budget))
         self.progress(RunProgress(
-            run_id=self.run_id, phase=phase,
-            generation=min(self.generation, config.generations),
-            generations=config.generations, evaluated=counts.evaluated, cached=counts.cached,
-            rejected=counts.rejected, failed=counts.failed, budget=budget,
-            best_accuracy=self.best_accuracy, smallest_params=self.smallest_params,
-            percent=round(percent, 1), message=message,
+            run_id=self.run_id, phase=phase, generation=generation, generations=generations,
+            evaluated=counts.evaluated, cached=counts.cached, rejected=counts.rejected,
+            failed=counts.failed, budget=budget, best_accuracy=self.best_accuracy,
+            smallest_params=self.smallest_params, percent=round(percent, 1), message=message,
+            seconds_left=seconds_left,
         ))
 
     # -- the end ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from nnevolve.genome import Genome, GenomeError, source_hash
 from nnevolve.operators import crossover, mutate
+from nnevolve.operators.scale import size_ladder
 from nnevolve.search.candidate import Candidate, SearchCounts, edit_dicts
 from nnevolve.search.evaluator import RunCancelled
 from nnevolve.search.time_budget import OutOfTime
@@ -74,6 +75,13 @@ class Breeder:
         genome = self.genome(parent)
         offspring = mutate(genome, self.rng, self.pool) if genome is not None else None
         return self._child(parent, offspring)
+
+    def size_variants(self, parent: Candidate) -> list[Candidate]:
+        """`parent` spread along the size axis (unchecked): every width ×¼, ×4, ×½, ×2, a step
+        shallower and deeper, and two corners (operators.scale.size_ladder)."""
+        genome = self.genome(parent)
+        children = [self._child(parent, child) for child in size_ladder(genome)] if genome else []
+        return [child for child in children if child is not None]
 
     def cross(self, receiver: Candidate, donor: Candidate) -> Candidate | None:
         """Typed crossover: `receiver` takes lines from `donor` (unchecked), or None."""

@@ -1,7 +1,9 @@
-"""The initial population: the user's network plus statically checked mutants of it."""
+"""The initial population: the user's network, the network scaled along the size axis (wider,
+narrower, deeper, shallower) and statically checked one- or two-edit mutants of it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +38,13 @@ class SeedAndMutants(Sampling):
 
 
 def initial_mutants(breeder: Breeder, seed: Candidate, count: int) -> list[Candidate]:
-    """Up to `count` checked, distinct mutants of `seed`."""
+    """Up to `count` checked, distinct variants of `seed`: up to half of them `seed` scaled
+    along the size axis (a network of varying sizes to extend upon), the rest random mutants."""
     mutants: list[Candidate] = []
+    for scaled in breeder.size_variants(seed)[:math.ceil(max(count, 0) / 2)]:
+        accepted = breeder.accept(scaled)
+        if accepted is not None:
+            mutants.append(accepted)
     for _ in range(max(count, 0) * ATTEMPTS_PER_SAMPLE):
         if len(mutants) >= count:
             break

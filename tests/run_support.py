@@ -54,6 +54,20 @@ class Mlp(nn.Module):
         return self.net(x)
 '''
 
+# The smallest digits network, class Net: the evaluation tests train it many times.
+NET = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
 
 def make_workspace(folder: Path, settings: str, files: dict[str, str]) -> Path:
     """A project folder: `[tool.nnevolve]` settings in its pyproject.toml, and model files."""

@@ -15,22 +15,11 @@ from pathlib import Path
 import pytest
 
 from nnevolve.evaluation import Budget, EvaluationPool
+from run_support import NET
 
 pytestmark = pytest.mark.slow
 
-MLP = '''
-import os, subprocess, time
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.net(x)
-'''
+MLP = "import os, subprocess, time  # what the variants below call\n" + NET
 BUDGET = Budget(epochs=1, max_train_seconds=5, time_limit_s=6, memory_mb=600)
 
 

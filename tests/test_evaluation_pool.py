@@ -17,26 +17,14 @@ import pytest
 from nnevolve.datasets import DatasetError, load_dataset
 from nnevolve.evaluation import Budget, EvaluationPool, WorkerStartError
 from nnevolve.evaluation import pool as pool_module
+from run_support import NET
 
 pytestmark = pytest.mark.slow
 
-MLP = '''
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.net(x)
-'''
-
 
 def variant(forward_body: str) -> str:
-    """The MLP with its forward pass replaced (one line of code)."""
-    return MLP.replace("return self.net(x)", forward_body)
+    """The network with its forward pass replaced (one line of code)."""
+    return NET.replace("return self.net(x)", forward_body)
 
 
 RAISES = variant("raise ValueError('bad forward')")
@@ -79,7 +67,7 @@ def pool():
 @pytest.fixture(scope="module")
 def good(pool):
     """The good variant's result on a fresh pool: the reference for later runs."""
-    return pool.submit(MLP, "Net").result(timeout=60)
+    return pool.submit(NET, "Net").result(timeout=60)
 
 
 def test_a_good_variant_is_measured(good):
@@ -92,18 +80,18 @@ def test_a_good_variant_is_measured(good):
 
 def test_jobs_submitted_while_the_workers_start_wait_for_them(good):
     with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as early:
-        result = early.submit(MLP, "Net").result(timeout=120)  # at once: no worker is ready yet
+        result = early.submit(NET, "Net").result(timeout=120)  # at once: no worker is ready yet
     assert result.status == "ok" and result.accuracy == good.accuracy
 
 
 def test_the_training_seed_is_a_parameter_of_each_job(pool, good):
     digits = load_dataset("digits")
-    other = pool.submit(MLP, "Net", seed=7).result(timeout=60)
+    other = pool.submit(NET, "Net", seed=7).result(timeout=60)
     assert other.status == "ok" and other.accuracy != good.accuracy  # other weights, same split
     from nnevolve.evaluation.train import evaluate_variant
 
-    assert other.accuracy == evaluate_variant(MLP, "Net", digits, BUDGET, seed=7).accuracy
-    assert pool.submit(MLP, "Net", seed=0).result(timeout=60).accuracy == good.accuracy
+    assert other.accuracy == evaluate_variant(NET, "Net", digits, BUDGET, seed=7).accuracy
+    assert pool.submit(NET, "Net", seed=0).result(timeout=60).accuracy == good.accuracy
 
 
 def test_the_pool_reports_its_dataset(pool):
@@ -117,7 +105,7 @@ def test_an_exception_fails_only_that_variant_and_keeps_the_worker(pool, good):
     assert result.status == "failed" and result.reason == "crash: ValueError: bad forward"
     assert not result.pool_failure  # the variant's fault: it may be cached
     assert pool.worker_pids == before  # an exception needs no new worker
-    assert pool.submit(MLP, "Net").result(timeout=60).accuracy == good.accuracy
+    assert pool.submit(NET, "Net").result(timeout=60).accuracy == good.accuracy
 
 
 def assert_fails_alone(pool, good, source: str, reason: str):
@@ -128,7 +116,7 @@ def assert_fails_alone(pool, good, source: str, reason: str):
     assert result.reason == reason
     assert not result.pool_failure  # the variant's fault, though its worker died
     assert wait_until(lambda: gone(old_pid))
-    again = pool.submit(MLP, "Net").result(timeout=60)
+    again = pool.submit(NET, "Net").result(timeout=60)
     assert again.status == "ok" and again.accuracy == good.accuracy  # same seed, same result
     assert old_pid not in pool.worker_pids
     return result
@@ -138,7 +126,7 @@ def test_a_hang_is_stopped_at_the_time_limit_and_a_queued_job_can_be_cancelled(p
     (old_pid,) = pool.worker_pids
     hang = pool.submit(HANGS, "Net")
     assert wait_until(hang.running)
-    called_off, queued = pool.submit(MLP, "Net"), pool.submit(MLP, "Net")
+    called_off, queued = pool.submit(NET, "Net"), pool.submit(NET, "Net")
     assert called_off.cancel()
     result = hang.result(timeout=60)
     assert result.status == "failed" and result.reason == "timeout after 4 s"
@@ -169,7 +157,7 @@ def test_growing_memory_is_killed_by_the_memory_watch(pool, good):
 def test_evaluate_many_keeps_the_order_of_the_jobs(good):
     with EvaluationPool("digits", workers=2, budget=BUDGET) as two:
         assert len(two.worker_pids) == 2
-        results = two.evaluate_many([(RAISES, "Net"), (MLP, "Net"), (MLP, "Missing"), (MLP, "Net")])
+        results = two.evaluate_many([(RAISES, "Net"), (NET, "Net"), (NET, "Missing"), (NET, "Net")])
     assert [r.status for r in results] == ["failed", "ok", "failed", "ok"]
     assert results[1].accuracy == results[3].accuracy == good.accuracy
     assert "no class or function Missing" in results[2].reason
@@ -196,15 +184,15 @@ def test_close_cancels_running_and_queued_jobs_and_kills_the_workers():
     assert wait_until(lambda: all(gone(pid) for pid in pids))
     assert data_folders() == before
     with pytest.raises(RuntimeError, match="closed"):
-        pool.submit(MLP, "Net")
+        pool.submit(NET, "Net")
     pool.close()  # closing twice is harmless
 
 
 def test_workers_that_cannot_start_fail_every_job_as_a_pool_failure(monkeypatch):
     monkeypatch.setattr(pool_module, "save_splits", lambda splits, folder: None)  # no data to map
     with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as broken:
-        queued = broken.submit(MLP, "Net").result(timeout=120)  # waited in the queue
-        later = broken.submit(MLP, "Net").result(timeout=10)  # submitted after the failure
+        queued = broken.submit(NET, "Net").result(timeout=120)  # waited in the queue
+        later = broken.submit(NET, "Net").result(timeout=10)  # submitted after the failure
         with pytest.raises(WorkerStartError, match="^evaluation worker could not start: "):
             broken.wait_ready()
     for result in (queued, later):
@@ -219,7 +207,7 @@ def test_a_pool_that_stops_working_fails_its_jobs_as_pool_failures(monkeypatch):
 
     monkeypatch.setattr(pool_module, "torch_process_context", NoPipes)
     with EvaluationPool("digits", workers=1, budget=BUDGET, wait=False) as stopped:
-        result = stopped.submit(MLP, "Net").result(timeout=10)
+        result = stopped.submit(NET, "Net").result(timeout=10)
     assert result.status == "failed" and result.pool_failure
     assert result.reason == "evaluation pool stopped: OSError: no pipes left"
 
@@ -230,8 +218,8 @@ def test_test_accuracy_is_measured_when_asked_and_the_dataset_has_a_test_split(t
              y_test=digits.y_val)
     with EvaluationPool(f"npz:{tmp_path / 'd.npz'}", workers=1, budget=BUDGET) as pool:
         assert pool.has_test
-        with_test, without = pool.evaluate_many([(MLP, "Net")], with_test=True)[0], \
-            pool.submit(MLP, "Net").result(timeout=60)
+        with_test, without = pool.evaluate_many([(NET, "Net")], with_test=True)[0], \
+            pool.submit(NET, "Net").result(timeout=60)
     assert with_test.test_accuracy > 0.5 and without.test_accuracy is None
     assert with_test.accuracy == without.accuracy
 
@@ -256,7 +244,7 @@ def test_workers_die_with_their_parent_and_keep_its_stdout_clean(tmp_path):
     script.write_text(textwrap.dedent(f'''
         import sys, time
         from nnevolve.evaluation import Budget, EvaluationPool
-        source = {MLP!r}.replace("return self.net(x)", "print('PRINTED BY VARIANT'); return self.net(x)")
+        source = {NET!r}.replace("return self.net(x)", "print('PRINTED BY VARIANT'); return self.net(x)")
         if __name__ == "__main__":
             pool = EvaluationPool("digits", workers=2, budget=Budget(epochs=1))
             result = pool.submit(source, "Net").result()

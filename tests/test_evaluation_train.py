@@ -17,20 +17,9 @@ from nnevolve.evaluation.train import (
     evaluate_variant,
     measure_latency,
 )
+from run_support import NET
 
-MLP = '''
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    """A tiny MLP for 8x8 digits."""
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.net(x)
-
+MLP = NET + '''
 if __name__ == "__main__":
     raise SystemExit("the variant's main block must not run")
 '''

@@ -15,24 +15,13 @@ from nnevolve.evaluation.budget import timeout_reason
 from nnevolve.genome import source_hash
 from nnevolve.search import Candidate, Evaluator, SearchCounts
 from nnevolve.store import Evaluation, RunStore
+from run_support import NET
 
 pytestmark = pytest.mark.slow
 
-NET = '''
-from torch import nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.net(x)
-'''
-
 # the same program: other layout, a comment and a docstring
 NET_REFORMATTED = '''
+import torch
 from torch import nn
 
 

@@ -144,6 +144,7 @@ def evolve(dataset: str, seed: int, args: argparse.Namespace, work: Path):
         root=folder, dataset=resolve_dataset(dataset, Path.cwd()), seed=seed,
         population=args.population, generations=args.generations, epochs=args.epochs,
         lr=args.lr, workers=args.workers, objectives=("error", "params"),
+        confirm_seeds=args.confirm_seeds,
         max_train=args.max_train, max_val=args.max_val,
         # every variant trains its full epochs: a seconds cap would make accuracy depend on load
         max_train_seconds=3600.0, time_limit_s=3600.0,
@@ -168,12 +169,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=0.003)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--confirm-seeds", type=int, default=2)
     parser.add_argument("--max-train", type=int, default=3000)
     parser.add_argument("--max-val", type=int, default=1000)
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"runs: population {args.population}, generations {args.generations}, "
-          f"{args.epochs} epoch(s), lr {args.lr:g}, objectives error,params, confirm_seeds 2; "
+          f"{args.epochs} epoch(s), lr {args.lr:g}, objectives error,params, "
+          f"confirm_seeds {args.confirm_seeds}; "
           f"independent trainer: seeds {INDEPENDENT_SEEDS}, split seed {SPLIT_SEED}; "
           f"agreement: within {AGREEMENT_POINTS:g} points", flush=True)
     overall = [0, 0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from nnevolve.store import RunStore, StoreError
-from nnevolve.store.opening import repair_store
+from nnevolve.store.opening import damage_reported, repair_store
 
 _PR_CAPBSET_DROP = 24
 _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
@@ -140,3 +141,12 @@ def test_the_editor_reads_a_read_only_store(read_only_store, tmp_path: Path) -> 
                           check=False, preexec_fn=as_a_user)
     assert read.returncode == 0, read.stderr
     assert read.stdout.split() == ["1", "True"]  # listed, and its run read
+
+
+def test_damage_found_while_reading_says_how_to_repair_the_store(tmp_path: Path) -> None:
+    """`nnevolve runs` and `show` read inside damage_reported: SQLite's error gets the way out."""
+    path = tmp_path / "runs.sqlite"
+    with pytest.raises(StoreError, match=r"is damaged \(database disk image is malformed\).*"
+                                         r"runs --repair-store --store"):
+        with damage_reported(path):
+            raise sqlite3.DatabaseError("database disk image is malformed")

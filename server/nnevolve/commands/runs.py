@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.console import Console
 from nnevolve.config import ConfigError, load_config
 from nnevolve.report import print_error, runs_table
 from nnevolve.store import RunStore, StoreError
-from nnevolve.store.opening import damaged_message, repair_store
+from nnevolve.store.opening import damage_reported, repair_store
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -40,12 +39,9 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print("[]")
             return 0
-        with RunStore(store_path, read_only=True) as store:
+        with RunStore(store_path, read_only=True) as store, damage_reported(Path(store_path)):
             file = str(args.file.resolve()) if args.file else None
-            try:
-                runs = store.list_runs(file=file, limit=args.limit)
-            except sqlite3.DatabaseError as exc:  # damage beyond the first pages
-                raise StoreError(damaged_message(Path(store_path), exc)) from exc
+            runs = store.list_runs(file=file, limit=args.limit)
     except (ConfigError, StoreError) as exc:
         print_error("runs", str(exc), as_json=args.json)
         return 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from nnevolve.config import ConfigError, load_config
 from nnevolve.report import print_error, print_result
 from nnevolve.results import build_result
 from nnevolve.store import RunStore, StoreError
-from nnevolve.store.opening import damaged_message
+from nnevolve.store.opening import damage_reported
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -36,11 +35,8 @@ def run(args: argparse.Namespace) -> int:
         store_path = args.store or load_config(Path.cwd()).store_path
         if not Path(store_path).exists():
             raise StoreError(f"no run store at {store_path}")
-        with RunStore(store_path, read_only=True) as store:
-            try:
-                result = build_result(store, store.resolve_run_id(args.run_id))
-            except sqlite3.DatabaseError as exc:  # damage beyond the first pages
-                raise StoreError(damaged_message(Path(store_path), exc)) from exc
+        with RunStore(store_path, read_only=True) as store, damage_reported(Path(store_path)):
+            result = build_result(store, store.resolve_run_id(args.run_id))
     except (ConfigError, StoreError) as exc:
         print_error("show", str(exc), as_json=args.json)
         return 2

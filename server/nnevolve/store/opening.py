@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -105,6 +107,16 @@ def damaged_message(path: Path | None, error: BaseException) -> str:
     """What a store that SQLite cannot read says, with the way out."""
     store = f" --store {path}" if path is not None else ""
     return f"the run store {path} is damaged ({error}): " + REPAIR_HINT.format(store=store)
+
+
+@contextmanager
+def damage_reported(path: Path) -> Iterator[None]:
+    """Reads of an opened store: damage beyond the pages opening it checked is a StoreError
+    that says how to repair it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged_message(path, exc)) from exc
 
 
 def repair_store(path: Path) -> Path | None:

@@ -108,8 +108,8 @@ def test_table_widths_scale_with_the_layers_and_counts_do_not() -> None:
     assert child is not None
     lines = changed_lines(TABLES, child.source)[1]
     assert "cfg = [4, 'M', 8, 8, 'M', 16]" in lines
-    assert "        self.blocks = nn.Sequential(*[Block(16) for _ in range(counts[0] + counts[1])])" \
-        in lines
+    blocks = "self.blocks = nn.Sequential(*[Block(16) for _ in range(counts[0] + counts[1])])"
+    assert "        " + blocks in lines
     assert "return Net([2, 3])" in child.source and "expansion = 2" in child.source
 
 

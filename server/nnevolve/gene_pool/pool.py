@@ -17,6 +17,7 @@ import libcst as cst
 
 from nnevolve.analysis import LineItem, analyze
 from nnevolve.gene_pool.catalog import BUILTIN_GENES
+from nnevolve.gene_pool.zoo import DEFAULT_ZOOS, provenance, zoo_harvest
 from nnevolve.genome.canonical import FUNCTIONAL_DATA, bind_constants, canonicalize, is_functional
 from nnevolve.genome.scope import scope_at
 
@@ -42,7 +43,12 @@ CREATE TABLE IF NOT EXISTS genes (
     type TEXT NOT NULL,
     origin TEXT NOT NULL,
     UNIQUE(code, type)
-)
+);
+-- multi-line blocks: a JSON list of canonical layer calls, in order
+CREATE TABLE IF NOT EXISTS blocks (
+    code TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL
+);
 """
 
 
@@ -58,6 +64,24 @@ class Gene:
     def functional(self) -> bool:
         """Whether this is a call on a tensor (``F.relu(x)``) rather than a layer (``nn.ReLU()``)."""
         return is_functional(self.code)
+
+    @property
+    def provenance(self) -> str | None:
+        """``from torchvision resnet.py`` for a gene of an installed model zoo, else None."""
+        return provenance(self.origin)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Layers a network writes one after another (``nn.Conv2d(...)``, ``nn.BatchNorm2d(...)``,
+    ``nn.ReLU()``), in canonical spelling, and where they come from."""
+
+    codes: tuple[str, ...]
+    origin: str
+
+    @property
+    def provenance(self) -> str | None:
+        return provenance(self.origin)
 
 
 def normalize_gene_code(code: str) -> str:
@@ -77,7 +101,7 @@ class GenePool:
     def __init__(self, path: Path | str = ":memory:") -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path)
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._db.commit()
 
     # -- filling ---------------------------------------------------------------------------
@@ -134,7 +158,24 @@ class GenePool:
         self._db.commit()
         return added
 
+    def add_zoo(self, package: str = "torchvision") -> int:
+        """Add the typed lines and blocks of an installed model zoo's network definitions
+        (nothing when it is not installed); returns how many genes and blocks were new."""
+        harvest = zoo_harvest(package)
+        added = sum(self._insert(code, type_, origin) for code, type_, origin in harvest.genes)
+        for codes, origin in harvest.blocks:
+            cursor = self._db.execute("INSERT OR IGNORE INTO blocks (code, origin) VALUES (?, ?)",
+                                      (json.dumps(list(codes)), origin))
+            added += cursor.rowcount > 0
+        self._db.commit()
+        return added
+
     # -- drawing ---------------------------------------------------------------------------
+    def blocks(self) -> list[Block]:
+        """The multi-line blocks, in a stable order."""
+        rows = self._db.execute("SELECT code, origin FROM blocks ORDER BY code")
+        return [Block(tuple(json.loads(code)), origin) for code, origin in rows]
+
     def genes(self, type: str | None = None, *, functional: bool | None = None) -> list[Gene]:
         """The genes (of one type; only functional or only layer forms), in a stable order."""
         if type is None:
@@ -281,7 +322,8 @@ def workspace_root(model_file: Path) -> Path:
 
 
 def default_gene_pool(model_file: Path, store_dir: Path) -> GenePool:
-    """The gene pool of a run: the model file, its workspace, the samples and the catalog.
+    """The gene pool of a run: the model file, its workspace, the samples, the catalog and
+    the installed model zoo (torchvision's network definitions: lines and blocks).
 
     Stored in ``store_dir/genes.sqlite`` so that later runs in the workspace reuse it.
     """
@@ -296,4 +338,6 @@ def default_gene_pool(model_file: Path, store_dir: Path) -> GenePool:
     pool.harvest_workspace(workspace_root(model_file))
     pool.add_samples()
     pool.add_catalog()
+    for package in DEFAULT_ZOOS:
+        pool.add_zoo(package)
     return pool

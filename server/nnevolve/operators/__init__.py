@@ -18,13 +18,14 @@ from nnevolve.operators.crossover import crossover as crossover_lines
 from nnevolve.operators.recipe import crossover_recipe, mutate_recipe
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
+from nnevolve.operators.insert_block import insert_block
 from nnevolve.operators.mutate_args import mutate_args
 from nnevolve.operators.replace import replace
 
 # how often mutate() tries each operator first: small parameter steps most, structure less
 MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
                     "mutate_config": 4, "insert_config": 2, "delete_config": 2,
-                    "mutate_recipe": 4}
+                    "mutate_recipe": 4, "insert_block": 1}
 
 
 def crossover(a: Genome, b: Genome, rng: random.Random, *,
@@ -72,6 +73,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool, *,
     operators = {
         "mutate_args": lambda: mutate_args(g, rng),
         "insert": lambda: insert(g, rng, pool),
+        "insert_block": lambda: insert_block(g, rng, pool),
         "replace": lambda: replace(g, rng, pool),
         "delete": lambda: delete(g, rng),
         "mutate_config": lambda: mutate_config(g, rng),
@@ -101,6 +103,7 @@ __all__ = [
     "mutate_config",
     "mutate_recipe",
     "insert",
+    "insert_block",
     "mutate",
     "mutate_args",
     "replace",

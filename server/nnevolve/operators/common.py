@@ -6,7 +6,7 @@ import ast
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 
@@ -14,6 +14,9 @@ from nnevolve.genome import Genome, Site, normalize_source
 from nnevolve.genome.canonical import render
 from nnevolve.genome.model_classes import module_subclasses
 from nnevolve.operators.rewrite import Rewrite
+
+if TYPE_CHECKING:
+    from nnevolve.gene_pool.pool import Block, Gene
 
 T = TypeVar("T")
 # sites an operator may change; reshape lines (Flatten) are the repair step's business
@@ -89,6 +92,12 @@ def editable_sites(genome: Genome, kinds: frozenset[str] | None = None) -> list[
         for s in genome.live_sites()
         if s.type in EDITABLE_TYPES and (kinds is None or s.kind in kinds)
     ]
+
+
+def from_where(gene: Gene | Block) -> str:
+    """`` (from torchvision resnet.py)`` after an edit summary when the gene came from an
+    installed model zoo; empty otherwise."""
+    return f" ({gene.provenance})" if gene.provenance else ""
 
 
 def one_line(code: str) -> str:

@@ -17,7 +17,15 @@ import libcst as cst
 
 from nnevolve.gene_pool import Gene, GenePool
 from nnevolve.genome import Genome, Site
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, finish, layer_expression, one_line
+from nnevolve.operators.common import (
+    ATTEMPTS,
+    Edit,
+    Offspring,
+    finish,
+    from_where,
+    layer_expression,
+    one_line,
+)
 from nnevolve.operators.dimensions import context_at, fits
 from nnevolve.operators.rewrite import Rewrite, new_statement
 
@@ -166,7 +174,7 @@ def insert_at(g: Genome, point: InsertionPoint, gene: Gene) -> Offspring | None:
         if added is None:
             return None
         where = f"after line {g.line_of(point.statement)}"
-        summary = f"insert {added} {where}"
+        summary = f"insert {added} {where}{from_where(gene)}"
         return finish(g, rewrite, [Edit("insert", summary)])
     call = layer_expression(g, gene.code, rewrite)
     if call is None:
@@ -183,7 +191,7 @@ def insert_at(g: Genome, point: InsertionPoint, gene: Gene) -> Offspring | None:
         )
         position = [id(e) for e in elements].index(id(anchor.element)) + (1 if point.after else 0)
         rewrite.insert_element(anchor.sequence, position, call)
-    return finish(g, rewrite, [Edit("insert", f"insert {gene.code} {where}")])
+    return finish(g, rewrite, [Edit("insert", f"insert {gene.code} {where}{from_where(gene)}")])
 
 
 def _insert_in_forward(

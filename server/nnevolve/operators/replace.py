@@ -23,6 +23,7 @@ from nnevolve.operators.common import (
     code_of,
     editable_sites,
     finish,
+    from_where,
     layer_expression,
     one_line,
 )
@@ -134,4 +135,4 @@ def replace_site(g: Genome, site: Site, gene: Gene) -> Offspring | None:
         rewrite.replace_node(anchor, call)
         new_code = code_of(call)
     summary = f"replace {one_line(site.code)} by {one_line(new_code)} at line {site.line}"
-    return finish(g, rewrite, [Edit("replace", summary)])
+    return finish(g, rewrite, [Edit("replace", summary + from_where(gene))])

@@ -1,0 +1,158 @@
+"""Already-optimized code: an installed model zoo's lines and blocks in the gene pool, with
+their provenance in the edits that use them."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from genome_support import changed_lines
+from nnevolve.gene_pool import GenePool, default_gene_pool
+from nnevolve.gene_pool.pool import Block, Gene
+from nnevolve.gene_pool.zoo import harvest_blocks, zoo_files, zoo_harvest
+from nnevolve.genome import Genome
+from nnevolve.operators.insert import insert_at, insertion_points
+from nnevolve.operators.insert_block import insert_block, insert_block_at
+from nnevolve.operators.replace import replace_site
+from nnevolve.repair import repair
+
+ZOO_NET = '''import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, width, 3),
+            nn.ReLU(),
+        )
+        self.head = [nn.Flatten(), nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.5),
+                     nn.Linear(128, 10)]
+'''
+
+SEED = '''import torch.nn as nn
+
+
+class Seed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(8 * 8 * 8, 10),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
+
+def test_blocks_are_runs_of_self_contained_layers_each_led_by_a_connection() -> None:
+    assert list(harvest_blocks(ZOO_NET)) == [
+        ("nn.Conv2d(3, 64, kernel_size=3, padding=1)", "nn.BatchNorm2d(64)",
+         "nn.ReLU(inplace=True)", "nn.MaxPool2d(2)"),
+        # nn.Conv2d(64, width, 3) needs a name of its file: it ends the run
+        ("nn.Linear(256, 128)", "nn.ReLU()", "nn.Dropout(0.5)"),
+    ]
+
+
+@pytest.fixture
+def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed package `fakezoo` whose models/ folder holds ZOO_NET."""
+    models = tmp_path / "site" / "fakezoo" / "models"
+    models.mkdir(parents=True)
+    (models.parent / "__init__.py").write_text("")
+    (models / "net.py").write_text(ZOO_NET)
+    (models / "_utils.py").write_text("import torch.nn as nn\nx = nn.GELU()\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return models
+
+
+def test_a_zoo_is_found_without_importing_it_and_harvested_once(fake_zoo: Path) -> None:
+    found = zoo_files("fakezoo")
+    assert found is not None and [p.name for p in found[1]] == ["net.py"]  # not private ones
+    assert "fakezoo" not in sys.modules
+    first = zoo_harvest("fakezoo")
+    assert ("nn.BatchNorm2d(64)", "normalization", "zoo:fakezoo net.py") in first.genes
+    assert first.blocks[0][1] == "zoo:fakezoo net.py"
+    (fake_zoo / "net.py").write_text("import torch.nn as nn\nx = nn.Tanh()\n")
+    assert zoo_harvest("fakezoo") == first  # from the user's cache, not read again
+    assert zoo_files("no_such_zoo_here") is None and zoo_harvest("no_such_zoo_here").genes == []
+
+
+def test_the_pool_keeps_zoo_lines_and_blocks_with_their_provenance(fake_zoo: Path) -> None:
+    with GenePool() as pool:
+        assert pool.add_zoo("fakezoo") > 0
+        [relu] = [g for g in pool.genes("activation") if g.code == "nn.ReLU(inplace=True)"]
+        assert relu.provenance == "from fakezoo net.py"
+        assert [b.codes[0] for b in pool.blocks()] == ["nn.Conv2d(3, 64, kernel_size=3, "
+                                                       "padding=1)", "nn.Linear(256, 128)"]
+        assert pool.blocks()[0].provenance == "from fakezoo net.py"
+        pool.add_catalog()
+        assert all(g.provenance is None for g in pool.genes() if g.origin == "catalog")
+
+
+def test_edits_with_a_zoo_gene_say_where_it_comes_from() -> None:
+    g = Genome.parse(SEED)
+    point = next(p for p in insertion_points(g) if p.after and p.site.code == "nn.ReLU()")
+    zoo = Gene("nn.BatchNorm1d(512)", "normalization", "zoo:torchvision alexnet.py")
+    child = insert_at(g, point, zoo)
+    assert child is not None and child.edits[0].summary.endswith(
+        "at line 9 (from torchvision alexnet.py)")
+    own = insert_at(g, point, Gene("nn.BatchNorm1d(512)", "normalization", "catalog"))
+    assert own is not None and "from" not in own.edits[0].summary
+    relu = next(s for s in g.sites if s.code == "nn.ReLU()")
+    swapped = replace_site(g, relu, Gene("nn.ReLU6(inplace=True)", "activation",
+                                         "zoo:torchvision mobilenetv2.py"))
+    assert swapped is not None and swapped.edits[0].summary == (
+        "replace nn.ReLU() by nn.ReLU6(inplace=True) at line 9 (from torchvision mobilenetv2.py)")
+
+
+def test_a_block_goes_in_whole_after_a_layer_and_the_repair_fits_it() -> None:
+    g = Genome.parse(SEED)
+    point = next(p for p in insertion_points(g) if p.after and p.site.code == "nn.ReLU()")
+    block = Block(("nn.Conv2d(64, 32, kernel_size=3, padding=1)", "nn.BatchNorm2d(32)",
+                   "nn.ReLU(inplace=True)"), "zoo:torchvision vgg.py")
+    child = insert_block_at(g, point, block)
+    assert child is not None
+    assert [line.strip() for line in changed_lines(SEED, child.source)[1]] == [
+        "nn.Conv2d(64, 32, kernel_size=3, padding=1),", "nn.BatchNorm2d(32),",
+        "nn.ReLU(inplace=True),"]
+    assert child.edits[0].summary == (
+        "insert block nn.Conv2d(64, 32, kernel_size=3, padding=1) → nn.BatchNorm2d(32) → "
+        "nn.ReLU(inplace=True) after line 9 (block from torchvision vgg.py)")
+    fixed = repair(child.source, "Seed", (1, 8, 8), 10)
+    assert fixed.ok, fixed.reason
+    assert "nn.Conv2d(8, 32, kernel_size=3, padding=1)" in fixed.source
+
+
+def test_the_block_operator_draws_only_blocks_that_fit_the_data_there(fake_zoo: Path) -> None:
+    with GenePool() as pool:
+        pool.add_zoo("fakezoo")
+        g = Genome.parse(SEED)
+        children = [insert_block(g, random.Random(seed), pool) for seed in range(6)]
+    summaries = [c.edits[0].summary for c in children if c is not None]
+    assert summaries and all("(block from fakezoo net.py)" in s for s in summaries)
+    # after the ReLU the data is an image: a Conv block; after the Flatten, a Linear block
+    assert all(("nn.Conv2d" in s) == ("after line 9" in s or "after line 8" in s)
+               for s in summaries)
+
+
+def test_torchvision_model_sources_feed_a_runs_pool_when_installed(tmp_path: Path) -> None:
+    found = zoo_files("torchvision")
+    if found is None:
+        pytest.skip("torchvision is not installed")
+    assert "alexnet.py" in [p.name for p in found[1]]
+    (tmp_path / "seed.py").write_text(SEED)
+    with default_gene_pool(tmp_path / "seed.py", tmp_path / ".nnevolve") as pool:
+        assert any(g.provenance == "from torchvision alexnet.py" for g in pool.genes())
+        assert any(b.provenance == "from torchvision alexnet.py" for b in pool.blocks())

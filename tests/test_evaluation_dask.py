@@ -21,25 +21,13 @@ from nnevolve.evaluation.train import evaluate_variant
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
 from run_support import MLP as SEED_NET
-from run_support import make_workspace
+from run_support import NET, make_workspace
 
 pytestmark = pytest.mark.slow
 
-MLP = '''
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
-
-    def forward(self, x):
-        return self.net(x)
-'''
 # about 0.05 s a batch: long enough to kill its Dask worker while it trains
-SLOW = MLP.replace("return self.net(x)", "import time; time.sleep(0.05); return self.net(x)")
-HANGS = MLP.replace("return self.net(x)", "while True: pass")
+SLOW = NET.replace("return self.net(x)", "import time; time.sleep(0.05); return self.net(x)")
+HANGS = NET.replace("return self.net(x)", "while True: pass")
 BUDGET = Budget(epochs=2, lr=0.01, time_limit_s=60)
 
 
@@ -78,9 +66,9 @@ def test_variants_are_measured_on_the_cluster_as_they_are_here(cluster) -> None:
                             device="auto") as pool:
         assert pool.budget.device == "cpu" and pool.size == 2
         assert scattered_to(client) == sorted(client.nthreads())  # sent once, to every worker
-        results = pool.evaluate_many([(MLP, "Net"), (MLP, "Net"), (HANGS.replace(
+        results = pool.evaluate_many([(NET, "Net"), (NET, "Net"), (HANGS.replace(
             "while True: pass", "raise ValueError('bad')"), "Net")])
-    here = evaluate_variant(MLP, "Net", load_dataset("digits"), BUDGET)
+    here = evaluate_variant(NET, "Net", load_dataset("digits"), BUDGET)
     assert [r.accuracy for r in results[:2]] == [here.accuracy, here.accuracy]
     assert results[2].reason == "crash: ValueError: bad" and not results[2].pool_failure
 
@@ -94,10 +82,10 @@ def test_path_datasets_are_read_by_the_workers(cluster, tmp_path: Path) -> None:
     with DaskEvaluationPool(local.scheduler_address, spec, budget=BUDGET) as pool:
         assert pool.fingerprint == load_dataset(spec).fingerprint and pool.has_test
         assert scattered_to(client) == []
-        result = pool.submit(MLP, "Net", with_test=True).result(timeout=120)
+        result = pool.submit(NET, "Net", with_test=True).result(timeout=120)
         # a worker whose copy of the files differs refuses to evaluate on it
         other = replace(pool._settings, session="other", fingerprint="another")
-        refused = client.submit(_evaluate, spec, MLP, "Net", False, 0, other).result(timeout=120)
+        refused = client.submit(_evaluate, spec, NET, "Net", False, 0, other).result(timeout=120)
     assert result.ok and result.test_accuracy > 0.5
     assert refused.pool_failure and "differs from the one the run described" in refused.reason
 

@@ -18,19 +18,8 @@ from nnevolve.evaluation.device import (DeviceError, autocast, check_amp, grad_s
                                         resolve_devices, timed, to_device, worker_devices)
 from nnevolve.evaluation.train import evaluate_variant, failure_reason
 from nnevolve.lsp.evolve_request import OVERRIDE_FLAGS
+from run_support import NET
 
-MLP = '''
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
-
-    def forward(self, x):
-        return self.net(x)
-'''
 FAST = Budget(epochs=1, lr=0.01)
 
 
@@ -120,13 +109,13 @@ def test_settings_flags_and_editor_overrides_name_the_device_and_the_cluster() -
 def test_data_on_a_device_is_used_as_it_is(digits, monkeypatch: pytest.MonkeyPatch) -> None:
     placed = to_device(digits, torch.device("cpu"))
     assert placed.x_train.data_ptr() == digits.x_train.ctypes.data  # the CPU shares the arrays
-    expected = evaluate_variant(MLP, "Net", digits, FAST)
+    expected = evaluate_variant(NET, "Net", digits, FAST)
 
     def moved_again(*_: object) -> None:
         raise AssertionError("the data was moved again for one variant")
 
     monkeypatch.setattr(train_module, "to_device", moved_again)
-    result = evaluate_variant(MLP, "Net", placed, FAST)
+    result = evaluate_variant(NET, "Net", placed, FAST)
     assert result.ok and result.accuracy == expected.accuracy
 
 
@@ -136,7 +125,7 @@ def test_the_cpu_never_synchronises_cuda(digits, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(torch.cuda, "synchronize", no_cuda)
     monkeypatch.setattr(torch.cuda, "empty_cache", no_cuda)
-    assert evaluate_variant(MLP, "Net", digits, FAST).latency_ms > 0
+    assert evaluate_variant(NET, "Net", digits, FAST).latency_ms > 0
     release(torch.device("cpu"))
 
 

@@ -17,7 +17,7 @@ import {
   StaticFeature,
 } from 'vscode-languageclient/node';
 
-import { SERVER_ARGS } from './interpreter';
+import { initializationOptions, SERVER_ARGS, SERVER_CWD } from './interpreter';
 import { PythonEnvironment, SetupAdvice } from './python';
 import { RestartPolicy, startFailureMessage } from './restarts';
 
@@ -75,20 +75,21 @@ export class LanguageServer implements vscode.Disposable {
       return;
     }
     this.output.info(`interpreter: ${interpreter.command} (${interpreter.source})`);
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const serverOptions: ServerOptions = {
       command: interpreter.command,
       args: [...SERVER_ARGS],
       // no `transport`: with TransportKind.stdio the client would append `--stdio` to the arguments
-      options: { cwd: folder, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      options: { cwd: SERVER_CWD, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
     };
-    const describeServer = `${interpreter.command} ${SERVER_ARGS.join(' ')}`;
+    const describeServer = `${interpreter.command} (nnevolve.lsp)`;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: 'file', language: 'python' },
         { scheme: 'untitled', language: 'python' },
       ],
       outputChannel: this.output,
+      // in Restricted Mode the server offers marks and hovers only (evolving runs workspace code)
+      initializationOptions: initializationOptions(vscode.workspace.isTrusted),
       middleware: this.middleware,
       errorHandler: this.errorHandler(() => client.reachedRunning),
       // a failed start is reported once, below: no second notification

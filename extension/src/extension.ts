@@ -45,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): void {
     progress.onDidChange((runs) => status.update(runs)),
     languageServer.onDidStart(() => marks.refreshAll()),
     python.onDidChange((reason) => void languageServer.restart(reason)),
+    // the server learns of trust at start: restart it so that evolve turns on
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void languageServer.restart('workspace trusted')),
     ...registerCommands({ server: languageServer, marks, progress, results: panel, advice, output }, evolution),
   );
   void languageServer.restart('extension activated');

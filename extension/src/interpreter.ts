@@ -7,6 +7,8 @@
  */
 import * as path from 'node:path';
 
+import launch = require('./serverLaunch.json');
+
 export type InterpreterSource = 'setting' | 'python extension' | 'default';
 
 export interface Interpreter {
@@ -61,11 +63,22 @@ export function expandPath(
   return expanded;
 }
 
-/** The arguments of the check that the interpreter can import nnevolve. */
-export const IMPORT_CHECK_ARGS: readonly string[] = ['-c', 'import nnevolve; print(nnevolve.__file__)'];
+/** The arguments of the check that the interpreter can import nnevolve (the workspace not on sys.path). */
+export const IMPORT_CHECK_ARGS: readonly string[] = launch.importCheck;
 
-/** The arguments that start the language server. */
-export const SERVER_ARGS: readonly string[] = ['-m', 'nnevolve.lsp'];
+/** The arguments that start the language server (the workspace not on sys.path). */
+export const SERVER_ARGS: readonly string[] = launch.server;
+
+/**
+ * The working folder of the server and of the import check: the extension's own folder
+ * (the bundle's), never the workspace, so nothing there is found as a module.
+ */
+export const SERVER_CWD: string = __dirname;
+
+/** What the server is told at start: evolving runs workspace code, so it needs trust. */
+export function initializationOptions(workspaceTrusted: boolean): { workspaceTrusted: boolean } {
+  return { workspaceTrusted };
+}
 
 export type CheckResult =
   | { ok: true }

@@ -14,6 +14,7 @@ import {
   classifyCheck,
   CheckResult,
   IMPORT_CHECK_ARGS,
+  SERVER_CWD,
   installCommand,
   Interpreter,
   isNnevolveProject,
@@ -76,7 +77,7 @@ export class PythonEnvironment implements vscode.Disposable {
       execFile(
         interpreter.command,
         IMPORT_CHECK_ARGS,
-        { timeout: CHECK_TIMEOUT_MS, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+        { timeout: CHECK_TIMEOUT_MS, cwd: SERVER_CWD },
         (error, _stdout, stderr) => {
           const code = (error as NodeJS.ErrnoException | null)?.code;
           const killed = (error as { killed?: boolean } | null)?.killed;

@@ -44,6 +44,7 @@ class RawServer:
         )
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stderr: list[str] = []
+        self.received: list[dict[str, Any]] = []  # every message taken from the queue
         self._next_id = 0
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -95,6 +96,7 @@ class RawServer:
                 received = self.messages.get(timeout=min(left, 0.5))
             except queue.Empty:
                 continue
+            self.received.append(received)
             if received.get("method") in ("workspace/configuration", "client/registerCapability"):
                 self.send(message({"jsonrpc": "2.0", "id": received["id"], "result": None}))
             if matches(received):

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import {
   checkFailureMessage,
   chooseInterpreter,
   classifyCheck,
   expandPath,
+  IMPORT_CHECK_ARGS,
+  initializationOptions,
   installCommand,
   isNnevolveProject,
+  SERVER_ARGS,
+  SERVER_CWD,
   shellQuote,
 } from '../interpreter';
 
@@ -92,5 +99,40 @@ describe('install command', () => {
     assert.equal(isNnevolveProject('[project]\nname = "nnevolve"\nversion = "0.1.0"\n'), true);
     assert.equal(isNnevolveProject('[project]\nname = "mynet"\n[tool.nnevolve]\ndataset = "digits"\n'), false);
     assert.equal(isNnevolveProject('[tool.other]\nname = "nnevolve"\n'), false);
+  });
+});
+
+describe('workspace isolation and trust', () => {
+  // tests/lsp/test_workspace_isolation.py starts the server with src/serverLaunch.json's arguments
+  const launch = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'serverLaunch.json'), 'utf8'));
+
+  it('starts the server and the import check with the tested arguments', () => {
+    assert.deepEqual(SERVER_ARGS, launch.server);
+    assert.deepEqual(IMPORT_CHECK_ARGS, launch.importCheck);
+  });
+
+  it('drops the working directory from sys.path before importing anything', () => {
+    for (const args of [SERVER_ARGS, IMPORT_CHECK_ARGS]) {
+      assert.equal(args[0], '-c');
+      assert.match(args[1] ?? '', /^import sys; sys\.path\[:\] = \[p for p in sys\.path if p not in \(''/);
+    }
+    assert.match(SERVER_ARGS[1] ?? '', /runpy\.run_module\('nnevolve\.lsp', run_name='__main__'/);
+  });
+
+  it("runs in the extension's own folder, not the workspace", () => {
+    assert.equal(SERVER_CWD, path.resolve(__dirname, '..'));
+  });
+
+  it('tells the server whether the workspace is trusted', () => {
+    assert.deepEqual(initializationOptions(false), { workspaceTrusted: false });
+    assert.deepEqual(initializationOptions(true), { workspaceTrusted: true });
+  });
+
+  it('declares limited support for untrusted workspaces, the interpreter setting restricted', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const untrusted = manifest.capabilities.untrustedWorkspaces;
+    assert.equal(untrusted.supported, 'limited');
+    assert.match(untrusted.description, /trusted workspace/);
+    assert.deepEqual(untrusted.restrictedConfigurations, ['nnevolve.pythonPath']);
   });
 });

@@ -140,3 +140,39 @@ def test_the_server_answers_bad_messages_and_survives_bad_frames():
         assert "Traceback" not in "".join(server.stderr)
     finally:
         server.process.kill()
+
+
+@pytest.mark.parametrize(
+    "deep",
+    [
+        "x = " + "+".join(["1"] * 100_000) + "\n",  # RecursionError in ast.parse
+        "x = " + "-" * 50_000 + "1\n",  # MemoryError in ast.parse
+        "x = " + "(" * 5_000 + ")" * 5_000 + "\n",
+    ],
+    ids=["long-sum", "many-signs", "deep-parentheses"],
+)
+def test_deeply_nested_text_gets_empty_answers_and_no_traceback(tmp_path, deep: str):
+    from nnevolve.store import RunStore
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    RunStore(tmp_path / ".nnevolve" / "runs.sqlite").close()  # a store: the offers read it
+    uri = (tmp_path / "deep.py").as_uri()
+    source = SMALL_MODEL + deep
+    server = RawServer()
+    try:
+        server.initialize()
+        server.open(uri, source)
+        whole = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
+        for _ in range(3):
+            answer = server.request(
+                "textDocument/codeAction",
+                {"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": []}},
+            )
+            assert "error" not in answer and not answer["result"]
+            lenses = server.request("textDocument/codeLens", {"textDocument": {"uri": uri}})
+            assert "error" not in lenses
+        assert_answers(server, 0)
+    finally:
+        server.stop()
+    assert "Traceback" not in "".join(server.stderr)
+    assert "RecursionError" not in "".join(server.stderr)

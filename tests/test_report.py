@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.console import Console
@@ -70,6 +71,18 @@ def test_pareto_table_compares_each_variant_with_the_original() -> None:
     assert "95.0%" in text and "10,000" in text and "your network" in text
     assert "96.0% (+1.0)" in text and "6,000 (−40%)" in text and "0.250 ms (−50%)" in text
     assert "01" in text and "line 9: delete nn.ReLU()" in text
+
+
+def test_confirmed_accuracies_read_as_a_mean_and_its_spread() -> None:
+    base = dataclasses.replace(variant(1, 0.95, 10000, 0.5), accuracy_spread=0.004, seeds=2)
+    smaller = dataclasses.replace(variant(2, 0.941, 6000, 0.25), accuracy_spread=0.006, seeds=2)
+    result = RunResult(run_id="r1", status="finished", error=None, file="/w/net.py",
+                       class_name="Net", config=EvolveConfig(), base=base, pareto=[smaller],
+                       counts=RunCounts(evaluated=3), stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1))
+    console = Console(width=160, record=True)
+    console.print(pareto_table(result))
+    text = console.export_text()
+    assert "95.0% ± 0.4" in text and "94.1% ± 0.6 (−0.9)" in text
 
 
 def _result(*variants: ParetoVariant, status: str = "finished") -> RunResult:

@@ -144,8 +144,24 @@ def test_a_store_of_version_1_is_upgraded_and_its_runs_stay_readable(tmp_path: P
         # the old result was trained with its run's seed, and is cached under it
         assert store.cached_evaluation("h", "fp", "bk", 3).accuracy == 0.9
         assert store.cached_evaluation("h", "fp", "bk", 0) is None
-    with RunStore(path) as store:  # a second open finds it up to date
+    with RunStore(path, read_only=True) as store:  # a second open finds it up to date
+        assert store.get_run("r1").train_seed == 3
+    with RunStore(path) as store:
         assert store.get_run("r1").train_seed == 3
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()
+
+
+def test_a_store_of_version_1_is_readable_by_a_read_only_open(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(_VERSION_1)
+    conn.execute("INSERT INTO runs VALUES ('r1', 'net.py', 'Net', 'x = 1', 'b', ?, 'fp', 'bk',"
+                 " 'finished', NULL, NULL, 3, 1.0, 1.0, 2.0)", (json.dumps({"seed": 3}),))
+    conn.commit()
+    conn.close()
+    # `nnevolve runs` / `show` open it read-only: a store they may write is upgraded first
+    with RunStore(path, read_only=True) as store:
+        assert [run.id for run in store.list_runs()] == ["r1"]
+        assert store.get_run("r1").train_seed == 3

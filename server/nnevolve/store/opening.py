@@ -7,6 +7,7 @@ moves the file aside (it never deletes a run history) and starts a new store.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -70,6 +71,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     if path.stat().st_size == 0:
         raise StoreError(f"the run store {path} is an empty file (0 bytes): it holds no runs; "
                          + REPAIR_HINT.format(store=f" --store {path}"))
+    _upgrade_if_older(path)
     last: sqlite3.DatabaseError | None = None
     for options in ("mode=ro", "mode=ro&immutable=1"):
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{options}", uri=True,
@@ -85,6 +87,23 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
                 break
     assert last is not None
     raise StoreError(damaged_message(path, last)) from last
+
+
+def _upgrade_if_older(path: Path) -> None:
+    """A store written by an older nnevolve is upgraded first where it may be written (its runs
+    are read through the new schema); elsewhere check_schema says what to do."""
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return
+    try:
+        probe = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            row = probe.execute("SELECT version FROM schema_version").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError:
+        return  # damaged or not a store: the read-only open reports it
+    if row is not None and row[0] < SCHEMA_VERSION:
+        _open_for_writing(str(path)).close()
 
 
 def check_schema(conn: sqlite3.Connection) -> None:

@@ -137,18 +137,25 @@ class FrameReader:
 
     def _body(self) -> Frame | None:
         assert self._length is not None
-        limit = min(len(self._buffer), self._length)
+        length = self._length
         # search only the bytes not searched yet (a header may straddle two reads)
         start = max(0, self._scanned - 32)
-        cut = _NEXT_FRAME.search(self._buffer, start, limit)
-        if cut is None:
+        cut = _NEXT_FRAME.search(self._buffer, start)
+        if cut is not None and cut.start() < length:
+            end = cut.start()  # the length was too long: the next frame starts here
+        else:
+            limit = min(len(self._buffer), length)
             header_start = _HEADER_START.search(self._buffer, start, limit)
             self._scanned = limit if header_start is None else header_start.start()
-            if len(self._buffer) < self._length:
+            if len(self._buffer) < length:
                 return None
-            end = self._length
-        else:
-            end = cut.start()  # the length was too long: the next frame starts here
+            if (
+                header_start is not None
+                and b"\n" not in self._buffer[header_start.start() :]
+                and len(self._buffer) - header_start.start() < 64
+            ):
+                return None  # perhaps the next frame's header, cut short: wait for its end
+            end = length
         body = bytes(self._buffer[:end])
         del self._buffer[:end]
         self._length = None

@@ -279,14 +279,16 @@ class _Session:
                                     "seeds to measure the noise")
         extra = self._more_seeds([seed], CALIBRATION_SEEDS - 1, pool)
         evaluator.evaluate([seed], 0, is_base=True)
-        if seed.metrics.status != "ok":
-            raise _SeedRejected(f"{setup.class_name} failed to train: {seed.metrics.reason}")
-        measured = [seed.metrics, *(e for e in extra.values() if e.status == "ok")]
+        metrics = seed.metrics
+        assert metrics is not None  # evaluate() returns once each candidate has its evaluation
+        if metrics.status != "ok":
+            raise _SeedRejected(f"{setup.class_name} failed to train: {metrics.reason}")
+        measured = [metrics, *(e for e in extra.values() if e.status == "ok")]
         self.noise = calibrate(measured, pool.num_classes)
         self.store.set_calibration(self.run_id, self.noise.to_json())
         if self.noise.base_accuracy < self.noise.chance_threshold:
             raise _SeedRejected(_at_chance(setup.class_name, self.config, self.noise,
-                                           seed.metrics.train_seconds))
+                                           metrics.train_seconds))
         return seed
 
     def _more_seeds(self, candidates: list[Candidate], count: int, pool: EvaluationPool,

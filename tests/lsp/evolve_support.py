@@ -23,6 +23,7 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from nnevolve.genome.normalize import source_hash
 from nnevolve.store import RunRecord, RunStore
 
 SERVER_COMMAND = [sys.executable, "-m", "nnevolve.lsp"]
@@ -71,6 +72,17 @@ def write_workspace(root: Path, *, model: str = MODEL, **settings: Any) -> Path:
     model_file = root / "model.py"
     model_file.write_text(model)
     return model_file
+
+
+def create_model_run(store: RunStore, model_file: Path, *, base: str = MODEL,
+                     config: dict[str, Any] | None = None, fingerprint: str = "digits",
+                     budget_key: str = "b") -> str:
+    """A run of `model_file`'s class Net recorded in `store` (nothing trained); its id."""
+    return store.create_run(
+        file=str(model_file.resolve()), class_name="Net", base_source=base,
+        base_hash=source_hash(base), config={} if config is None else config,
+        dataset_fingerprint=fingerprint, budget_key=budget_key,
+    )
 
 
 def run_cli(model_file: Path, *args: str, timeout: float = 600) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest_asyncio
 from evolve_support import (
     MODEL,
     EditorClient,
+    create_model_run,
     document_edit,
     end_message,
     start_editor,
@@ -119,15 +120,8 @@ def record_run(
     store_path = model_file.parent / ".nnevolve" / "runs.sqlite"
     with RunStore(store_path) as store:
         budget_key = f"budget-{len(store.list_runs())}"  # each run its own evaluations
-        run_id = store.create_run(
-            file=str(model_file.resolve()),
-            class_name="Net",
-            base_source=base,
-            base_hash=source_hash(base),
-            config={"dataset": "digits", "generations": 3},
-            dataset_fingerprint="digits",
-            budget_key=budget_key,
-        )
+        run_id = create_model_run(store, model_file, base=base, budget_key=budget_key,
+                                  config={"dataset": "digits", "generations": 3})
         ids = {}
         for source, (accuracy, params, latency_ms) in [(base, BASE_FIGURES), *variants]:
             ids[source] = store.add_variant(

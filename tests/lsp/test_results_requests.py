@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from evolve_support import MODEL, EditorClient, write_workspace
+from evolve_support import EditorClient, create_model_run, write_workspace
 
 from nnevolve.changes import variant_changes
-from nnevolve.genome.normalize import source_hash
 from nnevolve.store import Evaluation, RunStore
 
 if TYPE_CHECKING:
@@ -64,25 +63,11 @@ async def test_runs_come_newest_first_with_why_a_run_failed(
 ) -> None:
     model_file = write_workspace(tmp_path)
     with RunStore(tmp_path / ".nnevolve" / "runs.sqlite") as store:
-        older = store.create_run(
-            file=str(model_file.resolve()),
-            class_name="Net",
-            base_source=MODEL,
-            base_hash=source_hash(MODEL),
-            config={"dataset": "digits", "generations": 3},
-            dataset_fingerprint="f",
-            budget_key="b",
-        )
+        older = create_model_run(store, model_file, fingerprint="f",
+                                 config={"dataset": "digits", "generations": 3})
         store.set_run_status(older, "failed", "the evaluation workers failed")
-        newer = store.create_run(
-            file=str(model_file.resolve()),
-            class_name="Net",
-            base_source=MODEL,
-            base_hash=source_hash(MODEL),
-            config={"dataset": "mnist", "generations": 2},
-            dataset_fingerprint="f",
-            budget_key="b",
-        )
+        newer = create_model_run(store, model_file, fingerprint="f",
+                                 config={"dataset": "mnist", "generations": 2})
         store.set_run_status(newer, "cancelled")
     answer = await run_editor.request("nnevolve/runs", {"uri": model_file.resolve().as_uri()})
     assert [(r["id"], r["status"], r["error"]) for r in answer["runs"]] == [

@@ -34,7 +34,7 @@ class Net(nn.Module):
             nn.ReLU(),
         )
         self.head = [nn.Flatten(), nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.5),
-                     nn.Linear(128, 10)]
+                     nn.Linear(128, 4096), nn.ReLU(), nn.Linear(4096, 10)]
 '''
 
 SEED = '''import torch.nn as nn
@@ -61,6 +61,7 @@ def test_blocks_are_runs_of_self_contained_layers_each_led_by_a_connection() -> 
          "nn.ReLU(inplace=True)", "nn.MaxPool2d(2)"),
         # nn.Conv2d(64, width, 3) needs a name of its file: it ends the run
         ("nn.Linear(256, 128)", "nn.ReLU()", "nn.Dropout(0.5)"),
+        ("nn.Linear(128, 4096)", "nn.ReLU()"),
     ]
 
 
@@ -94,8 +95,9 @@ def test_the_pool_keeps_zoo_lines_and_blocks_with_their_provenance(fake_zoo: Pat
         assert pool.add_zoo("fakezoo") > 0
         [relu] = [g for g in pool.genes("activation") if g.code == "nn.ReLU(inplace=True)"]
         assert relu.provenance == "from fakezoo net.py"
-        assert [b.codes[0] for b in pool.blocks()] == ["nn.Conv2d(3, 64, kernel_size=3, "
-                                                       "padding=1)", "nn.Linear(256, 128)"]
+        assert [b.codes[0] for b in pool.blocks()] == [
+            "nn.Conv2d(3, 64, kernel_size=3, padding=1)", "nn.Linear(128, 4096)",
+            "nn.Linear(256, 128)"]
         assert pool.blocks()[0].provenance == "from fakezoo net.py"
         pool.add_catalog()
         assert all(g.provenance is None for g in pool.genes() if g.origin == "catalog")
@@ -139,9 +141,10 @@ def test_the_block_operator_draws_only_blocks_that_fit_the_data_there(fake_zoo: 
     with GenePool() as pool:
         pool.add_zoo("fakezoo")
         g = Genome.parse(SEED)
-        children = [insert_block(g, random.Random(seed), pool) for seed in range(6)]
+        children = [insert_block(g, random.Random(seed), pool) for seed in range(30)]
     summaries = [c.edits[0].summary for c in children if c is not None]
     assert summaries and all("(block from fakezoo net.py)" in s for s in summaries)
+    assert not any("4096" in s for s in summaries)  # an ImageNet-wide layer is no small step
     # after the ReLU the data is an image: a Conv block; after the Flatten, a Linear block
     assert all(("nn.Conv2d" in s) == ("after line 9" in s or "after line 8" in s)
                for s in summaries)

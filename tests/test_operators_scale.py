@@ -142,10 +142,10 @@ def test_a_plain_stack_repeats_or_loses_a_hidden_layer_never_the_output() -> Non
     assert repair(shallower.source, "Net", (1, 8, 8), 10).ok
 
 
-def test_the_ladder_goes_from_the_widest_spread_to_the_corners() -> None:
+def test_the_ladder_spreads_wide_early_and_ends_with_the_corners() -> None:
     ladder = size_ladder(Genome.parse(STACK))
     assert [child.edits[0].summary.split(":")[0] for child in ladder] == [
-        "widths ×0.25", "widths ×4", "shallower", "deeper", "widths ×0.5", "widths ×2",
+        "widths ×0.5", "widths ×4", "shallower", "widths ×0.25", "deeper", "widths ×2",
         "shallower", "deeper"]
     assert [len(child.edits) for child in ladder[-2:]] == [2, 2]  # depth, then widths
     assert ladder[-1].edits[1].summary.startswith("widths ×2")

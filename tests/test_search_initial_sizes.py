@@ -32,5 +32,5 @@ def test_generation_0_spans_an_order_of_magnitude_of_sizes_around_the_seed(
     assert min(sizes) < seed < max(sizes)
     assert max(sizes) / min(sizes) >= 10, sorted(sizes)
     scaled = {e["summary"].split(":")[0] for v in first for e in v.edits if e["op"] == "scale"}
-    assert {"widths ×0.25", "widths ×4"} <= scaled, scaled
+    assert {"widths ×0.5", "widths ×4", "shallower"} <= scaled, scaled
     assert len(first) > len(scaled)  # random mutants as well

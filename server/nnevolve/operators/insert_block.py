@@ -6,6 +6,7 @@ that shrinks the image below its window is refused by the static check."""
 from __future__ import annotations
 
 import random
+import re
 
 from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block, Gene
@@ -13,6 +14,7 @@ from nnevolve.genome import Genome, GenomeError
 from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, one_line
 from nnevolve.operators.dimensions import fits
 from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
+from nnevolve.operators.mutate_args import MAX_WIDTH
 
 DESCRIPTION = "Insert a block of layers (from an installed model zoo) after a layer."
 
@@ -25,8 +27,8 @@ def insert_block(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | N
         return None
     for _ in range(ATTEMPTS):
         point = rng.choice(points)
-        fitting = [b for b in blocks
-                   if all(fits(code.split("(", 1)[0], point.context) for code in b.codes)]
+        fitting = [b for b in blocks if _modest(b)
+                   and all(fits(code.split("(", 1)[0], point.context) for code in b.codes)]
         if not fitting:
             continue
         child = insert_block_at(g, point, rng.choice(fitting))
@@ -57,6 +59,12 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
     where = f" (block {block.provenance})" if block.provenance else ""
     summary = f"insert block {words} after line {site.line}{where}"
     return Offspring(child.source, (Edit("insert_block", summary),))
+
+
+def _modest(block: Block) -> bool:
+    """No width beyond MAX_WIDTH: ImageNet classifiers' 4096-wide layers are not small steps."""
+    return all(int(number) <= MAX_WIDTH for code in block.codes
+               for number in re.findall(r"\b\d+\b", code))
 
 
 def _type(code: str) -> str:

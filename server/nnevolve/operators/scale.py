@@ -27,8 +27,7 @@ from nnevolve.operators.insert import insert_at, insertion_points
 from nnevolve.operators.mutate_args import MAX_WIDTH, PARAMETERS, _argument
 
 DESCRIPTION = "Scale the whole network: every width by one factor, or a step deeper or shallower."
-# the size ladder of the initial population, widest spread first
-WIDTH_FACTORS = (0.25, 4.0, 0.5, 2.0)
+WIDTH_FACTORS = (0.25, 0.5, 2.0, 4.0)
 
 
 def scaled_width(value: int, factor: float) -> int:
@@ -236,14 +235,12 @@ def _gene(site: Site) -> Gene | None:
 
 
 def size_ladder(g: Genome) -> list[Offspring]:
-    """The network spread along the size axis, widest spread first: widths ×¼ and ×4, one
-    step shallower and deeper, widths ×½ and ×2, then the two corners (shallower and
-    narrower, deeper and wider)."""
+    """The network spread along the size axis, in the order a small population takes them:
+    widths ×½ (near the seed, smaller), ×4, one step shallower, widths ×¼, one step deeper,
+    widths ×2, then the two corners (shallower and narrower, deeper and wider)."""
     shallower, deeper = scale_depth(g, deeper=False), scale_depth(g, deeper=True)
-    ladder: list[Offspring | None] = [scale_widths(g, WIDTH_FACTORS[0]),
-                                      scale_widths(g, WIDTH_FACTORS[1]), shallower, deeper,
-                                      scale_widths(g, WIDTH_FACTORS[2]),
-                                      scale_widths(g, WIDTH_FACTORS[3])]
+    ladder: list[Offspring | None] = [scale_widths(g, 0.5), scale_widths(g, 4.0), shallower,
+                                      scale_widths(g, 0.25), deeper, scale_widths(g, 2.0)]
     for stepped, factor in ((shallower, 0.5), (deeper, 2.0)):
         if stepped is None:
             continue

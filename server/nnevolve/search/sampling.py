@@ -38,10 +38,11 @@ class SeedAndMutants(Sampling):
 
 
 def initial_mutants(breeder: Breeder, seed: Candidate, count: int) -> list[Candidate]:
-    """Up to `count` checked, distinct variants of `seed`: up to half of them `seed` scaled
-    along the size axis (a network of varying sizes to extend upon), the rest random mutants."""
+    """Up to `count` checked, distinct variants of `seed`: up to a third of them `seed` scaled
+    along the size axis (a network of varying sizes to extend upon), the rest random mutants
+    (a small population still gets mostly near neighbours of the seed)."""
     mutants: list[Candidate] = []
-    for scaled in breeder.size_variants(seed)[:math.ceil(max(count, 0) / 2)]:
+    for scaled in breeder.size_variants(seed)[:math.ceil(max(count, 0) / 3)]:
         accepted = breeder.accept(scaled)
         if accepted is not None:
             mutants.append(accepted)

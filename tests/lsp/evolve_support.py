@@ -283,6 +283,7 @@ def apply_text_edits(text: str, edits: Sequence[types.TextEdit]) -> str:
     spans = sorted((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits)
     out, position = [], 0
     for start, end, new_text in spans:
+        assert start >= position, "overlapping edits"  # a client refuses them
         out += [text[position:start], new_text]
         position = end
     return "".join(out) + text[position:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evolve_support import apply_text_edits
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
@@ -35,35 +36,6 @@ class Net(nn.Module):
 VARIANT = BASE.replace("nn.Linear(64, 100)", "nn.Linear(64, 32)").replace(
     "nn.Linear(100, 10)", "nn.Linear(32, 10)"
 )
-
-
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """Apply LSP text edits the way a client does (positions in UTF-16 code units)."""
-    lines = split_lines(text)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-
-    def offset(pos: types.Position) -> int:
-        if pos.line >= len(lines):
-            return len(text)
-        line_text = lines[pos.line]
-        units = 0
-        for i, ch in enumerate(line_text):
-            if units >= pos.character:
-                return starts[pos.line] + i
-            units += len(ch.encode("utf-16-le")) // 2
-        return starts[pos.line] + len(line_text)
-
-    spans = sorted((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits)
-    out, pos = [], 0
-    for start, end, new in spans:
-        assert start >= pos, "overlapping edits"
-        out.append(text[pos:start])
-        out.append(new)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def test_split_lines_follows_lsp_line_breaks_only() -> None:

@@ -111,10 +111,8 @@ class RawServer:
         return result
 
     def open(self, uri: str, text: str, version: int = 1) -> None:
-        self.notify(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}},
-        )
+        document = {"uri": uri, "languageId": "python", "version": version, "text": text}
+        self.notify("textDocument/didOpen", {"textDocument": document})
 
     def hover(self, uri: str, line: int, character: int, timeout: float = 60.0) -> dict[str, Any]:
         position = {"line": line, "character": character}

@@ -30,7 +30,8 @@ REQUESTS = (
 
 def stdlib_sources(rng: random.Random) -> list[str]:
     files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
-    return [f.read_text(encoding="utf-8", errors="surrogateescape") for f in rng.sample(files, STDLIB_FILES)]
+    chosen = rng.sample(files, STDLIB_FILES)
+    return [f.read_text(encoding="utf-8", errors="surrogateescape") for f in chosen]
 
 
 def random_text(rng: random.Random) -> str:

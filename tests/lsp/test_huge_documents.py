@@ -101,7 +101,7 @@ async def test_a_file_over_the_cap_gets_one_too_large_lens_and_no_evolve(editor:
     assert hover is not None and not lenses.done()  # answered while the big file is analysed
 
     (lens,) = await lenses
-    assert lens.command is not None and lens.command.command == "nnevolve.label"
+    assert lens.command is not None and lens.command.command == LABEL_COMMAND
     assert "too large to evolve" in lens.command.title
     assert f"{len(source):,} characters" in lens.command.title
 

@@ -134,7 +134,7 @@ class AnalysisWorker:
         self._child_lock = asyncio.Lock()  # one source in flight per child
 
     async def examine(self, source: str) -> Examined:
-        """What :func:`examine` finds in ``source``; never raises, even if the child process dies."""
+        """What :func:`examine` finds in ``source``; never raises, even if the child dies."""
         if len(source) < LARGE_SOURCE_CHARS:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._thread, examine, source)
@@ -182,7 +182,8 @@ class AnalysisWorker:
 
 
 def serve(sources: BinaryIO, analyses: BinaryIO) -> None:
-    """The child's loop: a length-prefixed source in, a length-prefixed pickled :class:`Examined` out."""
+    """The child's loop: a length-prefixed source in, a length-prefixed pickled
+    :class:`Examined` out."""
     while header := sources.read(_LENGTH.size):
         if len(header) < _LENGTH.size:
             return

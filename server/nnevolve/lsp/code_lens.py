@@ -181,7 +181,8 @@ async def code_lens(
             if trusted
             else types.Command(title=trust.UNTRUSTED_LENS, command=LABEL_COMMAND)
         )
-        result.append(types.CodeLens(range=types.Range(start=position, end=position), command=command))
+        lens_range = types.Range(start=position, end=position)
+        result.append(types.CodeLens(range=lens_range, command=command))
     return result
 
 

@@ -29,6 +29,7 @@ export interface Overrides {
   objectives?: string[];
   workers?: number;
   max_evals?: number;
+  time?: string;
   seed?: number;
   device?: string;
   cluster?: string;
@@ -81,6 +82,17 @@ function clusterAddress(value: unknown): { value: unknown } | { problem: string 
   return { value: value.trim() };
 }
 
+// what the engine's parse_duration reads: 90s, 10m, 1h, 1h30m, 2.5m, or a number of seconds
+const DURATION = /^(?=.*\d)(\d+(\.\d*)?h)?\s*(\d+(\.\d*)?m(in)?)?\s*(\d+(\.\d*)?s)?$|^\d+(\.\d*)?$/i;
+
+function duration(value: unknown): { value: unknown } | { problem: string } {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (!DURATION.test(text) || !/[1-9]/.test(text)) {
+    return { problem: `must be a duration such as "90s", "10m" or "1h30m", not ${JSON.stringify(value)}` };
+  }
+  return { value: text };
+}
+
 function objectiveList(value: unknown): { value: unknown } | { problem: string } {
   const known = OBJECTIVES as readonly string[];
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && known.includes(v))) {
@@ -97,6 +109,7 @@ const RULES: readonly Rule[] = [
   { setting: 'objectives', override: 'objectives', read: objectiveList },
   { setting: 'workers', override: 'workers', read: integer(1) },
   { setting: 'maxEvals', override: 'max_evals', read: integer(1) },
+  { setting: 'time', override: 'time', read: duration },
   { setting: 'seed', override: 'seed', read: integer(undefined) },
   { setting: 'device', override: 'device', read: deviceName },
   { setting: 'cluster', override: 'cluster', read: clusterAddress },

@@ -21,6 +21,7 @@ describe('settings → overrides', () => {
         epochs: { workspaceFolderValue: 1 },
         workers: { workspaceValue: 1 },
         maxEvals: { workspaceValue: 6 },
+        time: { workspaceValue: ' 1h30m ' },
         dataset: { workspaceValue: ' digits ' },
         objectives: { globalValue: ['error', 'params', 'error'] },
         seed: { workspaceValue: 0 },
@@ -37,6 +38,7 @@ describe('settings → overrides', () => {
       objectives: ['error', 'params'],
       workers: 1,
       max_evals: 6,
+      time: '1h30m',
       seed: 0,
       device: 'cuda:1',
       cluster: 'tcp://gpu-head:8786',
@@ -66,10 +68,12 @@ describe('settings → overrides', () => {
         workers: { workspaceValue: 2 },
         device: { workspaceValue: 'gpu' },
         cluster: { workspaceValue: '' },
+        time: { workspaceValue: 'ten minutes' },
       }),
     );
     assert.deepEqual(result.overrides, { workers: 2 });
-    assert.equal(result.problems.length, 7);
+    assert.equal(result.problems.length, 8);
+    assert.match(result.problems.join('\n'), /nnevolve\.time must be a duration such as "90s", "10m" or "1h30m", not "ten minutes"/);
     assert.match(result.problems.join('\n'), /nnevolve\.device must be auto, cpu, cuda or cuda:N, not "gpu"/);
     assert.match(result.problems.join('\n'), /nnevolve\.generations must be a whole number, not "ten"; it is ignored\./);
     assert.match(result.problems.join('\n'), /nnevolve\.population must be at least 2, not 1/);

@@ -27,7 +27,8 @@ def test_test_accuracy_appears_only_where_the_dataset_has_a_test_split() -> None
     lineage = [{"op": "delete", "summary": "delete nn.ReLU() at line 9"}]
     changes = ["line 9: delete nn.ReLU()"]
     entry = pareto_entry("variant-01.py", "Net", WITH_TEST, changes, lineage)
-    assert entry == {"file": "variant-01.py", "class": "Net", "kwargs": {}, "accuracy": 0.9,
+    assert entry == {"file": "variant-01.py", "class": "Net", "kwargs": {}, "model": "Net",
+                     "accuracy": 0.9,
                      "params": 1200, "latency_ms": 0.2, "changes": changes, "lineage": lineage,
                      "test_accuracy": 0.88}
     assert "test_accuracy" not in pareto_entry("variant-02.py", "Net", NO_TEST, [], [])

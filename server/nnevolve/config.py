@@ -23,7 +23,7 @@ from nnevolve.user_cache import user_cache_dir
 ALGORITHMS = ("nsga2", "random")
 _PATH_SPECS = ("idx:", "npz:", "folder:")  # dataset specs that name a file or folder
 OBJECTIVES = ("error", "params", "latency")
-_PATH_KEYS = ("data_dir", "store", "out")
+_PATH_KEYS = ("data_dir", "store", "out", "train_file")
 DEVICE_SETTINGS = "auto, cpu, cuda or cuda:N"
 _DEVICE_SETTING = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -53,6 +53,8 @@ class EvolveConfig:
     workers_per_device: int = 1  # worker processes per GPU
     amp: bool = False  # mixed precision (CUDA only)
     cluster: str | None = None  # a Dask scheduler's address: evaluate there instead of here
+    # the model expression: a class, a factory, or a call such as "VGG('VGG11')"
+    model: str | None = None
     seed: int = 0
     # after the search, the front and the base are trained with this many more seeds and the
     # front is decided on the means
@@ -69,6 +71,12 @@ class EvolveConfig:
     data_dir: Path | None = None
     store: Path | None = None  # None = <root>/.nnevolve/runs.sqlite
     out: Path | None = None  # None = <root>/.nnevolve/runs/<run id>/
+    # a training script whose recipe (optimizer, loss, scheduler, batch size) trains variants
+    # whose model file writes none
+    train_file: Path | None = None
+    # the recipe lines are sites too (learning rate, momentum, optimizer, ...); None = whenever
+    # a recipe is written in the model file
+    evolve_training: bool | None = None
     root: Path = field(default_factory=Path.cwd)
 
     @property
@@ -86,6 +94,10 @@ class EvolveConfig:
     @property
     def data_path(self) -> Path | None:
         return self._absolute(self.data_dir)
+
+    @property
+    def train_path(self) -> Path | None:
+        return self._absolute(self.train_file)
 
     @property
     def evaluation_budget(self) -> int | None:
@@ -229,7 +241,7 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if not is_device_setting(value):
             raise wrong(DEVICE_SETTINGS)
         return value
-    if key == "amp":
+    if key in ("amp", "evolve_training"):
         if not isinstance(value, bool):
             raise wrong("true or false")
         return value
@@ -252,6 +264,10 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, (str, Path)) or not str(value):
             raise wrong("a path")
         return Path(value)
+    if key == "model":
+        if not isinstance(value, str) or not value.strip():
+            raise wrong("a model expression such as 'Net', 'resnet18' or \"VGG('VGG11')\"")
+        return value.strip()
     if key == "dataset":
         if not isinstance(value, str) or not value.strip():
             raise wrong("a dataset spec such as 'digits' or 'idx:data/mnist'")

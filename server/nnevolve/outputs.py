@@ -27,12 +27,16 @@ def write_variant_files(out_dir: Path, sources: Sequence[str]) -> list[Path]:
 
 
 def pareto_entry(file: str, class_name: str, evaluation: Evaluation, changes: Sequence[str],
-                 lineage: Sequence[dict[str, str]], *, cancelled: bool = False) -> dict[str, Any]:
+                 lineage: Sequence[dict[str, str]], *, cancelled: bool = False,
+                 model: str | None = None,
+                 kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One element of pareto.json (`test_accuracy` only where the dataset has a test split):
     `changes` against the user's network (nnevolve.changes), the `lineage` that bred it;
     `"cancelled": true` when the run was cancelled (a front found so far, not the final one)."""
     entry: dict[str, Any] = {
-        "file": file, "class": class_name, "kwargs": {},
+        "file": file, "class": class_name, "kwargs": dict(kwargs or {}),
+        # the expression that builds the variant: `from variant_01 import *; eval(model)`
+        "model": model or class_name,
         "accuracy": evaluation.accuracy, "params": evaluation.params,
         "latency_ms": evaluation.latency_ms, "changes": list(changes), "lineage": list(lineage),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -197,6 +198,10 @@ def print_result(console: Console, result: RunResult, *, lineage: bool = False) 
     console.print(
         f"variants: {c.evaluated} trained, {c.cached} cached, {c.rejected} rejected by the "
         f"static check, {c.failed} failed")
+    if result.recipe:
+        console.print(f"training recipe: {result.recipe}", markup=False, highlight=False)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)} (variants train without it)")
     if s.trained:
         console.print(
             f"{s.evals_per_minute:.1f} evaluations/min · overhead {percent(s.overhead_share)} "

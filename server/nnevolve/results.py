@@ -14,6 +14,7 @@ from nnevolve.analysis import Analysis, analyze
 from nnevolve.changes import variant_changes
 from nnevolve.config import EvolveConfig
 from nnevolve.outputs import variant_file_name
+from nnevolve.recipe import Recipe, read_recipe
 from nnevolve.store import RunCounts, RunStore, StoreError, Variant
 
 
@@ -118,6 +119,8 @@ class RunResult:
     stats: RunStats
     out_dir: Path | None = None
     base_on_front: bool = False
+    recipe: str = ""  # the training recipe variants were trained with, and from which lines
+    warnings: tuple[str, ...] = ()  # what of the user's training code is not honoured
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +132,7 @@ class RunResult:
             "pareto": [v.to_json() for v in self.pareto],
             "counts": self.counts.to_json(), "stats": self.stats.to_json(),
             "out_dir": str(self.out_dir) if self.out_dir else None,
+            "recipe": self.recipe, "warnings": list(self.warnings),
         }
 
 
@@ -150,12 +154,31 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
                                          _output_file(out_dir, i, record.status),
                                          base_analysis=base_analysis)
               for i, v in enumerate(front, start=1)]
+    config = EvolveConfig.from_json(record.config)
+    recipe, warnings = describe_recipe(record.base_source, config)
     return RunResult(
         run_id=run_id, status=record.status, error=record.error, file=record.file,
-        class_name=record.class_name, config=EvolveConfig.from_json(record.config), base=base,
+        class_name=record.class_name, config=config, base=base,
         pareto=pareto, counts=record.counts, stats=stats or _empty_stats(),
         out_dir=out_dir, base_on_front=bool(base_variant and base_variant.is_pareto),
+        recipe=recipe, warnings=warnings,
     )
+
+
+def describe_recipe(base_source: str, config: EvolveConfig) -> tuple[str, tuple[str, ...]]:
+    """Which recipe trains the variants, in words, and what of it is not honoured."""
+    recipe = read_recipe(base_source)
+    where = "the model file"
+    if recipe.empty and config.train_path is not None:
+        try:
+            recipe = read_recipe(config.train_path.read_text(encoding="utf-8"))
+            where = config.train_path.name
+        except (OSError, UnicodeDecodeError):
+            recipe = Recipe()
+    if recipe.empty:
+        return (f"built-in: Adam(lr={config.lr:g}) · cross-entropy · batch {config.batch_size}",
+                ())
+    return f"{recipe.describe()} of {where}", recipe.ignored
 
 
 def _output_file(out_dir: Path | None, index: int, status: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections import Counter
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ from nnevolve.evaluation.backend import open_backend
 from nnevolve.evaluation.device import DeviceError
 from nnevolve.evaluation.pool import WorkerStartError
 from nnevolve.gene_pool import GenePool, default_gene_pool
-from nnevolve.genome import GenomeError, default_model_class, model_classes, source_hash
+from nnevolve.genome import GenomeError, source_hash
+from nnevolve.genome.model_spec import ModelSpec, in_package, package_of, resolve_model
 from nnevolve.output_folder import free_out_dir, mark_out_dir
+from nnevolve.recipe import read_recipe
 from nnevolve.outputs import (
     pareto_entry,
     variant_file_name,
@@ -99,16 +102,10 @@ def _new(config: EvolveConfig, file: Path | str | None, model: str | None) -> _S
     except (OSError, UnicodeDecodeError) as exc:
         raise RunError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
-        classes = model_classes(source)
+        spec = resolve_model(source, model)
     except GenomeError as exc:
         raise RunError(f"{file}: {exc}") from exc
-    class_name = model or default_model_class(source)
-    if class_name is None:
-        raise RunError(f"{file}: no nn.Module subclass that builds layers was found")
-    if class_name not in classes:
-        found = ", ".join(classes) or "none"
-        raise RunError(f"{file}: no model class '{class_name}' (models found: {found})")
-    return _Setup(config, str(path), class_name, source)
+    return _Setup(config, str(path), spec.expression, source)
 
 
 def _resume(config: EvolveConfig, store: RunStore, run_id: str) -> _Setup:
@@ -153,7 +150,7 @@ class _Session:
         budget = Budget(epochs=config.epochs, max_train_seconds=config.max_train_seconds,
                         batch_size=config.batch_size, lr=config.lr,
                         time_limit_s=config.time_limit_s, memory_mb=config.memory_mb,
-                        amp=config.amp)
+                        amp=config.amp, train_source=_train_source(config))
         try:
             # workers start in the background: the seed is checked meanwhile, so a model that
             # cannot be built is reported without waiting for them
@@ -164,6 +161,11 @@ class _Session:
         self.workers = pool.size  # per GPU or on a cluster, not `workers`
         checker: StaticChecker | None = None
         try:
+            if self.setup.run_id is None:
+                # the network sizes its own output through its class-count parameter
+                self.setup.class_name = resolve_model(
+                    self.setup.base_source, self.setup.class_name).with_classes(
+                        pool.num_classes).expression
             self._open_run(pool, budget)
             self._report("starting", f"starting {self.workers} workers")
             checker = StaticChecker(pool.input_shape, pool.num_classes)
@@ -181,6 +183,18 @@ class _Session:
         return self._finish(status, error)
 
     # -- setup ------------------------------------------------------------------------------
+
+    def _evolve_training(self) -> bool:
+        """Whether the recipe lines are sites: the setting, else whenever the file has one."""
+        if self.config.evolve_training is not None:
+            return self.config.evolve_training
+        return not read_recipe(self.setup.base_source).empty
+
+    @property
+    def engine_model(self) -> str:
+        """The model expression the workers build: a file inside a package runs as a member
+        of it (its relative imports work)."""
+        return in_package(self.setup.class_name, package_of(Path(self.setup.file)))
 
     def _open_run(self, pool: EvaluationPool, budget: Budget) -> None:
         setup = self.setup
@@ -215,13 +229,14 @@ class _Session:
         try:
             genes = default_gene_pool(Path(setup.file), config.store_path.parent)
             breeder = Breeder(
-                store=self.store, run_id=self.run_id, class_name=setup.class_name,
+                store=self.store, run_id=self.run_id, class_name=self.engine_model,
                 pool=genes,
                 checker=checker, rng=random.Random(f"{config.seed}:{record.generation}"),
                 counts=self.counts, should_stop=self.should_stop,
                 # training starts the moment a child passes the check, while others are bred
                 on_accept=lambda child: evaluator.start(child, breeder.generation),
                 time_budget=self.time_budget,
+                evolve_training=self._evolve_training(),
             )
             seed = self._seed(breeder, evaluator, pool)
             resumed = self._resumed(breeder, evaluator)
@@ -236,6 +251,9 @@ class _Session:
                 self.time_budget.start()
             self._report("search", "searching")
             ALGORITHMS[config.algorithm](context)
+            barren = self._no_variants_reason(breeder, seed)
+            if barren is not None:
+                return "failed", barren
             if record.confirm_seeds > 0:
                 self._confirm(pool)
         except (RunCancelled, KeyboardInterrupt):
@@ -253,6 +271,29 @@ class _Session:
                 genes.close()
         return "finished", None
 
+    def _no_variants_reason(self, breeder: Breeder, seed: Candidate) -> str | None:
+        """Why a run that bred no trainable variant found none (None when it found some)."""
+        variants = [v for v in self.store.variants(self.run_id) if not v.is_base]
+        if any(v.status != "rejected" for v in variants):
+            return None
+        model = self.setup.class_name
+        if variants:
+            reasons = Counter(v.reason or "rejected" for v in variants).most_common(3)
+            said = "; ".join(f"{reason} ({n}×)" for reason, n in reasons)
+            return (f"every one of the {len(variants)} variants bred from {model} was rejected "
+                    f"by the static check; most common reasons: {said}")
+        genome = breeder.genome(seed)
+        if genome is None:
+            return f"{model} could not be read as a genome, so nothing could be edited"
+        looked = ", ".join(genome.owners) or genome.class_name
+        live, entries = genome.live_sites(), genome.config[0]
+        if not live and not entries:
+            return (f"{model} has no editable site: the code it runs ({looked}) builds no layer "
+                    "line and reads no configuration entry of this file (layers made by library "
+                    "code, such as torchvision's own classes, cannot be edited here)")
+        return (f"no edit of {model} could be made: the operators found no legal change among "
+                f"{len(live)} layer lines and {len(entries)} configuration entries of {looked}")
+
     def _seed(self, breeder: Breeder, evaluator: Evaluator, pool: EvaluationPool) -> Candidate:
         """The user's network, checked against the dataset and evaluated (the run's base)
         with CALIBRATION_SEEDS seeds: their spread is the run's noise. A base that does not
@@ -260,7 +301,9 @@ class _Session:
         setup = self.setup
         stored = self.store.base_variant(self.run_id)
         if stored is not None and stored.evaluation is not None:
-            seed = _candidate(stored, setup.class_name)
+            seed = _candidate(stored, self.engine_model)
+            checked = breeder.check_source(stored.source)  # its liveness decides the sites
+            seed.liveness = checked.liveness if checked.ok else None
             self._track(seed)
         else:
             result = breeder.check_source(setup.base_source)
@@ -269,8 +312,8 @@ class _Session:
                     f"{setup.class_name} cannot be built for dataset '{self.config.dataset}': "
                     f"{result.reason}")
             seed = Candidate(source=result.source, source_hash=source_hash(result.source),
-                             class_name=setup.class_name, edits=edit_dicts(result.fixes),
-                             checked=True)
+                             class_name=self.engine_model, edits=edit_dicts(result.fixes),
+                             checked=True, liveness=result.liveness)
             self._report("seed", f"evaluating {setup.class_name} as it is")
             evaluator.start(seed, 0, is_base=True)  # trains beside the calibration seeds
         breeder.remember(seed)
@@ -299,7 +342,7 @@ class _Session:
         record = self.store.get_run(self.run_id)
         assert record is not None
         seeds = range(record.train_seed + 1, record.train_seed + 1 + count)
-        jobs = [SeedJob(c.source, c.source_hash, self.setup.class_name, s)
+        jobs = [SeedJob(c.source, c.source_hash, self.engine_model, s)
                 for c in candidates for s in seeds]
 
         def progress(done: int, total: int) -> None:
@@ -328,7 +371,7 @@ class _Session:
             return  # no time left to confirm: the front stands on the search's figures
         self.confirming = True
         try:
-            self._more_seeds([_candidate(v, self.setup.class_name) for v in ranked],
+            self._more_seeds([_candidate(v, self.engine_model) for v in ranked],
                              record.confirm_seeds, pool,
                              should_stop=lambda: self.should_stop() or (
                                  time_budget is not None and time_budget.past_grace()))
@@ -353,10 +396,10 @@ class _Session:
             if variant.status == "rejected":
                 breeder.remember_rejected(variant.source_hash)
             elif variant.status == "pending":
-                pending.append(dataclasses.replace(_candidate(variant, self.setup.class_name),
+                pending.append(dataclasses.replace(_candidate(variant, self.engine_model),
                                                    metrics=None))
             elif variant.evaluation is not None:
-                candidate = _candidate(variant, self.setup.class_name)
+                candidate = _candidate(variant, self.engine_model)
                 breeder.remember(candidate)
                 self._track(candidate)
                 resumed.append(candidate)
@@ -440,6 +483,7 @@ class _Session:
         self._report("done", error or status)
         return result
 
+
     def _stats(self, wall: float) -> RunStats:
         c = self.counts
         checked = c.accepted + c.rejected
@@ -468,10 +512,15 @@ def write_outputs(store: RunStore, run_id: str) -> Path:
     front = [v for v in store.pareto(run_id) if not v.is_base]
     write_variant_files(out_dir, [v.source for v in front])
     base_analysis = analyze(record.base_source)  # one base, many variants
+    try:
+        spec = resolve_model(record.base_source, record.class_name, check_arguments=False)
+    except GenomeError:  # a stored run of an older file: the name is all there is
+        spec = ModelSpec(record.class_name, record.class_name, record.class_name, False)
     write_pareto_json(out_dir, [
-        pareto_entry(variant_file_name(i), record.class_name, v.figures,
+        pareto_entry(variant_file_name(i), spec.class_name, v.figures,
                      variant_changes(record.base_source, v.source, base_analysis=base_analysis),
-                     v.edits, cancelled=record.status == "cancelled")
+                     v.edits, cancelled=record.status == "cancelled",
+                     model=spec.expression, kwargs=spec.keywords)
         for i, v in enumerate(front, start=1) if v.figures is not None
     ])
     base = store.base_variant(run_id)
@@ -508,6 +557,18 @@ def _at_chance(class_name: str, config: EvolveConfig, noise: Noise, train_second
                   f"({config.time_limit_s:g} s), raise those too")
     return (f"{found}. The training budget is too small to tell variants apart: {advice} "
             "([tool.nnevolve] in pyproject.toml, or --epochs on the command line)")
+
+
+def _train_source(config: EvolveConfig) -> str:
+    """The text of the project's training script (``train_file``), "" when there is none."""
+    path = config.train_path
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"cannot read the training script {path}: "
+                       f"{getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _candidate(variant: Variant, class_name: str) -> Candidate:

@@ -31,7 +31,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "accuracy, parameters and latency). Defaults come from [tool.nnevolve] in "
                     "the nearest pyproject.toml. The model file is never modified.")
     parser.add_argument("file", nargs="?", help="the model file (not needed with --resume)")
-    parser.add_argument("--model", metavar="NAME", help="the nn.Module class (default: the last)")
+    parser.add_argument("--model", metavar="EXPR",
+                        help="what to evolve: a class, a factory function or a call with literal "
+                             "arguments, e.g. Net, resnet18, \"VGG('VGG11')\" (default: the "
+                             "last model class)")
     parser.add_argument("--dataset", metavar="SPEC",
                         help="digits, mnist, fashion-mnist, cifar10, idx:DIR, npz:PATH, "
                              "folder:PATH or module:pkg.mod:callable")
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     with stop, store, ProgressDisplay(console, enabled=show_progress) as display:
         report = _progress_hook(display, jsonl, stop)
         try:
-            result = run_evolution(config, args.file, model=args.model, store=store,
+            result = run_evolution(config, args.file, model=args.model or config.model, store=store,
                                    progress=report, should_stop=stop.requested,
                                    resume_run=args.resume)
         except RunError as exc:
@@ -126,13 +129,6 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_STATUS[result.status]
 
 
-def _say_if_outputs_moved(console: Console, asked: Path, written: Path | None) -> None:
-    """The run wrote into a sub-folder: the folder asked for holds other outputs."""
-    if written is not None and written.parent == asked and written.is_dir():
-        console.print(f"{asked} already holds variant files or a pareto.json: this run's "
-                      f"outputs are in {written}", markup=False, highlight=False, soft_wrap=True)
-
-
 def _write_what_was_found(console: Console, store: RunStore, result: RunResult) -> RunResult:
     """A cancelled run's output folder, written from the store (marked cancelled)."""
     from nnevolve.results import build_result
@@ -145,6 +141,13 @@ def _write_what_was_found(console: Console, store: RunStore, result: RunResult) 
                       highlight=False, soft_wrap=True)
         return result
     return build_result(store, result.run_id, stats=result.stats)
+
+
+def _say_if_outputs_moved(console: Console, asked: Path, written: Path | None) -> None:
+    """The run wrote into a sub-folder: the folder asked for holds other outputs."""
+    if written is not None and written.parent == asked and written.is_dir():
+        console.print(f"{asked} already holds variant files or a pareto.json: this run's "
+                      f"outputs are in {written}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _where_to_look_again(console: Console, store_path: Path, run_id: str) -> None:

@@ -36,11 +36,13 @@ class Breeder:
                  checker: StaticChecker, rng: random.Random, counts: SearchCounts,
                  should_stop: Callable[[], bool] = lambda: False,
                  on_accept: Callable[[Candidate], None] = lambda candidate: None,
+                 evolve_training: bool = False,
                  time_budget: TimeBudget | None = None) -> None:
         self.store, self.run_id, self.class_name = store, run_id, class_name
         self.should_stop = should_stop
         self.time_budget = time_budget  # once spent, accept() raises OutOfTime
         self.on_accept = on_accept  # e.g. start training it while the next child is bred
+        self.evolve_training = evolve_training  # the recipe lines are sites too
         self.pool, self.checker, self.rng, self.counts = pool, checker, rng, counts
         self.generation = 0
         self.seen: set[str] = set()  # hashes of accepted candidates (to train or trained)
@@ -73,7 +75,8 @@ class Breeder:
             if result.ok:
                 parent = self._repaired(parent, result)
         genome = self.genome(parent)
-        offspring = mutate(genome, self.rng, self.pool) if genome is not None else None
+        offspring = (mutate(genome, self.rng, self.pool, training=self.evolve_training)
+                     if genome is not None else None)
         return self._child(parent, offspring)
 
     def size_variants(self, parent: Candidate) -> list[Candidate]:
@@ -89,7 +92,8 @@ class Breeder:
         if a is None or b is None:
             return None
         parents = receiver.lineage_ids() + donor.lineage_ids()
-        return self._child(receiver, crossover(a, b, self.rng), parents=parents)
+        return self._child(receiver, crossover(a, b, self.rng, training=self.evolve_training),
+                           parents=parents)
 
     def _child(self, parent: Candidate, offspring: Offspring | None,
                parents: tuple[int, ...] | None = None) -> Candidate | None:

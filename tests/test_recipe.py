@@ -14,6 +14,7 @@ from nnevolve.evaluation.train import evaluate_variant, train_model
 from nnevolve.genome import Genome
 from nnevolve.operators.recipe import mutate_recipe
 from nnevolve.recipe import read_recipe
+from run_support import NET
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -34,22 +35,6 @@ def train(net, data):
         loss = criterion(net(x), y)
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
 '''
-
-MLP = '''
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(64, 32)
-        self.fc2 = nn.Linear(32, 10)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-'''
-
 
 def test_each_part_is_read_with_its_lines():
     recipe = read_recipe(FULL)
@@ -78,7 +63,7 @@ class Model:
     assert dict(recipe.optimizer.kwargs) == {"weight_decay": 0.01}
     assert recipe.loss is not None and recipe.loss.name == "torch.nn.functional.nll_loss"
     assert any("argument lr is not a literal" in note for note in recipe.ignored)
-    assert read_recipe(MLP).empty
+    assert read_recipe(NET).empty
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +72,7 @@ def digits():
 
 
 def test_a_huge_learning_rate_read_from_the_file_makes_training_diverge(digits):
-    steady = ("import torch\n" + MLP
-              + "\n\ndef train(net):\n    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)\n")
+    steady = NET + "\n\ndef train(net):\n    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)\n"
     wild = steady.replace("lr=0.1", "lr=1000.0")
     good = evaluate_variant(steady, "Net", digits, Budget(epochs=3), seed=0)
     bad = evaluate_variant(wild, "Net", digits, Budget(epochs=3), seed=0)

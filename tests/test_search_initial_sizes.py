@@ -7,24 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nnevolve.config import load_config
-from nnevolve.run import run_evolution
-from nnevolve.store import RunStore
-from run_support import MLP, make_workspace
-from test_search_level import SETTINGS, StandInPool
+from test_search_level import run
 
 
 def test_generation_0_spans_an_order_of_magnitude_of_sizes_around_the_seed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nnevolve.run.open_backend",
-                        lambda config, budget, **_: StandInPool(budget))
-    workspace = make_workspace(tmp_path, SETTINGS.replace("generations = 6", "generations = 1"),
-                               {"mlp.py": MLP})
-    config = load_config(workspace / "mlp.py")
-    with RunStore(config.store_path) as store:
-        result = run_evolution(config, workspace / "mlp.py", store=store)
-        variants = store.variants(result.run_id)
-    assert result.status == "finished", result.error
+    _, variants = run(tmp_path, "nsga2", 0, monkeypatch, generations=1)
     seed = next(v for v in variants if v.is_base).evaluation.params
     first = [v for v in variants if v.generation == 0 and not v.is_base
              and v.evaluation is not None and v.evaluation.status == "ok"]

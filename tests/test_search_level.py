@@ -86,11 +86,14 @@ def hypervolume(points: list[tuple[float, int]]) -> float:
     return float(HV(ref_point=np.array([1.0, 7.0]))(front))
 
 
-def run(tmp_path: Path, algorithm: str, seed: int, monkeypatch: pytest.MonkeyPatch):
+def run(tmp_path: Path, algorithm: str, seed: int, monkeypatch: pytest.MonkeyPatch, *,
+        generations: int = 6):
+    """A whole run of the engine on the stand-in fitness: its result and its variants."""
     monkeypatch.setattr("nnevolve.run.open_backend",
                         lambda config, budget, **_: StandInPool(budget))
+    settings = SETTINGS.replace("generations = 6", f"generations = {generations}")
     workspace = make_workspace(tmp_path / f"{algorithm}-{seed}",
-                               SETTINGS + f'algorithm = "{algorithm}"\nseed = {seed}\n',
+                               settings + f'algorithm = "{algorithm}"\nseed = {seed}\n',
                                {"mlp.py": MLP})
     config = load_config(workspace / "mlp.py")
     with RunStore(config.store_path) as store:

@@ -163,7 +163,7 @@ def crossover_recipe(a: Genome, b: Genome, rng: random.Random) -> Offspring | No
     pairs = [(x, y) for x, y in ((mine.optimizer, theirs.optimizer), (mine.loss, theirs.loss),
                                  (mine.scheduler, theirs.scheduler)) if x and y]
     rng.shuffle(pairs)
-    lines_a, lines_b = a.source.splitlines(), b.source.splitlines()
+    lines_a = a.source.splitlines()
     for x, y in pairs:
         node_a = _recipe_call(a, x.line, x.short)
         node_b = _recipe_call(b, y.line, y.short)
@@ -177,7 +177,6 @@ def crossover_recipe(a: Genome, b: Genome, rng: random.Random) -> Offspring | No
         child = finish_source(a, source, [Edit("crossover", summary)])
         if child is not None:
             return child
-    del lines_b
     return None
 
 

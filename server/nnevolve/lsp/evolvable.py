@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,7 @@ class Evolvable:
         """Stop the listings in flight with the server (they run the user's model code)."""
         for process in list(self.processes):
             try:
-                os.killpg(process.pid, 9)  # its own session: the model's children go too
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: its children go too
             except (ProcessLookupError, PermissionError):
                 pass
         for task in list(self.running.values()):

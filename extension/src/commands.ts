@@ -52,7 +52,19 @@ export class Evolution {
    * settings' overrides go along, below any the caller passed.
    */
   middleware(): Middleware {
+    // while the server restarts (another interpreter), VS Code still asks the old client for
+    // lenses, tokens and hints: answering nothing avoids a "Request ... failed" toast each time
+    const running = () => this.getClient() !== undefined;
     return {
+      provideCodeLenses: (document, token, next) => (running() ? next(document, token) : []),
+      provideDocumentSemanticTokens: (document, token, next) =>
+        running() ? next(document, token) : undefined,
+      provideDocumentSemanticTokensEdits: (document, previous, token, next) =>
+        running() ? next(document, previous, token) : undefined,
+      provideDocumentRangeSemanticTokens: (document, range, token, next) =>
+        running() ? next(document, range, token) : undefined,
+      provideInlayHints: (document, range, token, next) =>
+        running() ? next(document, range, token) : [],
       executeCommand: async (command, args, next) => {
         if (command !== EVOLVE_SERVER_COMMAND || args.length === 0) {
           return next(command, args);

@@ -9,6 +9,7 @@ and mobilenetv2.py, evolved in place (as members of torchvision.models), must st
 is checked and the run gets past it without an import error.
 
     .venv/bin/python benchmarks/bench_idiom_runs.py [--population 2] [--generations 1]
+        [--epochs 2] [--max-train-seconds 15] [--only networks]
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=2)
     parser.add_argument("--generations", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-train-seconds", type=float, default=15.0)
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="only the files whose path contains TEXT (e.g. networks)")
     args = parser.parse_args()
     truth = json.loads((NETWORKS / "ground_truth.json").read_text())
     work = Path(tempfile.mkdtemp(prefix="nnevolve-idioms-"))
@@ -69,11 +74,14 @@ def main() -> None:
              (tv / "resnet.py", "resnet18(num_classes=10)", (3, 32, 32)),
              (tv / "mobilenetv2.py", "mobilenet_v2(num_classes=10)", (3, 32, 32))]
     for path, model, shape in jobs:
+        if args.only not in str(path):
+            continue
         torchvision_file = path.parent == tv
         config = EvolveConfig(root=work).with_overrides({
             "dataset": dataset(work, shape), "population": args.population,
-            "generations": args.generations, "epochs": 2, "batch_size": 16, "lr": 0.0005,
-            "max_train_seconds": 15.0, "time_limit_s": 120.0,
+            "generations": args.generations, "epochs": args.epochs, "batch_size": 16,
+            "lr": 0.0005, "max_train_seconds": args.max_train_seconds,
+            "time_limit_s": max(120.0, 4 * args.max_train_seconds),
             "workers": 2, "confirm_seeds": 0, "objectives": ["error", "params"],
             "store": str(work / "runs.sqlite"), "out": str(work / "out" / path.stem),
             "memory_mb": 4096, "max_evals": 1 if torchvision_file else None})

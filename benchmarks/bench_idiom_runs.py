@@ -9,7 +9,7 @@ and mobilenetv2.py, evolved in place (as members of torchvision.models), must st
 is checked and the run gets past it without an import error.
 
     .venv/bin/python benchmarks/bench_idiom_runs.py [--population 2] [--generations 1]
-        [--epochs 2] [--max-train-seconds 15] [--only networks]
+        [--epochs 2] [--lr 5e-4] [--max-train-seconds 15] [--only networks]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=2)
     parser.add_argument("--generations", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-train-seconds", type=float, default=15.0)
     parser.add_argument("--only", metavar="TEXT", default="",
                         help="only the files whose path contains TEXT (e.g. networks)")
@@ -80,7 +81,7 @@ def main() -> None:
         config = EvolveConfig(root=work).with_overrides({
             "dataset": dataset(work, shape), "population": args.population,
             "generations": args.generations, "epochs": args.epochs, "batch_size": 16,
-            "lr": 0.0005, "max_train_seconds": args.max_train_seconds,
+            "lr": args.lr, "max_train_seconds": args.max_train_seconds,
             "time_limit_s": max(120.0, 4 * args.max_train_seconds),
             "workers": 2, "confirm_seeds": 0, "objectives": ["error", "params"],
             "store": str(work / "runs.sqlite"), "out": str(work / "out" / path.stem),

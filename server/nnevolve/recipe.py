@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from nnevolve.analysis import analyze
+from nnevolve.analysis import Analysis, analyze
 
 # functional losses the engine can call as ``loss(output, target, **kwargs)``
 FUNCTIONAL_LOSSES = frozenset({"torch.nn.functional.cross_entropy",
@@ -108,7 +108,8 @@ def _literal(node: ast.expr) -> object:
 _UNREAD = object()
 
 
-def _call_at(tree: ast.Module, line: int, name_tail: str) -> ast.Call | None:
+def call_at(tree: ast.Module, line: int, name_tail: str) -> ast.Call | None:
+    """The call on ``line`` whose callee's last name is ``name_tail``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.lineno == line:
             func = node.func
@@ -120,7 +121,7 @@ def _call_at(tree: ast.Module, line: int, name_tail: str) -> ast.Call | None:
 
 def _read_call(tree: ast.Module, name: str, line: int, skip: int) -> tuple[RecipeCall, list[str]]:
     """The literal arguments of a recipe call; positional ones after the first ``skip``."""
-    call = _call_at(tree, line, name.rsplit(".", 1)[-1])
+    call = call_at(tree, line, name.rsplit(".", 1)[-1])
     kwargs: dict[str, object] = {}
     unread: list[str] = []
     if call is not None:
@@ -146,7 +147,7 @@ def _read_call(tree: ast.Module, name: str, line: int, skip: int) -> tuple[Recip
     return RecipeCall(name, tuple(kwargs.items()), line, end), notes
 
 
-def read_recipe(source: str) -> Recipe:
+def read_recipe(source: str, analysis: Analysis | None = None) -> Recipe:
     """The recipe written in ``source`` (empty when it has none; never raises)."""
     if "optim" not in source and "loss" not in source.lower() and "batch_size" not in source:
         return Recipe()
@@ -154,7 +155,7 @@ def read_recipe(source: str) -> Recipe:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return Recipe()
-    items = analyze(source).items
+    items = (analysis or analyze(source)).items
     notes: list[str] = []
     optimizer = loss = scheduler = None
     optimizers = [i for i in items if i.type == "optimizer" and i.name.startswith("torch.optim.")

@@ -48,7 +48,8 @@ class ConfigList:
     fixed_length: bool  # read by position (stage counts): elements may change but not move
 
 
-def _span(node: ast.AST, lines: list[str]) -> Span:
+def span_of(node: ast.AST, lines: list[str]) -> Span:
+    """An ast node's span in 1-based lines and character columns."""
     end_line = node.end_lineno or node.lineno  # type: ignore[attr-defined]
     return (node.lineno, char_col(lines, node.lineno, node.col_offset),  # type: ignore[attr-defined]
             end_line, char_col(lines, end_line, node.end_col_offset or 0))  # type: ignore[attr-defined]
@@ -111,8 +112,8 @@ class _Collector:
         if isinstance(node, ast.List) and node.elts:
             index = len(self.lists)
             self.lists.append(ConfigList(
-                table, _span(node, self.lines), tuple(_span(e, self.lines) for e in node.elts),
-                tuple(self.text(_span(e, self.lines)) for e in node.elts),
+                table, span_of(node, self.lines), tuple(span_of(e, self.lines) for e in node.elts),
+                tuple(self.text(span_of(e, self.lines)) for e in node.elts),
                 any(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts),
                 fixed_length or all(_int(e) is not None and _int(e) < WIDTH_MIN  # stage counts
                                     for e in node.elts)))
@@ -129,7 +130,7 @@ class _Collector:
         if isinstance(node, ast.Constant) and type(node.value) in (int, str):
             role = _role(node.value, stride_like)
             if role is not None:
-                self.entries.append(ConfigEntry(table, _span(node, self.lines), node.value, role,
+                self.entries.append(ConfigEntry(table, span_of(node, self.lines), node.value, role,
                                                 list_index))
 
 
@@ -232,7 +233,7 @@ def _class_constants(tree: ast.Module, owners: set[str], lines: list[str]) -> li
                 role = _role(value, False) if value is not None else None
                 if role is not None:
                     found.append(ConfigEntry(f"{node.name}.{statement.targets[0].id}",
-                                             _span(statement.value, lines), value, role))
+                                             span_of(statement.value, lines), value, role))
     return found
 
 
@@ -270,5 +271,5 @@ def _block_arguments(tree: ast.Module, owners: set[str],
                                 if other != arg.id and params is not None and params == signature)
                 if choices:
                     found.append(ConfigEntry(f"{callee} argument {position + 1}",
-                                             _span(arg, lines), arg.id, "block", None, choices))
+                                             span_of(arg, lines), arg.id, "block", None, choices))
     return found

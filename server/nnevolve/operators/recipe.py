@@ -13,11 +13,10 @@ import random
 from dataclasses import dataclass
 
 from nnevolve.genome import Genome
-from nnevolve.genome.config import Span
-from nnevolve.genome.liveness import char_col
+from nnevolve.genome.config import Span, span_of
 from nnevolve.operators.common import Edit, Offspring, finish_source
 from nnevolve.operators.config import _splice
-from nnevolve.recipe import read_recipe
+from nnevolve.recipe import call_at, read_recipe
 
 LR_FACTORS = (0.1, 0.3, 3.0, 10.0)
 MOMENTA = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
@@ -46,15 +45,9 @@ class RecipeEntry:
     line: int
 
 
-def _span(node: ast.AST, lines: list[str]) -> Span:
-    end_line = node.end_lineno or node.lineno  # type: ignore[attr-defined]
-    return (node.lineno, char_col(lines, node.lineno, node.col_offset),  # type: ignore[attr-defined]
-            end_line, char_col(lines, end_line, node.end_col_offset or 0))  # type: ignore[attr-defined]
-
-
 def recipe_entries(g: Genome) -> tuple[list[RecipeEntry], list[tuple[ast.Call, str]]]:
     """The recipe's literal keyword arguments in the file, and its optimizer calls."""
-    recipe = read_recipe(g.source)
+    recipe = read_recipe(g.source, g.analysis)  # the genome's analysis: no second pass
     if recipe.empty:
         return [], []
     lines = g.source.splitlines()
@@ -74,7 +67,7 @@ def recipe_entries(g: Genome) -> tuple[list[RecipeEntry], list[tuple[ast.Call, s
         for keyword in node.keywords:
             if keyword.arg in _ROLES and isinstance(keyword.value, ast.Constant) and isinstance(
                     keyword.value.value, (int, float)) and not isinstance(keyword.value.value, bool):
-                entries.append(RecipeEntry(tail, keyword.arg, _span(keyword.value, lines),
+                entries.append(RecipeEntry(tail, keyword.arg, span_of(keyword.value, lines),
                                            keyword.value.value, node.lineno))
     return entries, optimizers
 
@@ -115,7 +108,7 @@ def _optimizer_swap(g: Genome, call: ast.Call, current: str,
     prefix = prefix[: len(prefix) - len(current)] if prefix.endswith(current) else ""
     params = ast.get_source_segment(g.source, call.args[0]) or "model.parameters()"
     text = f"{prefix}{new}({params}, {OPTIMIZERS[new]})"
-    return _span(call, lines), text, f"optimizer {current} → {new}"
+    return span_of(call, lines), text, f"optimizer {current} → {new}"
 
 
 def mutate_recipe(g: Genome, rng: random.Random) -> Offspring | None:
@@ -147,7 +140,7 @@ def mutate_recipe(g: Genome, rng: random.Random) -> Offspring | None:
         else:
             call, name = item  # type: ignore[misc]
             lines = g.source.splitlines()
-            end = _span(call, lines)
+            end = span_of(call, lines)
             close = (end[2], end[3] - 1, end[2], end[3] - 1)  # before the closing parenthesis
             source = _splice(g.source, close, ", momentum=0.9")
             summary = f"SGD momentum 0 → 0.9 at line {call.lineno}"
@@ -159,32 +152,22 @@ def mutate_recipe(g: Genome, rng: random.Random) -> Offspring | None:
 
 def crossover_recipe(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
     """``a`` with one recipe line (optimizer, loss or scheduler call) written as ``b`` has it."""
-    mine, theirs = read_recipe(a.source), read_recipe(b.source)
+    mine, theirs = read_recipe(a.source, a.analysis), read_recipe(b.source, b.analysis)
     pairs = [(x, y) for x, y in ((mine.optimizer, theirs.optimizer), (mine.loss, theirs.loss),
                                  (mine.scheduler, theirs.scheduler)) if x and y]
     rng.shuffle(pairs)
     lines_a = a.source.splitlines()
     for x, y in pairs:
-        node_a = _recipe_call(a, x.line, x.short)
-        node_b = _recipe_call(b, y.line, y.short)
+        node_a = call_at(a.tree, x.line, x.short)
+        node_b = call_at(b.tree, y.line, y.short)
         if node_a is None or node_b is None:
             continue
         text_b = ast.get_source_segment(b.source, node_b)
         if not text_b or text_b == ast.get_source_segment(a.source, node_a):
             continue
-        source = _splice(a.source, _span(node_a, lines_a), text_b)
+        source = _splice(a.source, span_of(node_a, lines_a), text_b)
         summary = f"crossover: line {x.line} {x.describe()} → {y.describe()} (recipe from parent B)"
         child = finish_source(a, source, [Edit("crossover", summary)])
         if child is not None:
             return child
-    return None
-
-
-def _recipe_call(g: Genome, line: int, tail: str) -> ast.Call | None:
-    for node in ast.walk(g.tree):
-        if isinstance(node, ast.Call) and node.lineno == line:
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
-                node.func, "id", "")
-            if name == tail:
-                return node
     return None

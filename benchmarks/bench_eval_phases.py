@@ -1,10 +1,8 @@
-"""Where one evaluation's time goes: build, training, the validation pass, and the rest.
+"""Where one evaluation's time goes: build, training, the validation pass, latency.
 
 Runs the worker's own functions in this process (one torch thread, as in a worker) on the
-benchmark networks, and prints the median time of each phase and the share of the evaluation
-that is not training. It also times the previous way of measuring latency (3 warm-up + 15
-timed forwards of a batch of 32 before training, then validation in batches of 1024) side by
-side, to show what timing latency on the validation pass saves.
+benchmark networks, in the order the worker runs them, and prints the median time of each
+phase and the share of the evaluation that is not training.
 
 Run from the repository root::
 
@@ -37,21 +35,8 @@ NETWORKS = {
 }
 
 
-def previous_latency_ms(model: torch.nn.Module, batch: torch.Tensor) -> float:
-    """The measurement before the validation pass timed it: its own 18 forwards."""
-    model.eval()
-    times = []
-    with torch.no_grad():
-        for repeat in range(18):
-            start = time.perf_counter()
-            model(batch)
-            if repeat >= 3:
-                times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000.0
-
-
-def phases(source: str, class_name: str, splits, budget: Budget, previous: bool) -> dict:
-    """Seconds per phase of one evaluation, as the worker runs it (or as it used to)."""
+def phases(source: str, class_name: str, splits, budget: Budget) -> dict:
+    """Seconds per phase of one evaluation, as the worker runs it."""
     times, mark = {}, time.perf_counter()
 
     def lap(name: str) -> None:
@@ -61,24 +46,17 @@ def phases(source: str, class_name: str, splits, budget: Budget, previous: bool)
         mark = now
 
     worker._seed_everything(0)
-    x_train, y_train = worker._tensors(splits.x_train, splits.y_train)
-    x_val, y_val = worker._tensors(splits.x_val, splits.y_val)
+    data = worker.to_device(splits, torch.device("cpu"))
+    x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
     model = worker.build_model(source, class_name)
     worker.count_params(model)
     lap("build")
-    if previous:
-        previous_latency_ms(model, worker._latency_batch(x_val))
-        lap("latency")
     worker.train_model(model, x_train, y_train, budget, torch.Generator().manual_seed(0))
     lap("train")
-    if previous:
-        worker.SCORE_BATCH, kept = 1024, worker.SCORE_BATCH
-        worker.accuracy(model, x_val, y_val)
-        worker.SCORE_BATCH = kept
-    else:
-        worker.accuracy(model, x_val, y_val)
-        worker.measure_latency(model, x_val)
+    worker.accuracy(model, x_val, y_val)
     lap("validation")
+    worker.measure_latency(model, x_val)
+    lap("latency")
     times["total"] = sum(times.values())
     return times
 
@@ -93,8 +71,8 @@ def main() -> None:
     worker.warm_up()
     budget = Budget(epochs=args.epochs, max_train_seconds=3600.0)
     print(f"{args.epochs} epoch(s), median of {args.repeats} evaluations per row, one thread")
-    print(f"{'dataset':<30} {'network':<14} {'method':<9} {'build':>7} {'latency':>8} "
-          f"{'train':>8} {'valid.':>7} {'total':>8} {'not training':>12}")
+    print(f"{'dataset':<30} {'network':<14} {'build':>7} {'train':>8} {'valid.':>8} "
+          f"{'latency':>8} {'total':>8} {'not training':>12}")
     for spec in args.datasets:
         limits = {"max_train": 8000, "max_val": 2000} if spec == MNIST else {}
         splits = load_dataset(spec, seed=0, **limits)
@@ -103,19 +81,14 @@ def main() -> None:
             if not fitted.ok:
                 print(f"{spec:<30} {name:<14} cannot be built: {fitted.reason}")
                 continue
-            shares = {}
-            for method, previous in (("before", True), ("now", False)):
-                runs = [phases(fitted.source, class_name, splits, budget, previous)
-                        for _ in range(args.repeats)]
-                med = {k: statistics.median(r.get(k, 0.0) for r in runs) * 1000
-                       for k in ("build", "latency", "train", "validation", "total")}
-                shares[method] = statistics.median(1 - r["train"] / r["total"] for r in runs)
-                print(f"{spec:<30} {name:<14} {method:<9} {med['build']:>6.1f}ms "
-                      f"{med['latency']:>6.1f}ms {med['train']:>6.0f}ms "
-                      f"{med['validation']:>5.1f}ms {med['total']:>6.0f}ms "
-                      f"{100 * shares[method]:>11.1f}%")
-            print(f"{'':<30} {'':<14} not-training share now / before: "
-                  f"{shares['now'] / shares['before']:.2f}")
+            runs = [phases(fitted.source, class_name, splits, budget)
+                    for _ in range(args.repeats)]
+            med = {k: statistics.median(r[k] for r in runs) * 1000
+                   for k in ("build", "train", "validation", "latency", "total")}
+            share = statistics.median(1 - r["train"] / r["total"] for r in runs)
+            print(f"{spec:<30} {name:<14} {med['build']:>5.1f}ms {med['train']:>6.0f}ms "
+                  f"{med['validation']:>6.1f}ms {med['latency']:>6.1f}ms {med['total']:>6.0f}ms "
+                  f"{100 * share:>11.1f}%")
 
 
 if __name__ == "__main__":

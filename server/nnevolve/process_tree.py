@@ -22,6 +22,17 @@ TREE_MARK = "NNEVOLVE_PROCESS_TREE"
 _MAX_ROUNDS = 50  # each round kills what the previous one re-parented; forks end quickly
 
 
+def process_exists(pid: int) -> bool:
+    """True while ``pid`` is a running (or not yet reaped) process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def become_group_reaper() -> None:
     """Lead a new process group and adopt orphaned descendants (Linux; a no-op elsewhere);
     mark the environment that the programs it starts inherit."""

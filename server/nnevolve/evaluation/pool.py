@@ -22,9 +22,9 @@ from nnevolve.datasets import DatasetSplits, load_dataset
 from nnevolve.datasets.splits import save_splits
 from nnevolve.evaluation.budget import Budget, EvalResult, timeout_reason
 from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices, worker_devices
-from nnevolve.evaluation.worker import process_exists, read_rss_mb, worker_main
+from nnevolve.evaluation.worker import read_rss_mb, worker_main
 from nnevolve.process_context import torch_process_context
-from nnevolve.process_tree import is_running, kill_leftovers, kill_tree
+from nnevolve.process_tree import is_running, kill_leftovers, kill_tree, process_exists
 
 CANCELLED = "cancelled"
 _BUSY_POLL_S = 0.025  # how often running jobs are checked against the time and memory limits

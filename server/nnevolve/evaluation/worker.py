@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nnevolve.error_text import one_line
 from nnevolve.evaluation.budget import Budget
-from nnevolve.process_tree import become_group_reaper, kill_descendants
+from nnevolve.process_tree import become_group_reaper, kill_descendants, process_exists
 
 _PARENT_POLL_S = 0.5
 # room for thread stacks and allocator arenas beyond the cap, which count as address space
@@ -74,17 +74,6 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
         conn.send(("result", job_id, result, recycle))
         if recycle:
             return
-
-
-def process_exists(pid: int) -> bool:
-    """True while ``pid`` is a running (or not yet reaped) process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def read_rss_mb(pid: int) -> float | None:

@@ -13,6 +13,8 @@ import socket
 import sqlite3
 import time
 
+from nnevolve.process_tree import process_exists
+
 STALE_AFTER_S = 6 * 3600.0  # longer than any evaluation; only for owners on other hosts
 
 _TABLE = """
@@ -46,10 +48,4 @@ def try_claim(conn: sqlite3.Connection, key: str, run_id: str) -> bool:
 def _alive(pid: int, host: str, claimed_at: float) -> bool:
     if host != socket.gethostname():
         return time.time() - claimed_at < STALE_AFTER_S
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+    return process_exists(pid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import textwrap
 
+from nnevolve.genome import Genome, Site
+
 
 def src(text: str) -> str:
     """Dedented source with a single trailing newline (fixtures read like files)."""
@@ -156,3 +158,8 @@ NETWORKS = {
     "SequentialNet": SEQUENTIAL_NET,
     "MLP": MLP_NET,
 }
+
+
+def at(genome: Genome, code: str, nth: int = 0) -> Site:
+    """The ``nth`` site of ``genome`` whose code is ``code``."""
+    return [s for s in genome.sites if s.code == code][nth]

@@ -10,17 +10,13 @@ from genome_support import (
     MLP_NET,
     SEQUENTIAL_NET,
     TANH_NET,
+    at,
     changed_lines,
     src,
 )
-from nnevolve.genome import Genome, Site
+from nnevolve.genome import Genome
 from nnevolve.operators import crossover
 from nnevolve.operators.crossover import transplant
-
-
-def at(genome: Genome, code: str, nth: int = 0) -> Site:
-    """The ``nth`` site of ``genome`` whose code is ``code``."""
-    return [s for s in genome.sites if s.code == code][nth]
 
 
 def test_the_seed_example_slayers_linear_lands_in_the_layers_list():

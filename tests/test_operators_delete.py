@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import random
 
-from genome_support import ATTRIBUTE_NET, COLOR_NET, NETWORKS, SEQUENTIAL_NET, changed_lines, src
-from nnevolve.genome import Genome, Site
+from genome_support import ATTRIBUTE_NET, COLOR_NET, NETWORKS, SEQUENTIAL_NET, at, changed_lines, src
+from nnevolve.genome import Genome
 from nnevolve.operators import delete
 from nnevolve.operators.delete import deletable_sites, delete_site
-
-
-def at(genome: Genome, code: str, nth: int = 0) -> Site:
-    return [s for s in genome.sites if s.code == code][nth]
 
 
 def test_an_appended_layer_goes_with_its_statement():

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from genome_support import ATTRIBUTE_NET, COLOR_NET, MLP_NET, SEQUENTIAL_NET, changed_lines, src
+from genome_support import ATTRIBUTE_NET, COLOR_NET, MLP_NET, SEQUENTIAL_NET, at, changed_lines, src
 from nnevolve.genome import Genome, Site
 from nnevolve.operators import mutate_args
 from nnevolve.operators.mutate_args import (
@@ -17,10 +17,6 @@ from nnevolve.operators.mutate_args import (
     mutable_parameters,
     propose,
 )
-
-
-def at(genome: Genome, code: str, nth: int = 0) -> Site:
-    return [s for s in genome.sites if s.code == code][nth]
 
 
 def parameter(site: Site, keyword: str):

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import random
 
-from genome_support import ATTRIBUTE_NET, COLOR_NET, MLP_NET, SEQUENTIAL_NET, changed_lines
+from genome_support import ATTRIBUTE_NET, COLOR_NET, MLP_NET, SEQUENTIAL_NET, at, changed_lines
 from nnevolve.gene_pool import Gene, GenePool
-from nnevolve.genome import Genome, Site
+from nnevolve.genome import Genome
 from nnevolve.operators import replace
 from nnevolve.operators.replace import canonical_code, replace_site
-
-
-def at(genome: Genome, code: str, nth: int = 0) -> Site:
-    return [s for s in genome.sites if s.code == code][nth]
 
 
 def catalog() -> GenePool:

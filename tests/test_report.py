@@ -58,15 +58,21 @@ def test_progress_line_has_counts_and_the_best_so_far() -> None:
     assert progress.to_json()["event"] == "progress"
 
 
-def test_pareto_table_compares_each_variant_with_the_original() -> None:
-    base = variant(1, 0.95, 10000, 0.5)
-    smaller = variant(2, 0.96, 6000, 0.25, ["line 9: delete nn.ReLU()"])
-    result = RunResult(run_id="r1", status="finished", error=None, file="/w/net.py",
-                       class_name="Net", config=EvolveConfig(), base=base, pareto=[smaller],
-                       counts=RunCounts(evaluated=3), stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1))
+def _result(*variants: ParetoVariant, status: str = "finished") -> RunResult:
+    return RunResult(run_id="r1", status=status, error=None, file="/w/net.py", class_name="Net",
+                     config=EvolveConfig(), base=variant(1, 0.95, 10000, 0.5),
+                     pareto=list(variants), counts=RunCounts(evaluated=3),
+                     stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1), out_dir=Path("/out"))
+
+
+def table_text(result: RunResult) -> str:
     console = Console(width=160, record=True)
     console.print(pareto_table(result))
-    text = console.export_text()
+    return console.export_text()
+
+
+def test_pareto_table_compares_each_variant_with_the_original() -> None:
+    text = table_text(_result(variant(2, 0.96, 6000, 0.25, ["line 9: delete nn.ReLU()"])))
     assert "Net on digits" in text
     assert "95.0%" in text and "10,000" in text and "your network" in text
     assert "96.0% (+1.0)" in text and "6,000 (−40%)" in text and "0.250 ms (−50%)" in text
@@ -76,20 +82,8 @@ def test_pareto_table_compares_each_variant_with_the_original() -> None:
 def test_confirmed_accuracies_read_as_a_mean_and_its_spread() -> None:
     base = dataclasses.replace(variant(1, 0.95, 10000, 0.5), accuracy_spread=0.004, seeds=2)
     smaller = dataclasses.replace(variant(2, 0.941, 6000, 0.25), accuracy_spread=0.006, seeds=2)
-    result = RunResult(run_id="r1", status="finished", error=None, file="/w/net.py",
-                       class_name="Net", config=EvolveConfig(), base=base, pareto=[smaller],
-                       counts=RunCounts(evaluated=3), stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1))
-    console = Console(width=160, record=True)
-    console.print(pareto_table(result))
-    text = console.export_text()
+    text = table_text(dataclasses.replace(_result(smaller), base=base))
     assert "95.0% ± 0.4" in text and "94.1% ± 0.6 (−0.9)" in text
-
-
-def _result(*variants: ParetoVariant, status: str = "finished") -> RunResult:
-    return RunResult(run_id="r1", status=status, error=None, file="/w/net.py", class_name="Net",
-                     config=EvolveConfig(), base=variant(1, 0.95, 10000, 0.5),
-                     pareto=list(variants), counts=RunCounts(evaluated=3),
-                     stats=RunStats(1, 1, 1, 0.1, 0.5, 0.2, 1), out_dir=Path("/out"))
 
 
 def test_at_80_columns_the_changes_wrap_below_the_table_and_keep_every_word() -> None:

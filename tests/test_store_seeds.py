@@ -121,12 +121,18 @@ CREATE TABLE evaluations (
 """
 
 
-def test_a_store_of_version_1_is_upgraded_and_its_runs_stay_readable(tmp_path: Path) -> None:
-    path = tmp_path / "runs.sqlite"
+def _version_1_store(path: Path) -> sqlite3.Connection:
+    """A store as version 1 wrote it, with one finished run (seed 3); still open."""
     conn = sqlite3.connect(path)
     conn.executescript(_VERSION_1)
     conn.execute("INSERT INTO runs VALUES ('r1', 'net.py', 'Net', 'x = 1', 'b', ?, 'fp', 'bk',"
                  " 'finished', NULL, NULL, 3, 1.0, 1.0, 2.0)", (json.dumps({"seed": 3}),))
+    return conn
+
+
+def test_a_store_of_version_1_is_upgraded_and_its_runs_stay_readable(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    conn = _version_1_store(path)
     conn.execute("INSERT INTO variants (run_id, source_hash, source, status, is_base, is_pareto,"
                  " created_at) VALUES ('r1', 'h', 'x = 1', 'evaluated', 1, 1, 1.0)")
     conn.execute("INSERT INTO evaluations VALUES ('h', 'fp', 'bk', 'ok', 0.9, NULL, 10, 0.2,"
@@ -155,10 +161,7 @@ def test_a_store_of_version_1_is_upgraded_and_its_runs_stay_readable(tmp_path: P
 
 def test_a_store_of_version_1_is_readable_by_a_read_only_open(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(_VERSION_1)
-    conn.execute("INSERT INTO runs VALUES ('r1', 'net.py', 'Net', 'x = 1', 'b', ?, 'fp', 'bk',"
-                 " 'finished', NULL, NULL, 3, 1.0, 1.0, 2.0)", (json.dumps({"seed": 3}),))
+    conn = _version_1_store(path)
     conn.commit()
     conn.close()
     # `nnevolve runs` / `show` open it read-only: a store they may write is upgraded first

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import random
 
-from genome_support import ATTRIBUTE_NET, COLOR_NET, NETWORKS, SEQUENTIAL_NET, at, changed_lines, src
+from genome_support import (
+    ATTRIBUTE_NET,
+    COLOR_NET,
+    NETWORKS,
+    SEQUENTIAL_NET,
+    at,
+    changed_lines,
+    src,
+)
 from nnevolve.genome import Genome
 from nnevolve.operators import delete
 from nnevolve.operators.delete import deletable_sites, delete_site

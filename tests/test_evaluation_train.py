@@ -80,6 +80,28 @@ def test_latency_is_timed_after_a_warm_up_to_a_stable_median():
     assert slow.median_ms > 40 and slow.repeats >= LATENCY_MIN_REPEATS
 
 
+class _Jittery(torch.nn.Module):
+    """Forwards that take 1 ms or 8 ms in turn: a median that settles slowly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+
+        self.calls += 1
+        time.sleep(0.001 if self.calls % 2 else 0.008)
+        return x
+
+
+def test_latency_is_timed_to_a_stable_median_only_when_it_is_compared():
+    x = torch.zeros(100, 4)
+    assert measure_latency(_Jittery(), x).repeats > LATENCY_MIN_REPEATS
+    assert measure_latency(_Jittery(), x, precise=False).repeats == LATENCY_MIN_REPEATS
+    assert Budget(latency_precise=False).key() != Budget().key()
+
+
 def test_a_variant_reports_its_latency_spread(digits):
     result = evaluate_variant(MLP, "Net", digits, FAST)
     assert result.latency_spread_ms is not None and 0 <= result.latency_spread_ms < result.latency_ms

@@ -71,6 +71,8 @@ def test_the_store_holds_every_variant_with_its_outcome(finished) -> None:
         variants = store.variants(result.run_id)
     assert run is not None and run.status == "finished" and run.generation == 3
     assert run.finished_at is not None and run.config["population"] == 6
+    # latency is no objective here: it is timed quickly, and cached apart from precise timings
+    assert run.budget_key.endswith(";latency=quick")
     trained = [v for v in variants if v.status in ("evaluated", "failed") and not v.is_base]
     assert len(trained) == result.counts.trained <= 6 * 3
     assert all(v.evaluation is not None for v in trained)

@@ -150,7 +150,8 @@ class _Session:
         budget = Budget(epochs=config.epochs, max_train_seconds=config.max_train_seconds,
                         batch_size=config.batch_size, lr=config.lr,
                         time_limit_s=config.time_limit_s, memory_mb=config.memory_mb,
-                        amp=config.amp, train_source=_train_source(config))
+                        amp=config.amp, train_source=_train_source(config),
+                        latency_precise="latency" in config.objectives)
         try:
             # workers start in the background: the seed is checked meanwhile, so a model that
             # cannot be built is reported without waiting for them

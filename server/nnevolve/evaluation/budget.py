@@ -26,6 +26,8 @@ class Budget:
     # the project's training script (``train_file``): its recipe trains variants whose own
     # file writes none
     train_source: str = ""
+    # latency timed until its median is stable; a quick median when latency is no objective
+    latency_precise: bool = True
 
     def __post_init__(self) -> None:
         checks = [("epochs", self.epochs >= 0, "0 or more"),
@@ -53,7 +55,8 @@ class Budget:
         if self.train_source:
             digest = hashlib.sha256(self.train_source.encode("utf-8", "surrogatepass")).hexdigest()
             key += f";train={digest[:16]}"
-        return key + (";amp" if self.amp else "")
+        key += ";amp" if self.amp else ""
+        return key + ("" if self.latency_precise else ";latency=quick")
 
 
 def timeout_reason(limit_s: float) -> str:

@@ -77,11 +77,12 @@ class Latency:
     repeats: int
 
 
-def measure_latency(model: nn.Module, x: torch.Tensor) -> Latency:
+def measure_latency(model: nn.Module, x: torch.Tensor, precise: bool = True) -> Latency:
     """Time forwards of the same LATENCY_BATCH samples, in eval mode without gradients, after
     LATENCY_WARMUP untimed ones; repeat until the median is stable (its standard error within
     LATENCY_STABLE of it), LATENCY_MAX_REPEATS or LATENCY_MAX_SECONDS. Every variant is timed
-    this way, on one thread, right after its validation pass.
+    this way, on one thread, right after its validation pass. Not ``precise``: the median of
+    LATENCY_MIN_REPEATS forwards (shown, never compared).
     """
     model.eval()
     batch = _latency_batch(x)
@@ -93,8 +94,9 @@ def measure_latency(model: nn.Module, x: torch.Tensor) -> Latency:
         started = time.perf_counter()
         while len(times) < LATENCY_MAX_REPEATS:
             times.append(time_call(lambda: model(batch)))
-            if len(times) >= LATENCY_MIN_REPEATS and (
-                    _stable(times) or time.perf_counter() - started > LATENCY_MAX_SECONDS):
+            if len(times) < LATENCY_MIN_REPEATS:
+                continue
+            if not precise or _stable(times) or time.perf_counter() - started > LATENCY_MAX_SECONDS:
                 break
     return Latency(median_ms=statistics.median(times) * 1000.0,
                    spread_ms=_robust_std(times) * 1000.0, repeats=len(times))
@@ -195,7 +197,7 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
         train_seconds = train_model(model, x_train, y_train, budget, generator,
                                     None if recipe.empty else recipe)
         val_accuracy = accuracy(model, x_val, y_val)
-        latency = measure_latency(model, x_val)
+        latency = measure_latency(model, x_val, budget.latency_precise)
         test_accuracy = None
         if with_test and data.x_test is not None and data.y_test is not None:
             test_accuracy = accuracy(model, data.x_test, data.y_test)

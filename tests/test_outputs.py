@@ -11,16 +11,23 @@ from nnevolve.outputs import (
     write_variant_files,
 )
 from nnevolve.store import Evaluation
+from nnevolve.variant_files import MODEL, TRAIN, VariantFile
 
 WITH_TEST = Evaluation(status="ok", accuracy=0.9, test_accuracy=0.88, params=1200, latency_ms=0.2)
 NO_TEST = Evaluation(status="ok", accuracy=0.8, params=300, latency_ms=0.1)
 
 
 def test_variant_files_are_numbered_from_one(tmp_path: Path) -> None:
-    paths = write_variant_files(tmp_path / "out", ["a = 1\n", "b = 2\n"])
-    assert [p.name for p in paths] == ["variant-01.py", "variant-02.py"]
+    model = [VariantFile(MODEL, "/p/model.py", "a = 0\n", "a = 1\n")]
+    with_script = [VariantFile(MODEL, "/p/model.py", "a = 0\n", "b = 2\n"),
+                   VariantFile(TRAIN, "/p/train.py", "lr = 1\n", "lr = 3\n")]
+    paths = write_variant_files(tmp_path / "out", [model, with_script])
+    assert [p.name for p in paths] == ["variant-01.py", "variant-02.py", "variant-02.train.py"]
     assert paths[1].read_text() == "b = 2\n"
+    assert paths[2].read_text() == "lr = 3\n"  # the variant's training script beside it
     assert variant_file_name(12) == "variant-12.py"
+    entry = pareto_entry("variant-02.py", "Net", NO_TEST, [], [], train_file=paths[2].name)
+    assert entry["train_file"] == "variant-02.train.py"
 
 
 def test_test_accuracy_appears_only_where_the_dataset_has_a_test_split() -> None:

@@ -121,7 +121,7 @@ class FakePool:
         self.submitted: list[tuple[str, int]] = []
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> cf.Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> cf.Future[EvalResult]:
         assert seed is not None
         self.submitted.append((source, seed))
         future: cf.Future[EvalResult] = cf.Future()
@@ -211,7 +211,7 @@ class _Slow(FakePool):
         self.stuck = stuck
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> cf.Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> cf.Future[EvalResult]:
         if source == self.stuck:
             return cf.Future()
         return super().submit(source, class_name, with_test=with_test, seed=seed)

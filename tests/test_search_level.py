@@ -56,7 +56,7 @@ class StandInPool:
         self.budget = budget
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
         future: Future[EvalResult] = Future()
         try:
             model = build_model(source, class_name)

@@ -183,7 +183,7 @@ class SlowStandInPool(StandInPool):
         self.slots = threading.Semaphore(2)
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
         answer = super().submit(source, class_name, with_test=with_test, seed=seed)
         future: Future[EvalResult] = Future()
 

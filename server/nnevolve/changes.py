@@ -7,7 +7,8 @@ types of :mod:`nnevolve.analysis` (``line 12: Conv2d out_channels 8→16``, ``li
 F.silu``); other lines as a compact old → new of the text that changed.
 
 Line numbers are those of the diff: a replaced or deleted line is numbered in the user's file,
-an inserted line in the variant (the ``-`` and ``+`` sides of a unified diff).
+an inserted line in the variant (the ``-`` and ``+`` sides of a unified diff). A change to the
+project's training script names it: ``train.py line 41: SGD lr 0.1→0.03``.
 Light: stdlib ``ast`` and ``difflib`` only (the editor and ``nnevolve show`` use it).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.analysis.catalog import lookup
@@ -24,6 +25,7 @@ from nnevolve.analysis.catalog import lookup
 MAX_TEXT = 60  # characters of code a phrase quotes before it elides the rest
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks `ast` and LSP count
 _TOKEN = re.compile(r"\w+|\S")  # names, numbers and single punctuation characters
+_RECIPE_CLASSES = frozenset({"optimizer", "scheduler"})  # named by their class, like layers
 _SIMPLE = re.compile(r"[\w.'\"-]+")  # a number, a name or a short string: no spaces needed
 
 
@@ -45,18 +47,28 @@ def source_lines(source: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def variant_changes(base: str, variant: str, *, base_analysis: Analysis | None = None) -> list[str]:
+def variant_changes(base: str, variant: str, *, base_analysis: Analysis | None = None,
+                    file: str | None = None) -> list[str]:
     """The phrases of :func:`diff_changes`, in line order (what every view shows)."""
-    return [change.phrase for change in diff_changes(base, variant, base_analysis=base_analysis)]
+    return [change.phrase for change in diff_changes(base, variant, base_analysis=base_analysis,
+                                                     file=file)]
 
 
 def diff_changes(
-    base: str, variant: str, *, base_analysis: Analysis | None = None
+    base: str, variant: str, *, base_analysis: Analysis | None = None, file: str | None = None
 ) -> list[Change]:
     """Each changed line of `variant` against `base`, in the order of the diff.
 
-    `base_analysis` is `analyze(base)` when the caller has it (one base, many variants).
+    `base_analysis` is `analyze(base)` when the caller has it (one base, many variants);
+    `file` names the file in each phrase (``train.py line 41: ...``; None: the model file).
     """
+    changes = _diff_changes(base, variant, base_analysis)
+    if file:
+        changes = [replace(change, phrase=f"{file} {change.phrase}") for change in changes]
+    return changes
+
+
+def _diff_changes(base: str, variant: str, base_analysis: Analysis | None) -> list[Change]:
     a, b = source_lines(base), source_lines(variant)
     old_items = _Items(base_analysis or analyze(base), a)
     new_items = _Items(analyze(variant), b)
@@ -173,8 +185,10 @@ def _call_change(old: LineItem, old_call: str, new: LineItem, new_call: str) -> 
     if not changed:
         return None
     entry = lookup(old.name)
-    # a layer by its class name (`Conv2d`), a function as the file calls it (`F.relu`)
-    short = entry.short if entry is not None and entry.is_module else old_callee
+    # a layer by its class name (`Conv2d`), a function as the file calls it (`F.relu`); an
+    # optimizer or scheduler by its class name (`SGD lr 0.1→0.03`)
+    short = (entry.short if entry is not None and entry.is_module
+             else old.name.rsplit(".", 1)[-1] if old.type in _RECIPE_CLASSES else old_callee)
     return f"{short} " + ", ".join(changed)
 
 

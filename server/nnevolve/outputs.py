@@ -1,4 +1,5 @@
-"""A run's output folder: one importable file per Pareto variant, pareto.json and pareto.png."""
+"""A run's output folder: one importable file per Pareto variant (and its training script when
+the variant changes it), pareto.json and pareto.png."""
 
 from __future__ import annotations
 
@@ -8,31 +9,37 @@ from pathlib import Path
 from typing import Any
 
 from nnevolve.store import Evaluation
+from nnevolve.variant_files import MODEL, VariantFile
 
 
-def variant_file_name(index: int) -> str:
-    """`variant-01.py`, `variant-02.py`, ... (1-based, most accurate first)."""
-    return f"variant-{index:02d}.py"
+def variant_file_name(index: int, script: str | None = None) -> str:
+    """`variant-01.py`, `variant-02.py`, ... (1-based, most accurate first); a variant's
+    training script `script` (e.g. `train.py`) beside it: `variant-01.train.py`."""
+    return f"variant-{index:02d}.{script}" if script else f"variant-{index:02d}.py"
 
 
-def write_variant_files(out_dir: Path, sources: Sequence[str]) -> list[Path]:
-    """Write each variant's complete source (the user's file with the edits applied)."""
+def write_variant_files(out_dir: Path, variants: Sequence[Sequence[VariantFile]]) -> list[Path]:
+    """Write each variant's complete files (the user's files with the edits applied): the model
+    file always, the training script when the variant changes it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for index, source in enumerate(sources, start=1):
-        path = out_dir / variant_file_name(index)
-        path.write_text(source, encoding="utf-8")
-        paths.append(path)
+    for index, files in enumerate(variants, start=1):
+        for file in files:
+            path = out_dir / variant_file_name(index, None if file.role == MODEL else file.name)
+            path.write_text(file.text, encoding="utf-8")
+            paths.append(path)
     return paths
 
 
 def pareto_entry(file: str, class_name: str, evaluation: Evaluation, changes: Sequence[str],
                  lineage: Sequence[dict[str, str]], *, cancelled: bool = False,
-                 model: str | None = None,
-                 kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+                 model: str | None = None, kwargs: dict[str, Any] | None = None,
+                 train_file: str | None = None) -> dict[str, Any]:
     """One element of pareto.json (`test_accuracy` only where the dataset has a test split):
-    `changes` against the user's network (nnevolve.changes), the `lineage` that bred it;
-    `"cancelled": true` when the run was cancelled (a front found so far, not the final one)."""
+    `changes` against the user's files (nnevolve.changes), the `lineage` that bred it;
+    `train_file`, the variant's training script (`variant-01.train.py`) when it changes the
+    project's; `"cancelled": true` when the run was cancelled (a front found so far, not the
+    final one)."""
     entry: dict[str, Any] = {
         "file": file, "class": class_name, "kwargs": dict(kwargs or {}),
         # the expression that builds the variant: `from variant_01 import *; eval(model)`
@@ -40,6 +47,8 @@ def pareto_entry(file: str, class_name: str, evaluation: Evaluation, changes: Se
         "accuracy": evaluation.accuracy, "params": evaluation.params,
         "latency_ms": evaluation.latency_ms, "changes": list(changes), "lineage": list(lineage),
     }
+    if train_file:
+        entry["train_file"] = train_file
     if cancelled:
         entry["cancelled"] = True
     if evaluation.test_accuracy is not None:

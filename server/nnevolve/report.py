@@ -210,7 +210,10 @@ def print_result(console: Console, result: RunResult, *, lineage: bool = False) 
     written = result.status == "finished" or any(v.file for v in result.pareto)
     if written and result.out_dir is not None:
         found = "what the run found so far: " if result.status == "cancelled" else ""
-        console.print(f"{found}variant-NN.py (NN = #), pareto.json and pareto.png in "
+        scripts = sorted({Path(v.train_file).name.split(".", 1)[1] for v in result.pareto
+                          if v.train_file})
+        beside = "".join(f", variant-NN.{s} (where # changes {s})" for s in scripts)
+        console.print(f"{found}variant-NN.py (NN = #){beside}, pareto.json and pareto.png in "
                       f"{result.out_dir}", soft_wrap=True)
     if result.status == "cancelled":
         console.print(f"continue it with: nnevolve evolve --resume {result.run_id}",

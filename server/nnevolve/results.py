@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from nnevolve.analysis import Analysis, analyze
-from nnevolve.changes import variant_changes
 from nnevolve.config import EvolveConfig
 from nnevolve.outputs import variant_file_name
 from nnevolve.recipe import Recipe, read_recipe
-from nnevolve.store import RunCounts, RunStore, StoreError, Variant
+from nnevolve.store import RunCounts, RunRecord, RunStore, StoreError, Variant
+from nnevolve.variant_files import changes_of
 
 
 @dataclass(frozen=True)
@@ -77,22 +77,28 @@ class ParetoVariant:
     changes: list[str]
     lineage: list[dict[str, str]]
     file: str | None = None  # its file in the output folder
+    # the project's training script as the variant changes it (None: unchanged), and its
+    # file in the output folder
+    train_source: str | None = None
+    train_file: str | None = None
     accuracy_spread: float | None = None  # standard deviation over the seeds
     latency_spread_ms: float | None = None
     seeds: int = 1
 
     @classmethod
-    def from_variant(cls, variant: Variant, base_source: str, file: str | None = None, *,
-                     base_analysis: Analysis | None = None) -> ParetoVariant:
+    def from_variant(cls, variant: Variant, run: RunRecord, file: str | None = None, *,
+                     base_analysis: Analysis | None = None,
+                     train_file: str | None = None) -> ParetoVariant:
         metrics = variant.figures
         assert metrics is not None and metrics.status == "ok"
         return cls(variant_id=variant.id, source=variant.source, source_hash=variant.source_hash,
                    accuracy=float(metrics.accuracy or 0.0), params=int(metrics.params or 0),
                    latency_ms=float(metrics.latency_ms or 0.0),
                    test_accuracy=metrics.test_accuracy,
-                   changes=variant_changes(base_source, variant.source,
-                                           base_analysis=base_analysis),
+                   changes=changes_of(run, variant, base_analysis=base_analysis),
                    lineage=list(variant.edits), file=file,
+                   train_source=variant.train_source,
+                   train_file=train_file if variant.train_source is not None else None,
                    accuracy_spread=metrics.accuracy_spread,
                    latency_spread_ms=metrics.latency_spread_ms, seeds=metrics.seeds)
 
@@ -100,6 +106,7 @@ class ParetoVariant:
         data = dict(self.__dict__)
         if not with_source:
             data.pop("source")
+            data.pop("train_source")
         return data
 
 
@@ -146,16 +153,18 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
     base = None
     if base_variant is not None and base_variant.evaluation is not None \
             and base_variant.evaluation.status == "ok":
-        base = ParetoVariant.from_variant(base_variant, record.base_source,
-                                          base_analysis=base_analysis)
+        base = ParetoVariant.from_variant(base_variant, record, base_analysis=base_analysis)
     front = [v for v in store.pareto(run_id) if not v.is_base]
     out_dir = Path(record.out_dir) if record.out_dir else None
-    pareto = [ParetoVariant.from_variant(v, record.base_source,
+    script = Path(record.train_file).name if record.train_file else None
+    pareto = [ParetoVariant.from_variant(v, record,
                                          _output_file(out_dir, i, record.status),
-                                         base_analysis=base_analysis)
+                                         base_analysis=base_analysis,
+                                         train_file=_output_file(out_dir, i, record.status,
+                                                                 script))
               for i, v in enumerate(front, start=1)]
     config = EvolveConfig.from_json(record.config)
-    recipe, warnings = describe_recipe(record.base_source, config)
+    recipe, warnings = describe_recipe(record.base_source, config, record.train_source)
     return RunResult(
         run_id=run_id, status=record.status, error=record.error, file=record.file,
         class_name=record.class_name, config=config, base=base,
@@ -165,13 +174,16 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
     )
 
 
-def describe_recipe(base_source: str, config: EvolveConfig) -> tuple[str, tuple[str, ...]]:
-    """Which recipe trains the variants, in words, and what of it is not honoured."""
+def describe_recipe(base_source: str, config: EvolveConfig,
+                    train_source: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """Which recipe trains the variants, in words, and what of it is not honoured
+    (`train_source`: the training script's text as the run stored it; None: read it)."""
     recipe = read_recipe(base_source)
     where = "the model file"
     if recipe.empty and config.train_path is not None:
         try:
-            recipe = read_recipe(config.train_path.read_text(encoding="utf-8"))
+            recipe = read_recipe(train_source if train_source is not None
+                                 else config.train_path.read_text(encoding="utf-8"))
             where = config.train_path.name
         except (OSError, UnicodeDecodeError):
             recipe = Recipe()
@@ -181,10 +193,11 @@ def describe_recipe(base_source: str, config: EvolveConfig) -> tuple[str, tuple[
     return f"{recipe.describe()} of {where}", recipe.ignored
 
 
-def _output_file(out_dir: Path | None, index: int, status: str) -> str | None:
+def _output_file(out_dir: Path | None, index: int, status: str,
+                 script: str | None = None) -> str | None:
     if out_dir is None or status not in ("finished", "cancelled"):  # Ctrl-C writes what it found
         return None
-    path = out_dir / variant_file_name(index)
+    path = out_dir / variant_file_name(index, script)
     return str(path) if path.is_file() else None
 
 

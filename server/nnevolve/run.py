@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnevolve.analysis import analyze
-from nnevolve.changes import variant_changes
 from nnevolve.config import EvolveConfig
 from nnevolve.datasets import DatasetError
 from nnevolve.evaluation import Budget, EvaluationPool
@@ -54,6 +53,7 @@ from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
 from nnevolve.search.time_budget import TimeBudget
 from nnevolve.store import Evaluation, RunStore, StoreError, Variant
+from nnevolve.variant_files import TRAIN, files_changes, variant_files
 
 
 class RunError(ValueError):
@@ -91,6 +91,9 @@ class _Setup:
     class_name: str
     base_source: str
     run_id: str | None = None  # set when resuming
+    # the project's training script (train_file) and its text as the run started ("": none)
+    train_file: str | None = None
+    train_source: str = ""
 
 
 def _new(config: EvolveConfig, file: Path | str | None, model: str | None) -> _Setup:
@@ -105,7 +108,10 @@ def _new(config: EvolveConfig, file: Path | str | None, model: str | None) -> _S
         spec = resolve_model(source, model)
     except GenomeError as exc:
         raise RunError(f"{file}: {exc}") from exc
-    return _Setup(config, str(path), spec.expression, source)
+    train_path = config.train_path
+    return _Setup(config, str(path), spec.expression, source,
+                  train_file=str(train_path.resolve()) if train_path is not None else None,
+                  train_source=_train_source(config))
 
 
 def _resume(config: EvolveConfig, store: RunStore, run_id: str) -> _Setup:
@@ -121,7 +127,14 @@ def _resume(config: EvolveConfig, store: RunStore, run_id: str) -> _Setup:
     # the machine may differ from the one that started the run: take this one's workers, and
     # the cluster it names (a cluster's address may change between sessions)
     resumed = stored.with_overrides({"workers": config.workers, "cluster": config.cluster})
-    return _Setup(resumed, record.file, record.class_name, record.base_source, run_id)
+    if record.train_source is not None:  # the script as the run started, as for the model
+        return _Setup(resumed, record.file, record.class_name, record.base_source, run_id,
+                      train_file=record.train_file, train_source=record.train_source)
+    # a run stored before runs kept their script: it is read again (the budget key checks it)
+    train_path = resumed.train_path
+    return _Setup(resumed, record.file, record.class_name, record.base_source, run_id,
+                  train_file=str(train_path.resolve()) if train_path is not None else None,
+                  train_source=_train_source(resumed))
 
 
 class _Session:
@@ -150,7 +163,7 @@ class _Session:
         budget = Budget(epochs=config.epochs, max_train_seconds=config.max_train_seconds,
                         batch_size=config.batch_size, lr=config.lr,
                         time_limit_s=config.time_limit_s, memory_mb=config.memory_mb,
-                        amp=config.amp, train_source=_train_source(config),
+                        amp=config.amp, train_source=self.setup.train_source,
                         latency_precise="latency" in config.objectives)
         try:
             # workers start in the background: the seed is checked meanwhile, so a model that
@@ -186,10 +199,12 @@ class _Session:
     # -- setup ------------------------------------------------------------------------------
 
     def _evolve_training(self) -> bool:
-        """Whether the recipe lines are sites: the setting, else whenever the file has one."""
+        """Whether the recipe lines are sites: the setting, else whenever the model file or the
+        training script writes one."""
         if self.config.evolve_training is not None:
             return self.config.evolve_training
-        return not read_recipe(self.setup.base_source).empty
+        return any(not read_recipe(text).empty
+                   for text in (self.setup.base_source, self.setup.train_source) if text)
 
     @property
     def engine_model(self) -> str:
@@ -205,6 +220,8 @@ class _Session:
                 base_hash=source_hash(setup.base_source), config=self.config.to_json(),
                 dataset_fingerprint=pool.fingerprint, budget_key=budget.key(),
                 train_seed=self.config.seed, confirm_seeds=self.config.confirm_seeds,
+                train_file=setup.train_file,
+                train_source=setup.train_source if setup.train_file else None,
             )
             self.store.set_out_dir(self.run_id, str(self.config.out_dir(self.run_id)))
             return
@@ -238,6 +255,8 @@ class _Session:
                 on_accept=lambda child: evaluator.start(child, breeder.generation),
                 time_budget=self.time_budget,
                 evolve_training=self._evolve_training(),
+                train_file=Path(setup.train_file).name if setup.train_file else "",
+                train_source=setup.train_source,
             )
             seed = self._seed(breeder, evaluator, pool)
             resumed = self._resumed(breeder, evaluator)
@@ -343,7 +362,7 @@ class _Session:
         record = self.store.get_run(self.run_id)
         assert record is not None
         seeds = range(record.train_seed + 1, record.train_seed + 1 + count)
-        jobs = [SeedJob(c.source, c.source_hash, self.engine_model, s)
+        jobs = [SeedJob(c.source, c.source_hash, self.engine_model, s, c.train_source)
                 for c in candidates for s in seeds]
 
         def progress(done: int, total: int) -> None:
@@ -511,7 +530,8 @@ def write_outputs(store: RunStore, run_id: str) -> Path:
         store.set_out_dir(run_id, str(out_dir))
     mark_out_dir(out_dir, run_id)
     front = [v for v in store.pareto(run_id) if not v.is_base]
-    write_variant_files(out_dir, [v.source for v in front])
+    files = [variant_files(record, v) for v in front]
+    write_variant_files(out_dir, files)
     base_analysis = analyze(record.base_source)  # one base, many variants
     try:
         spec = resolve_model(record.base_source, record.class_name, check_arguments=False)
@@ -519,10 +539,12 @@ def write_outputs(store: RunStore, run_id: str) -> Path:
         spec = ModelSpec(record.class_name, record.class_name, record.class_name, False)
     write_pareto_json(out_dir, [
         pareto_entry(variant_file_name(i), spec.class_name, v.figures,
-                     variant_changes(record.base_source, v.source, base_analysis=base_analysis),
+                     files_changes(f, base_analysis=base_analysis),
                      v.edits, cancelled=record.status == "cancelled",
-                     model=spec.expression, kwargs=spec.keywords)
-        for i, v in enumerate(front, start=1) if v.figures is not None
+                     model=spec.expression, kwargs=spec.keywords,
+                     train_file=next((variant_file_name(i, t.name) for t in f
+                                      if t.role == TRAIN), None))
+        for i, (v, f) in enumerate(zip(front, files), start=1) if v.figures is not None
     ])
     base = store.base_variant(run_id)
     front_ids = {v.id for v in front}
@@ -576,7 +598,7 @@ def _candidate(variant: Variant, class_name: str) -> Candidate:
     return Candidate(source=variant.source, source_hash=variant.source_hash,
                      class_name=class_name, parents=tuple(variant.parents),
                      edits=tuple(variant.edits), checked=True, variant_id=variant.id,
-                     metrics=variant.evaluation)
+                     metrics=variant.evaluation, train_source=variant.train_source)
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -110,7 +110,7 @@ class DaskEvaluationPool:
         """Nothing to wait for: the constructor waited for the cluster's workers."""
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
         """Send one variant to the cluster; the future's result is an EvalResult (never raises)."""
         future: Future[EvalResult] = Future()
         future.set_running_or_notify_cancel()
@@ -120,7 +120,7 @@ class DaskEvaluationPool:
             job_id = next(self._job_ids)
             task = self._client.submit(
                 _evaluate, self._data, source, class_name, with_test,
-                self.seed if seed is None else seed, self._settings,
+                self.seed if seed is None else seed, self._settings, train_source,
                 key=f"nnevolve-evaluate-{self._settings.session}-{job_id}", pure=False)
             self._jobs[job_id] = (future, task)
         task.add_done_callback(lambda done: self._finish(job_id, done))
@@ -259,13 +259,14 @@ def _describe_dataset(spec: str, settings: _Settings) -> tuple[str, tuple[int, .
 
 
 def _evaluate(data: DatasetSplits | str, source: str, class_name: str, with_test: bool,
-              seed: int, settings: _Settings) -> EvalResult:
+              seed: int, settings: _Settings, train_source: str | None = None) -> EvalResult:
     """One evaluation, in a child process of this worker's pool for the session."""
     try:
         pool = _session_pool(data, settings)
         if pool is None:  # the client closed the session
             return EvalResult.failed(CANCELLED, pool_failure=True)
-        future = pool.submit(source, class_name, with_test=with_test, seed=seed)
+        future = pool.submit(source, class_name, with_test=with_test, seed=seed,
+                             train_source=train_source)
     except Exception as exc:  # noqa: BLE001  (the pool, not the variant: reported as such)
         return EvalResult.failed(f"Dask worker cannot evaluate: {one_line(exc)}",
                                  pool_failure=True)

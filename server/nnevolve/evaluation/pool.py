@@ -55,6 +55,7 @@ class _Job:
     with_test: bool
     seed: int  # training seed: initial weights and shuffling
     future: Future
+    train_source: str | None = None  # the variant's training script (None: the budget's)
     started: bool = False
 
 
@@ -150,11 +151,12 @@ class EvaluationPool:
 
     # ----------------------------------------------------------------- public API
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
         """Queue one variant; the future's result is an :class:`EvalResult` (never an exception).
 
         `seed` seeds its training (weights, shuffling): the pool's seed unless given. The data
-        split is the pool's whatever the training seed.
+        split is the pool's whatever the training seed. `train_source`: the variant's own
+        training script (None: the budget's).
         """
         future: Future[EvalResult] = Future()
         with self._lock:
@@ -163,7 +165,8 @@ class EvaluationPool:
             fatal = self._fatal
             if fatal is None:
                 self._queue.append(_Job(next(self._job_ids), source, class_name, with_test,
-                                        self.seed if seed is None else seed, future))
+                                        self.seed if seed is None else seed, future,
+                                        train_source=train_source))
         if fatal is not None:
             future.set_running_or_notify_cancel()
             future.set_result(EvalResult.failed(fatal, pool_failure=True))
@@ -253,7 +256,7 @@ class EvaluationPool:
                 return
             try:
                 worker.conn.send((job.job_id, job.source, job.class_name, job.with_test,
-                                  job.seed))
+                                  job.seed, job.train_source))
             except (OSError, ValueError):  # the worker just died; _collect replaces it
                 with self._lock:
                     self._queue.appendleft(job)

@@ -137,8 +137,10 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
     loss_fn = _loss(recipe)
     scheduler = None
     if recipe is not None and recipe.scheduler is not None:
-        scheduler = getattr(torch.optim.lr_scheduler, recipe.scheduler.short)(
-            optimizer, **dict(recipe.scheduler.kwargs))
+        kwargs = dict(recipe.scheduler.kwargs)
+        if recipe.scheduler.short == "CosineAnnealingLR":  # T_max=epochs: the epochs trained
+            kwargs.setdefault("T_max", max(1, budget.epochs))
+        scheduler = getattr(torch.optim.lr_scheduler, recipe.scheduler.short)(optimizer, **kwargs)
     batch_size = (recipe.batch_size if recipe is not None and recipe.batch_size
                   else budget.batch_size)
     scaler = grad_scaler(x.device, budget.amp)  # a pass-through unless float16 on CUDA
@@ -174,8 +176,12 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | TensorSplits,
-                     budget: Budget, *, seed: int = 0, with_test: bool = False) -> EvalResult:
+                     budget: Budget, *, seed: int = 0, with_test: bool = False,
+                     train_source: str | None = None) -> EvalResult:
     """Build, count, time, train and score one variant; a variant's own error is a failed result.
+
+    Its recipe is the one written in ``source``, else in its training script: ``train_source``
+    when the variant carries its own, else the budget's (the project's ``train_file``).
 
     Seeded per call (weights, shuffling), so the same source and seed give the same accuracy.
     It trains where ``splits`` are: a worker passes them already on its device.
@@ -192,8 +198,9 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
         model.to(data.device)
         generator = torch.Generator().manual_seed(seed)
         recipe = read_recipe(source)
-        if recipe.empty and budget.train_source:  # the project's training script
-            recipe = read_recipe(budget.train_source)
+        script = budget.train_source if train_source is None else train_source
+        if recipe.empty and script:  # the variant's, else the project's training script
+            recipe = read_recipe(script)
         train_seconds = train_model(model, x_train, y_train, budget, generator,
                                     None if recipe.empty else recipe)
         val_accuracy = accuracy(model, x_val, y_val)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.model_classes import default_model_class, model_classes
-from nnevolve.genome.normalize import normalize_source, source_hash
+from nnevolve.genome.normalize import normalize_source, source_hash, variant_hash
 from nnevolve.genome.sites import SITE_KINDS, Anchor, Genome, Site
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "model_classes",
     "normalize_source",
     "source_hash",
+    "variant_hash",
 ]

@@ -43,3 +43,12 @@ def normalize_source(source: str) -> str:
 def source_hash(source: str) -> str:
     """Return the sha256 hex digest of :func:`normalize_source` of ``source``."""
     return hashlib.sha256(normalize_source(source).encode("utf-8")).hexdigest()
+
+
+def variant_hash(source: str, train_source: str | None = None) -> str:
+    """The identity of a variant: its model source's :func:`source_hash`, combined with its
+    training script's when the variant carries one (None: the project's script, unchanged)."""
+    digest = source_hash(source)
+    if train_source is None:
+        return digest
+    return hashlib.sha256(f"{digest}:{source_hash(train_source)}".encode()).hexdigest()

@@ -7,6 +7,7 @@ legal edit.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 
@@ -15,7 +16,7 @@ from nnevolve.genome import Genome
 from nnevolve.operators.common import Edit, Offspring
 from nnevolve.operators.config import crossover_config, delete_config, insert_config, mutate_config
 from nnevolve.operators.crossover import crossover as crossover_lines
-from nnevolve.operators.recipe import crossover_recipe, mutate_recipe
+from nnevolve.operators.recipe import RecipeText, crossover_recipe, mutate_recipe
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
 from nnevolve.operators.insert_block import insert_block
@@ -28,12 +29,14 @@ MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
                     "mutate_recipe": 4, "insert_block": 1}
 
 
-def crossover(a: Genome, b: Genome, rng: random.Random, *,
-              training: bool = False) -> Offspring | None:
+def crossover(a: Genome, b: Genome, rng: random.Random, *, training: bool = False,
+              train_a: RecipeText | None = None,
+              train_b: RecipeText | None = None) -> Offspring | None:
     """Typed crossover of layer lines, of configuration tables (when both parents have one
-    that differs) or of training-recipe lines: a child of ``a`` with material from ``b``."""
+    that differs) or of training-recipe lines (in the model files, or in the parents'
+    training scripts ``train_a`` / ``train_b``): a child of ``a`` with material from ``b``."""
     if training and rng.random() < 0.25:
-        child = crossover_recipe(a, b, rng)
+        child = crossover_recipe(a, b, rng, train_a, train_b)
         if child is not None:
             return child
     if a.config[1] and rng.random() < 0.3:
@@ -61,13 +64,15 @@ def shared_edits_noted(g: Genome, child: Offspring | None) -> Offspring | None:
             if built > 1:
                 edit = Edit(edit.op, f"{edit.summary} (in {owner}: all {built} instances)")
         edits.append(edit)
-    return Offspring(child.source, tuple(edits))
+    return dataclasses.replace(child, edits=tuple(edits))
 
 
-def mutate(g: Genome, rng: random.Random, pool: GenePool, *,
-           training: bool = False) -> Offspring | None:
+def mutate(g: Genome, rng: random.Random, pool: GenePool, *, training: bool = False,
+           train: RecipeText | None = None) -> Offspring | None:
     """One mutation of ``g``: an operator drawn by :data:`MUTATION_WEIGHTS`, then the others.
 
+    With ``training``, the recipe is edited where it is written: the model file, else the
+    training script ``train`` (the offspring then carries the script's new text).
     None only when no mutation operator finds a legal edit.
     """
     operators = {
@@ -81,7 +86,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool, *,
         "delete_config": lambda: delete_config(g, rng),
     }
     if training:  # the training recipe written in the file is part of the genome
-        operators["mutate_recipe"] = lambda: mutate_recipe(g, rng)
+        operators["mutate_recipe"] = lambda: mutate_recipe(g, rng, train)
     names = list(operators)
     while names:
         name = rng.choices(names, [MUTATION_WEIGHTS[n] for n in names])[0]
@@ -95,6 +100,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool, *,
 __all__ = [
     "Edit",
     "Offspring",
+    "RecipeText",
     "crossover",
     "crossover_config",
     "delete",

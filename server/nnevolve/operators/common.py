@@ -35,10 +35,13 @@ class Edit:
 
 @dataclass(frozen=True)
 class Offspring:
-    """A new variant: its complete source and the edits that made it from its parent(s)."""
+    """A new variant: its complete source and the edits that made it from its parent(s);
+    `train_source`, the project's training script when an edit changed it (None: the
+    parent's script as it was)."""
 
     source: str
     edits: tuple[Edit, ...]
+    train_source: str | None = None
 
 
 def finish(genome: Genome, rewrite: Rewrite, edits: Sequence[Edit]) -> Offspring | None:

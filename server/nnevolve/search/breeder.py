@@ -12,8 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nnevolve.genome import Genome, GenomeError, source_hash
-from nnevolve.operators import crossover, mutate
+from nnevolve.genome import Genome, GenomeError, source_hash, variant_hash
+from nnevolve.operators import RecipeText, crossover, mutate
 from nnevolve.operators.scale import size_ladder
 from nnevolve.search.candidate import Candidate, SearchCounts, edit_dicts
 from nnevolve.search.evaluator import RunCancelled
@@ -37,12 +37,18 @@ class Breeder:
                  should_stop: Callable[[], bool] = lambda: False,
                  on_accept: Callable[[Candidate], None] = lambda candidate: None,
                  evolve_training: bool = False,
-                 time_budget: TimeBudget | None = None) -> None:
+                 time_budget: TimeBudget | None = None,
+                 train_file: str = "", train_source: str = "") -> None:
         self.store, self.run_id, self.class_name = store, run_id, class_name
         self.should_stop = should_stop
         self.time_budget = time_budget  # once spent, accept() raises OutOfTime
         self.on_accept = on_accept  # e.g. start training it while the next child is bred
         self.evolve_training = evolve_training  # the recipe lines are sites too
+        # the project's training script (its file name and text as the user wrote it): a
+        # candidate with no train_source of its own trains with it
+        self.train_file, self.train_source = train_file, train_source
+        self._train_hash = _hash_or_none(train_source) if train_source else None
+        self._train_texts: OrderedDict[str, RecipeText | None] = OrderedDict()
         self.pool, self.checker, self.rng, self.counts = pool, checker, rng, counts
         self.generation = 0
         self.seen: set[str] = set()  # hashes of accepted candidates (to train or trained)
@@ -67,6 +73,18 @@ class Breeder:
             self._genomes.popitem(last=False)
         return genome
 
+    def train_text(self, candidate: Candidate) -> RecipeText | None:
+        """The candidate's training script, parsed (memoized); None without one."""
+        source = (candidate.train_source if candidate.train_source is not None
+                  else self.train_source)
+        if not (self.evolve_training and source and self.train_file):
+            return None
+        if source not in self._train_texts:
+            self._train_texts[source] = RecipeText.parse(source, self.train_file)
+            if len(self._train_texts) > _GENOME_CACHE:
+                self._train_texts.popitem(last=False)
+        return self._train_texts[source]
+
     def mutant(self, parent: Candidate) -> Candidate | None:
         """One random edit of `parent` (unchecked), or None when no legal edit exists."""
         if parent.liveness is None and not parent.checked:
@@ -75,7 +93,8 @@ class Breeder:
             if result.ok:
                 parent = self._repaired(parent, result)
         genome = self.genome(parent)
-        offspring = (mutate(genome, self.rng, self.pool, training=self.evolve_training)
+        offspring = (mutate(genome, self.rng, self.pool, training=self.evolve_training,
+                            train=self.train_text(parent))
                      if genome is not None else None)
         return self._child(parent, offspring)
 
@@ -92,22 +111,27 @@ class Breeder:
         if a is None or b is None:
             return None
         parents = receiver.lineage_ids() + donor.lineage_ids()
-        return self._child(receiver, crossover(a, b, self.rng, training=self.evolve_training),
-                           parents=parents)
+        child = crossover(a, b, self.rng, training=self.evolve_training,
+                          train_a=self.train_text(receiver), train_b=self.train_text(donor))
+        return self._child(receiver, child, parents=parents)
 
     def _child(self, parent: Candidate, offspring: Offspring | None,
                parents: tuple[int, ...] | None = None) -> Candidate | None:
         if offspring is None:
             return None
         source = offspring.source
+        train = (offspring.train_source if offspring.train_source is not None
+                 else parent.train_source)
         try:
-            digest = source_hash(source)
+            if train is not None and _hash_or_none(train) == self._train_hash:
+                train = None  # the user's own script again
+            digest = variant_hash(source, train)
         except GenomeError:
             return None  # an operator must not emit invalid Python; drop it if one does
         if digest == parent.source_hash:
             return None
         edits = edit_dicts(offspring.edits)
-        return parent.child(source, digest, edits, parents=parents)
+        return parent.child(source, digest, edits, parents=parents, train_source=train)
 
     # -- static check -----------------------------------------------------------------------
 
@@ -138,6 +162,7 @@ class Breeder:
                 self.run_id, source=candidate.source, source_hash=candidate.source_hash,
                 parents=candidate.parents, edits=candidate.edits, generation=self.generation,
                 status="rejected", reason=result.reason or "rejected by the static check",
+                train_source=candidate.train_source,
             )
             return None
         checked = self._repaired(candidate, result)
@@ -159,10 +184,11 @@ class Breeder:
             candidate.liveness = result.liveness
             return candidate
         repaired = Candidate(
-            source=result.source, source_hash=source_hash(result.source),
+            source=result.source,
+            source_hash=variant_hash(result.source, candidate.train_source),
             class_name=candidate.class_name, parents=candidate.parents,
             edits=candidate.edits + edit_dicts(result.fixes), checked=True,
-            liveness=result.liveness,
+            liveness=result.liveness, train_source=candidate.train_source,
         )
         return repaired
 
@@ -176,3 +202,10 @@ class Breeder:
             return False
         self.seen.add(candidate.source_hash)
         return True
+
+
+def _hash_or_none(source: str) -> str | None:
+    try:
+        return source_hash(source)
+    except GenomeError:
+        return None

@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class Candidate:
-    """The source of one variant, its lineage, and where it stands in the run.
+    """The files of one variant, its lineage, and where it stands in the run.
 
-    `edits` are cumulative from the seed network along the first parent, so a variant's
-    edit list reads as "what was done to your network".
+    A variant is the model file (`source`, always) and, when an edit changed it, the
+    project's training script (`train_source`; None: the script as the user wrote it);
+    `source_hash` identifies both (genome.variant_hash). `edits` are cumulative from the seed
+    network along the first parent, so a variant's edit list reads as "what was done to your
+    network".
     """
 
     source: str
@@ -30,17 +33,20 @@ class Candidate:
     metrics: Evaluation | None = None  # set once evaluated (trained or from the cache)
     # what the static check saw the model build and run: decides the genome's live sites
     liveness: Liveness | None = None
+    train_source: str | None = None  # the training script when it differs from the user's
 
     @property
     def evaluated(self) -> bool:
         return self.metrics is not None
 
     def child(self, source: str, source_hash: str, new_edits: tuple[dict[str, str], ...],
-              *, parents: tuple[int, ...] | None = None) -> Candidate:
+              *, parents: tuple[int, ...] | None = None,
+              train_source: str | None = None) -> Candidate:
         """An unchecked child of this candidate that inherits its edit history."""
         lineage = parents if parents is not None else self.lineage_ids()
         return Candidate(source=source, source_hash=source_hash, class_name=self.class_name,
-                         parents=lineage, edits=self.edits + new_edits)
+                         parents=lineage, edits=self.edits + new_edits,
+                         train_source=train_source)
 
     def lineage_ids(self) -> tuple[int, ...]:
         """Parent ids for a child: this candidate when stored, else its own parents."""

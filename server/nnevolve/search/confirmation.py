@@ -33,6 +33,7 @@ class SeedJob:
     source_hash: str
     class_name: str
     seed: int
+    train_source: str | None = None  # the variant's training script (None: the project's)
 
 
 def train_seeds(jobs: Sequence[SeedJob], *, store: RunStore, pool: EvaluationPool,
@@ -51,7 +52,8 @@ def train_seeds(jobs: Sequence[SeedJob], *, store: RunStore, pool: EvaluationPoo
         if cached is not None and not is_timeout(cached.reason):
             results[(job.source_hash, job.seed)] = cached
             continue
-        future = pool.submit(job.source, job.class_name, with_test=with_test, seed=job.seed)
+        future = pool.submit(job.source, job.class_name, with_test=with_test, seed=job.seed,
+                             train_source=job.train_source)
         futures[future] = (job.source_hash, job.seed)
     total = len(results) + len(futures)
     on_result(len(results), total)

@@ -89,7 +89,7 @@ class Evaluator:
     def _submit(self, digest: str, candidates: list[Candidate]) -> None:
         first = candidates[0]
         future = self.pool.submit(first.source, first.class_name, with_test=self.with_test,
-                                  seed=self.train_seed)
+                                  seed=self.train_seed, train_source=first.train_source)
         self._in_flight[digest] = (future, candidates)
 
     def _claim_key(self, digest: str) -> str:
@@ -107,7 +107,7 @@ class Evaluator:
         candidate.variant_id = self.store.add_variant(
             self.run_id, source=candidate.source, source_hash=candidate.source_hash,
             parents=candidate.parents, edits=candidate.edits, generation=generation,
-            is_base=is_base,
+            is_base=is_base, train_source=candidate.train_source,
         )
 
     def _use_cached(self, candidate: Candidate, cached: Evaluation, is_base: bool) -> None:

@@ -72,10 +72,13 @@ class RunRecord:
     train_seed: int = 0  # the search trains every variant with this seed
     confirm_seeds: int = 0  # the front is confirmed with seeds train_seed + 1 … + confirm_seeds
     calibration: dict[str, Any] | None = None  # the noise measured on the base network
+    train_file: str | None = None  # the project's training script (train_file), if any
+    train_source: str | None = None  # its text when the run started
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("base_source")
+        data.pop("train_source")
         data["counts"] = self.counts.to_json()
         return data
 
@@ -99,6 +102,8 @@ class Variant:
     evaluation: Evaluation | None  # trained with the run's seed
     # the mean over the run's confirmation seeds, once all of them trained
     confirmed: Evaluation | None = None
+    # the run's training script as this variant changed it (None: unchanged)
+    train_source: str | None = None
 
     @property
     def figures(self) -> Evaluation | None:
@@ -111,4 +116,5 @@ class Variant:
         data["confirmed"] = self.confirmed.to_json() if self.confirmed else None
         if not with_source:
             data.pop("source")
+            data.pop("train_source")
         return data

@@ -31,7 +31,7 @@ _VARIANT_COLUMNS = """
     v.reason, v.cached, v.is_base, v.is_pareto,
     e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
     e.total_seconds, e.reason, e.latency_spread_ms, r.train_seed, r.confirm_seeds,
-    r.dataset_fingerprint, r.budget_key
+    r.dataset_fingerprint, r.budget_key, v.train_source
 """
 _VARIANT_JOIN = """
     FROM variants v JOIN runs r ON r.id = v.run_id
@@ -123,21 +123,26 @@ class RunStore:
         out_dir: str | None = None,
         train_seed: int = 0,
         confirm_seeds: int = 0,
+        train_file: str | None = None,
+        train_source: str | None = None,
     ) -> str:
         """Record a new run (status `running`) and return its id.
 
         Its variants are trained with `train_seed`; its front is confirmed with the
         `confirm_seeds` seeds after it (a variant's `confirmed` figures are their mean).
+        `train_file` / `train_source`: the project's training script and its text, the base
+        of the variants that change it.
         """
         run_id = new_run_id()
         now = time.time()
         self._write(
             "INSERT INTO runs (id, file, class_name, base_source, base_hash, config,"
             " dataset_fingerprint, budget_key, status, out_dir, created_at, started_at,"
-            " train_seed, confirm_seeds)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            " train_seed, confirm_seeds, train_file, train_source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             (run_id, file, class_name, base_source, base_hash, json.dumps(config),
-             dataset_fingerprint, budget_key, out_dir, now, now, train_seed, confirm_seeds),
+             dataset_fingerprint, budget_key, out_dir, now, now, train_seed, confirm_seeds,
+             train_file, train_source),
         )
         return run_id
 
@@ -229,15 +234,20 @@ class RunStore:
         status: str = "pending",
         reason: str | None = None,
         is_base: bool = False,
+        train_source: str | None = None,
     ) -> int:
-        """Record a variant of a run and return its id; an already-recorded source keeps its row."""
+        """Record a variant of a run and return its id; an already-recorded source keeps its row.
+
+        `train_source`: the run's training script as the variant changed it (None: unchanged).
+        """
         with self._lock:
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO variants (run_id, source_hash, source, parents, edits,"
-                " generation, status, reason, is_base, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " generation, status, reason, is_base, created_at, train_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, source_hash, source, json.dumps(list(parents)),
-                 json.dumps(list(edits)), generation, status, reason, int(is_base), time.time()),
+                 json.dumps(list(edits)), generation, status, reason, int(is_base), time.time(),
+                 train_source),
             )
             if cursor.rowcount:
                 return int(cursor.lastrowid or 0)
@@ -383,7 +393,7 @@ class RunStore:
 _RUN_COLUMNS = (
     "id, file, class_name, base_source, base_hash, config, dataset_fingerprint, budget_key,"
     " status, error, out_dir, generation, created_at, started_at, finished_at, train_seed,"
-    " confirm_seeds, calibration"
+    " confirm_seeds, calibration, train_file, train_source"
 )
 
 
@@ -395,7 +405,7 @@ def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]
         id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
         parents=json.loads(row[4]), edits=json.loads(row[5]), generation=row[6],
         status=row[7], reason=row[8], cached=bool(row[9]), is_base=bool(row[10]),
-        is_pareto=bool(row[11]), evaluation=evaluation,
+        is_pareto=bool(row[11]), evaluation=evaluation, train_source=row[25],
     )
     train_seed, confirm_seeds = int(row[21]), int(row[22])
     return variant, list(range(train_seed + 1, train_seed + confirm_seeds + 1)), (row[23], row[24])

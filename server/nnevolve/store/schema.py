@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2  # 2: training seed in the cache key; calibration and confirmation of a run
+SCHEMA_VERSION = 3  # 2: training seed in the cache key; calibration and confirmation of a run;
+# 3: the training script of a run (train_file) and of a variant that changes it
 
 # Metrics live in `evaluations` only (the cache); variants join them through the run's
 # dataset fingerprint and budget key, so a cached result is never copied.
@@ -30,7 +31,9 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at REAL,
     train_seed INTEGER NOT NULL DEFAULT 0,  -- the search trains every variant with this seed
     confirm_seeds INTEGER NOT NULL DEFAULT 0,  -- the front is confirmed with the next N seeds
-    calibration TEXT  -- JSON: the noise measured on the base network before the search
+    calibration TEXT,  -- JSON: the noise measured on the base network before the search
+    train_file TEXT,  -- the project's training script (train_file), NULL when it has none
+    train_source TEXT  -- its text when the run started (the base of variants that change it)
 );
 CREATE TABLE IF NOT EXISTS variants (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,6 +49,7 @@ CREATE TABLE IF NOT EXISTS variants (
     is_base INTEGER NOT NULL DEFAULT 0,
     is_pareto INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
+    train_source TEXT,  -- the variant's training script; NULL: the run's, unchanged
     UNIQUE (run_id, source_hash)
 );
 CREATE INDEX IF NOT EXISTS variants_by_run ON variants (run_id, status);
@@ -97,6 +101,14 @@ _FROM_1 = [
     "ALTER TABLE evaluations_2 RENAME TO evaluations",
 ]
 
+# Version 2 had no training scripts: a run's variants all trained with the script as it was
+# (NULL here), so its runs read and resume as they did.
+_FROM_2 = [
+    "ALTER TABLE runs ADD COLUMN train_file TEXT",
+    "ALTER TABLE runs ADD COLUMN train_source TEXT",
+    "ALTER TABLE variants ADD COLUMN train_source TEXT",
+]
+
 
 class StoreError(RuntimeError):
     """The run store cannot be opened or used (clear one-line message)."""
@@ -127,6 +139,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
             for statement in _FROM_1:
                 conn.execute(statement)
             version = 2
+        if version == 2:
+            for statement in _FROM_2:
+                conn.execute(statement)
+            version = 3
         conn.execute("UPDATE schema_version SET version = ?", (version,))
     except BaseException:
         conn.execute("ROLLBACK")

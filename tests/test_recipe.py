@@ -127,6 +127,7 @@ def test_recipe_lines_are_evolved_in_place():
     assert any("SGD momentum 0 → 0.9" in s for s in summaries)
     assert any("optimizer SGD →" in s for s in summaries)
     assert any("DataLoader batch_size 64 →" in s for s in summaries)
+    assert any(s.startswith("insert scheduler") for s in summaries)  # none written: one added
 
 
 def test_recipe_lines_cross_between_parents_and_are_listed_as_sites():

@@ -47,7 +47,7 @@ def test_recipe_lines_of_the_training_script_are_evolved_there():
     genome = Genome.parse(MODEL, "Net")  # the model file writes no recipe
     rng = random.Random(0)
     summaries = set()
-    for _ in range(25):
+    for _ in range(40):
         child = mutate_recipe(genome, rng, _script())
         assert child is not None and child.source == MODEL  # the model file is untouched
         assert child.train_source is not None and child.train_source != SCRIPT
@@ -56,6 +56,8 @@ def test_recipe_lines_of_the_training_script_are_evolved_there():
     assert any(s.startswith("SGD lr 0.05 →") and s.endswith("at train.py line 16")
                for s in summaries)
     assert any("StepLR gamma 0.7 →" in s for s in summaries)
+    assert any(s.startswith("delete scheduler StepLR") for s in summaries)
+    assert any(s.startswith("scheduler StepLR →") for s in summaries)
     # the recipe is part of the genome only with training; without the script, no recipe
     assert mutate_recipe(genome, rng) is None
     pool = GenePool()

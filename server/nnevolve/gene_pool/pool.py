@@ -7,7 +7,7 @@ import json
 import os
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -77,11 +77,12 @@ class Block:
     ``nn.ReLU()``), in canonical spelling, and where they come from."""
 
     codes: tuple[str, ...]
-    origin: str
+    origin: str  # "zoo:torchvision vgg.py" or a workspace file's path
 
     @property
-    def provenance(self) -> str | None:
-        return provenance(self.origin)
+    def provenance(self) -> str:
+        """``from torchvision vgg.py``, ``from models/net.py``."""
+        return provenance(self.origin) or f"from {self.origin}"
 
 
 def normalize_gene_code(code: str) -> str:
@@ -163,7 +164,13 @@ class GenePool:
         (nothing when it is not installed); returns how many genes and blocks were new."""
         harvest = zoo_harvest(package)
         added = sum(self._insert(code, type_, origin) for code, type_, origin in harvest.genes)
-        for codes, origin in harvest.blocks:
+        self._db.commit()
+        return added + self.add_blocks(harvest.blocks)
+
+    def add_blocks(self, blocks: Iterable[tuple[Sequence[str], str]]) -> int:
+        """Add multi-line blocks, each (canonical layer calls, origin); returns how many were new."""
+        added = 0
+        for codes, origin in blocks:
             cursor = self._db.execute("INSERT OR IGNORE INTO blocks (code, origin) VALUES (?, ?)",
                                       (json.dumps(list(codes)), origin))
             added += cursor.rowcount > 0

@@ -22,11 +22,12 @@ from nnevolve.operators.insert import insert
 from nnevolve.operators.insert_block import insert_block
 from nnevolve.operators.mutate_args import mutate_args
 from nnevolve.operators.replace import replace
+from nnevolve.operators.replace_block import replace_block
 
 # how often mutate() tries each operator first: small parameter steps most, structure less
 MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
                     "mutate_config": 4, "insert_config": 2, "delete_config": 2,
-                    "mutate_recipe": 4, "insert_block": 1}
+                    "mutate_recipe": 4, "insert_block": 1, "replace_block": 1}
 
 
 def crossover(a: Genome, b: Genome, rng: random.Random, *, training: bool = False,
@@ -80,6 +81,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool, *, training: bool = Fa
         "insert": lambda: insert(g, rng, pool),
         "insert_block": lambda: insert_block(g, rng, pool),
         "replace": lambda: replace(g, rng, pool),
+        "replace_block": lambda: replace_block(g, rng, pool),
         "delete": lambda: delete(g, rng),
         "mutate_config": lambda: mutate_config(g, rng),
         "insert_config": lambda: insert_config(g, rng),
@@ -113,4 +115,5 @@ __all__ = [
     "mutate",
     "mutate_args",
     "replace",
+    "replace_block",
 ]

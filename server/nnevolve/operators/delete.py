@@ -95,14 +95,14 @@ def delete_site(g: Genome, site: Site) -> Offspring | None:
             return None
         summary = words
     else:
-        _unwrap(anchor.call, anchor.statement, rewrite)
+        unwrap(anchor.call, anchor.statement, rewrite)
         summary = f"delete {code} at line {site.line}"
     return finish(g, rewrite, [Edit("delete", summary)])
 
 
 def _delete_attribute(g: Genome, site: Site, rewrite: Rewrite) -> str | None:
     anchor = g.anchor(site)
-    plain = anchor.other_uses == 0 and all(_is_plain_call(c) for c in anchor.use_calls)
+    plain = anchor.other_uses == 0 and all(is_plain_call(c) for c in anchor.use_calls)
     if not plain:
         identity = layer_expression(g, "nn.Identity()", rewrite)
         if identity is None:
@@ -111,17 +111,17 @@ def _delete_attribute(g: Genome, site: Site, rewrite: Rewrite) -> str | None:
         return f"replace self.{site.container} = {one_line(site.code)} by nn.Identity() at line {site.line}"
     rewrite.remove_statement(anchor.statement)
     for call, statement in zip(anchor.use_calls, anchor.use_statements):
-        _unwrap(call, statement, rewrite)
+        unwrap(call, statement, rewrite)
     uses = f" and its {len(site.uses)} use{'s' if len(site.uses) != 1 else ''}" if site.uses else ""
     return f"delete self.{site.container} = {one_line(site.code)} at line {site.line}{uses}"
 
 
-def _is_plain_call(call: cst.Call) -> bool:
+def is_plain_call(call: cst.Call) -> bool:
     """``self.x(h)``: one positional argument, nothing else."""
     return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
 
 
-def _unwrap(call: cst.Call, statement: cst.SimpleStatementLine | None, rewrite: Rewrite) -> None:
+def unwrap(call: cst.Call, statement: cst.SimpleStatementLine | None, rewrite: Rewrite) -> None:
     """Make ``call`` give way to its first argument; ``x = f(x)`` goes altogether."""
     argument = call.args[0].value
     if statement is not None and _is_self_update(statement, call, argument):

@@ -75,7 +75,7 @@ def canonical_code(g: Genome, site: Site) -> str | None:
 
 # width parameters by layer family, with their positions: a replacement keeps the old
 # layer's width expressions where they are not plain numbers (a block built for many widths)
-_WIDTHS: dict[str, tuple[tuple[str, int], ...]] = {
+WIDTH_ARGS: dict[str, tuple[tuple[str, int], ...]] = {
     **{f"Conv{d}": (("in_channels", 0), ("out_channels", 1)) for d in ("1d", "2d", "3d")},
     **{f"ConvTranspose{d}": (("in_channels", 0), ("out_channels", 1)) for d in ("1d", "2d", "3d")},
     "Linear": (("in_features", 0), ("out_features", 1)),
@@ -100,9 +100,9 @@ def keep_symbolic_widths(old: cst.Call, new: cst.Call) -> cst.Call:
     instance of a block and breaks the others)."""
     old_kind = code_of(old.func).rsplit(".", 1)[-1]
     new_kind = code_of(new.func).rsplit(".", 1)[-1]
-    old_widths = dict(_WIDTHS.get(old_kind, ()))
+    old_widths = dict(WIDTH_ARGS.get(old_kind, ()))
     args = list(new.args)
-    for name, position in _WIDTHS.get(new_kind, ()):
+    for name, position in WIDTH_ARGS.get(new_kind, ()):
         source_name = name if name in old_widths else _SAME_WIDTH.get(name)
         if source_name not in old_widths:
             continue

@@ -1,0 +1,120 @@
+"""Block replacement: a run of layers gives way to a block of the gene pool, with the run's
+widths and downsampling, so the network builds and its head sees the same feature map."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from genome_support import changed_lines
+from nnevolve.evaluation.train import build_model
+from nnevolve.gene_pool import GenePool
+from nnevolve.gene_pool.pool import Block
+from nnevolve.genome import Genome
+from nnevolve.operators.replace_block import adapted_block, layer_runs, replace_block, replace_run
+from nnevolve.repair import repair
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+# classic files of the samples, each with its model expression
+CLASSIC = [("vgg_cfg.py", "VGG11"), ("convnet_small.py", "SmallConvNet"),
+           ("layers_append.py", "AppendNet"), ("resnet_blocks.py", "ResNet8"), ("fcn.py", "FCN")]
+BLOCKS = [
+    # AlexNet's stem: an 11x11 stride-4 convolution and a 3/2 max-pool (no 8x8 image survives)
+    Block(("nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2)", "nn.ReLU(inplace=True)",
+           "nn.MaxPool2d(kernel_size=3, stride=2)"), "zoo:torchvision alexnet.py"),
+    Block(("nn.Conv2d(32, 16, 1, padding=0, stride=1, bias=False)", "nn.BatchNorm2d(16)"),
+          "zoo:torchvision mnasnet.py"),
+    Block(("nn.Conv2d(64, 32, kernel_size=5, padding=2)", "nn.BatchNorm2d(32)", "nn.SiLU()",
+           "nn.AvgPool2d(2)"), "models/mine.py"),
+    Block(("nn.Linear(512 * 7 * 7, 4096)", "nn.ReLU(True)", "nn.Dropout(p=0.5)"),
+          "zoo:torchvision vgg.py"),
+]
+
+
+def _head_input(model: nn.Module) -> tuple[int, ...]:
+    """The shape the output layer (the last Linear) is given for a batch of digits."""
+    seen: list[tuple[int, ...]] = []
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    head.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
+    model.eval()
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 10)
+    return seen[-1]
+
+
+@pytest.mark.parametrize(("name", "model"), CLASSIC)
+def test_every_replacement_builds_with_the_same_shape_at_the_head(name: str, model: str) -> None:
+    source = (SAMPLES / name).read_text()
+    g = Genome.parse(source, model)
+    before = _head_input(build_model(source, model))
+    runs = layer_runs(g)
+    assert runs
+    children = [replace_run(g, run, block) for run in runs for block in BLOCKS]
+    children = [c for c in children if c is not None]
+    assert children
+    for child in children:
+        fixed = repair(child.source, model, (1, 8, 8), 10)
+        # the run's widths are kept: nothing for the repair to fix
+        assert fixed.ok and fixed.fixes == (), (child.edits, fixed.reason, fixed.fixes)
+        assert _head_input(build_model(child.source, model)) == before, child.edits
+
+
+def test_a_block_takes_the_runs_widths_stride_and_pooling() -> None:
+    g = Genome.parse((SAMPLES / "convnet_small.py").read_text(), "SmallConvNet")
+    [conv_run, _] = layer_runs(g)
+    assert [s.line for s in conv_run.sites] == [12, 18, 13]  # conv1, F.relu, pool
+    # AlexNet's stem downsamples 8x8 to nothing: it keeps its norm-free look but takes the
+    # run's stride, a padding that keeps the size and the run's pooling
+    assert adapted_block(conv_run, BLOCKS[0]) == [
+        "nn.Conv2d(1, 8, kernel_size=11, padding=5)", "nn.ReLU(inplace=True)", "nn.MaxPool2d(2)"]
+    # a block that maps every size as the run does is kept as it is, widths aside
+    assert adapted_block(conv_run, BLOCKS[2]) == [
+        "nn.Conv2d(1, 8, kernel_size=5, padding=2)", "nn.BatchNorm2d(8)", "nn.SiLU()",
+        "nn.AvgPool2d(2)"]
+
+
+def test_an_attribute_run_becomes_one_sequential_and_the_others_go_with_their_uses() -> None:
+    source = (SAMPLES / "convnet_small.py").read_text()
+    g = Genome.parse(source, "SmallConvNet")
+    child = replace_run(g, layer_runs(g)[0], BLOCKS[2])
+    assert child is not None
+    removed, added = changed_lines(source, child.source)
+    assert [line.strip() for line in added] == [
+        "self.conv1 = nn.Sequential(nn.Conv2d(1, 8, kernel_size=5, padding=2), "
+        "nn.BatchNorm2d(8), nn.SiLU(), nn.AvgPool2d(2))",
+        "x = self.conv1(x)"]
+    assert "self.pool = nn.MaxPool2d(2)" in [line.strip() for line in removed]
+    assert child.edits[0].summary == (
+        "replace nn.Conv2d(1, 8, 3, padding=1) → F.relu → nn.MaxPool2d(2) at line 12 by "
+        "nn.Conv2d(1, 8, kernel_size=5, padding=2) → nn.BatchNorm2d(8) → nn.SiLU() → "
+        "nn.AvgPool2d(2) (block from models/mine.py)")
+
+
+def test_a_symbolic_stride_is_kept_in_a_block_class_built_many_times() -> None:
+    source = (SAMPLES / "resnet_blocks.py").read_text()
+    g = Genome.parse(source, "ResNet8")
+    run = next(r for r in layer_runs(g) if r.sites[0].line == 20)  # BasicBlock.conv1 → bn1
+    assert adapted_block(run, BLOCKS[0])[0] == (
+        "nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1)")
+
+
+def test_a_replacement_that_computes_the_same_is_not_offered() -> None:
+    g = Genome.parse((SAMPLES / "fcn.py").read_text(), "FCN")
+    same = Block(("nn.Linear(10, 20)", "nn.ReLU(inplace=True)", "nn.Dropout(0.2)"), "catalog")
+    first, second = layer_runs(g)  # Linear → ReLU → Dropout(0.2), Linear → ReLU
+    assert replace_run(g, first, same) is None
+    assert replace_run(g, second, same) is not None  # it adds a dropout
+
+
+def test_the_operator_draws_blocks_of_the_runs_kind(tmp_path: Path) -> None:
+    with GenePool() as pool:
+        pool.add_blocks([(b.codes, b.origin) for b in BLOCKS])
+        g = Genome.parse((SAMPLES / "vgg_cfg.py").read_text(), "VGG11")
+        children = [replace_block(g, random.Random(seed), pool) for seed in range(10)]
+    summaries = {c.edits[0].summary for c in children if c is not None}
+    assert summaries and all(s.startswith("replace nn.Conv2d(in_channels, x") for s in summaries)
+    assert not any("Linear" in s for s in summaries)  # a conv run is given conv blocks

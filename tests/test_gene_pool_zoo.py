@@ -159,3 +159,66 @@ def test_torchvision_model_sources_feed_a_runs_pool_when_installed(tmp_path: Pat
     with default_gene_pool(tmp_path / "seed.py", tmp_path / ".nnevolve") as pool:
         assert any(g.provenance == "from torchvision alexnet.py" for g in pool.genes())
         assert any(b.provenance == "from torchvision alexnet.py" for b in pool.blocks())
+
+
+def test_the_zoo_packages_setting_names_packages_to_harvest(tmp_path: Path) -> None:
+    from nnevolve.config import ConfigError, EvolveConfig, load_config
+
+    assert EvolveConfig().zoo_packages == ("torchvision",)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nnevolve]\nzoo_packages = ["torchvision", "timm"]\n')
+    config = load_config(tmp_path)
+    assert config.zoo_packages == ("torchvision", "timm")
+    assert EvolveConfig.from_json(config.to_json()).zoo_packages == ("torchvision", "timm")
+    # a dotted name would import its parent package to be found
+    (tmp_path / "pyproject.toml").write_text('[tool.nnevolve]\nzoo_packages = ["torch.nn"]\n')
+    with pytest.raises(ConfigError, match="'zoo_packages' must be a list of installed package"):
+        load_config(tmp_path)
+
+
+def test_named_zoos_are_harvested_unimported_and_a_missing_one_is_skipped_with_a_warning(
+        fake_zoo: Path, tmp_path: Path) -> None:
+    from nnevolve.gene_pool.pool import ZooWarning
+
+    flat = tmp_path / "site" / "flatzoo"  # a package without a models/ folder
+    (flat / "_private").mkdir(parents=True)
+    (flat / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+    (flat / "layers.py").write_text(ZOO_NET.replace("nn.Dropout(0.5)", "nn.Dropout(0.25)"))
+    (flat / "_private" / "hidden.py").write_text("import torch.nn as nn\nx = nn.Hardshrink(0.37)\n")
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "seed.py").write_text(SEED)
+    with pytest.warns(ZooWarning, match="'no_such_zoo' is not installed"):
+        pool = default_gene_pool(tmp_path / "project" / "seed.py", tmp_path / "store",
+                                 ("fakezoo", "flatzoo", "no_such_zoo"))
+    with pool:
+        provenances = {b.provenance for b in pool.blocks()}
+        assert {"from fakezoo net.py", "from flatzoo layers.py"} <= provenances
+        assert not any(g.code == "nn.Hardshrink(0.37)" for g in pool.genes())  # private files
+    assert "fakezoo" not in sys.modules and "flatzoo" not in sys.modules
+
+
+WORKSPACE_NET = '''import torch.nn as nn
+
+
+class Res(nn.Module):
+    def __init__(self, channels, planes):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+
+    def forward(self, x):
+        return x + self.body(x)
+'''
+
+
+def test_workspace_model_files_give_blocks_and_residual_classes(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mine.py").write_text(WORKSPACE_NET)
+    (tmp_path / "notes.py").write_text("import torch\nLAYERS = [torch.nn.Conv2d(1, 2, 3), "
+                                       "torch.nn.ReLU()]\n")  # defines no module: lines only
+    with GenePool() as pool:
+        pool.harvest_workspace(tmp_path)
+        assert [(b.codes, b.provenance) for b in pool.blocks()] == [
+            (("nn.Conv2d(16, 16, 3, padding=1)", "nn.BatchNorm2d(16)", "nn.ReLU()"),
+             "from models/mine.py")]
+        [res] = pool.residual_blocks()
+        assert (res.name, res.provenance, res.expansion) == ("Res", "from models/mine.py", 1)

@@ -24,6 +24,7 @@ ALGORITHMS = ("nsga2", "random")
 _PATH_SPECS = ("idx:", "npz:", "folder:")  # dataset specs that name a file or folder
 OBJECTIVES = ("error", "params", "latency")
 _PATH_KEYS = ("data_dir", "store", "out", "train_file")
+DEFAULT_ZOOS = ("torchvision",)  # model zoos harvested for the gene pool by default
 DEVICE_SETTINGS = "auto, cpu, cuda or cuda:N"
 _DEVICE_SETTING = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -77,6 +78,9 @@ class EvolveConfig:
     # the recipe lines are sites too (learning rate, momentum, optimizer, ...); None = whenever
     # a recipe is written in the model file
     evolve_training: bool | None = None
+    # installed packages whose network definitions feed the gene pool (read as text, never
+    # imported); one that is not installed is skipped with a warning
+    zoo_packages: tuple[str, ...] = DEFAULT_ZOOS
     root: Path = field(default_factory=Path.cwd)
 
     @property
@@ -120,6 +124,7 @@ class EvolveConfig:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["objectives"] = list(self.objectives)
+        data["zoo_packages"] = list(self.zoo_packages)
         for key in (*_PATH_KEYS, "root"):
             data[key] = None if data[key] is None else str(data[key])
         return data
@@ -260,6 +265,13 @@ def _convert(key: str, value: Any, where: str) -> Any:
                 or any(item not in OBJECTIVES for item in value)):
             raise wrong("a non-empty list drawn from " + ", ".join(OBJECTIVES))
         return tuple(name for name in OBJECTIVES if name in value)
+    if key == "zoo_packages":
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, (list, tuple)) or any(
+                not isinstance(item, str) or not item.isidentifier() for item in value):
+            raise wrong("a list of installed package names such as [\"torchvision\", \"timm\"]")
+        return tuple(dict.fromkeys(value))
     if key in _PATH_KEYS:
         if not isinstance(value, (str, Path)) or not str(value):
             raise wrong("a path")

@@ -245,7 +245,8 @@ class _Session:
         )
         genes: GenePool | None = None  # its SQLite connection is closed when the search ends
         try:
-            genes = default_gene_pool(Path(setup.file), config.store_path.parent)
+            genes = default_gene_pool(Path(setup.file), config.store_path.parent,
+                                      config.zoo_packages)
             breeder = Breeder(
                 store=self.store, run_id=self.run_id, class_name=self.engine_model,
                 pool=genes,

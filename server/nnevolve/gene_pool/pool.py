@@ -7,6 +7,7 @@ import json
 import os
 import random
 import sqlite3
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +18,9 @@ import libcst as cst
 
 from nnevolve.analysis import LineItem, analyze
 from nnevolve.gene_pool.catalog import BUILTIN_GENES
-from nnevolve.gene_pool.zoo import DEFAULT_ZOOS, provenance, zoo_harvest
+from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
+from nnevolve.config import DEFAULT_ZOOS
+from nnevolve.gene_pool.zoo import harvest_blocks, provenance, zoo_files, zoo_harvest
 from nnevolve.genome.canonical import FUNCTIONAL_DATA, bind_constants, canonicalize, is_functional
 from nnevolve.genome.scope import scope_at
 
@@ -47,6 +50,14 @@ CREATE TABLE IF NOT EXISTS genes (
 -- multi-line blocks: a JSON list of canonical layer calls, in order
 CREATE TABLE IF NOT EXISTS blocks (
     code TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL
+);
+-- residual block classes: the class and its helpers' source, the imports it needs (JSON)
+CREATE TABLE IF NOT EXISTS residual_blocks (
+    name TEXT NOT NULL,
+    source TEXT NOT NULL UNIQUE,
+    imports TEXT NOT NULL,
+    expansion INTEGER NOT NULL,
     origin TEXT NOT NULL
 );
 """
@@ -133,7 +144,10 @@ class GenePool:
         return added
 
     def harvest_workspace(self, root: Path) -> int:
-        """Harvest the ``*.py`` files under ``root``; skips hidden folders, virtual envs, big files."""
+        """Harvest the ``*.py`` files under ``root`` (at most MAX_WORKSPACE_FILES, none over
+        MAX_FILE_BYTES; skips hidden folders, virtual envs): their typed lines and, in files
+        that define modules, their blocks and residual block classes, each with its path as
+        origin. The files are read as text, never run."""
         added = 0
         for path in workspace_files(Path(root)):
             try:
@@ -142,7 +156,12 @@ class GenePool:
                 continue
             if "torch" not in source:
                 continue
-            added += self.harvest_source(source, path.relative_to(root).as_posix())
+            origin = path.relative_to(root).as_posix()
+            added += self.harvest_source(source, origin)
+            if "Module" in source:  # a file that defines networks: its blocks too
+                added += self.add_blocks((codes, origin) for codes in harvest_blocks(source))
+                added += self.add_residual_blocks(
+                    (*found, origin) for found in harvest_residual_blocks(source))
         return added
 
     def add_catalog(self) -> int:
@@ -165,10 +184,11 @@ class GenePool:
         harvest = zoo_harvest(package)
         added = sum(self._insert(code, type_, origin) for code, type_, origin in harvest.genes)
         self._db.commit()
-        return added + self.add_blocks(harvest.blocks)
+        return added + self.add_blocks(harvest.blocks) + self.add_residual_blocks(
+            harvest.residuals)
 
     def add_blocks(self, blocks: Iterable[tuple[Sequence[str], str]]) -> int:
-        """Add multi-line blocks, each (canonical layer calls, origin); returns how many were new."""
+        """Add multi-line blocks, each (canonical layer calls, origin); returns how many are new."""
         added = 0
         for codes, origin in blocks:
             cursor = self._db.execute("INSERT OR IGNORE INTO blocks (code, origin) VALUES (?, ?)",
@@ -177,7 +197,29 @@ class GenePool:
         self._db.commit()
         return added
 
+    def add_residual_blocks(
+        self, blocks: Iterable[tuple[str, str, Sequence[str], int, str]]
+    ) -> int:
+        """Add residual block classes, each (name, source, imports, expansion, origin);
+        returns how many were new."""
+        added = 0
+        for name, text, imports, expansion, origin in blocks:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO residual_blocks (name, source, imports, expansion, origin)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, text, json.dumps(list(imports)), expansion, origin))
+            added += cursor.rowcount > 0
+        self._db.commit()
+        return added
+
     # -- drawing ---------------------------------------------------------------------------
+    def residual_blocks(self) -> list[ResidualBlock]:
+        """The residual block classes, in a stable order."""
+        rows = self._db.execute("SELECT name, source, imports, expansion, origin"
+                                " FROM residual_blocks ORDER BY origin, name, source")
+        return [ResidualBlock(name, text, tuple(json.loads(imports)), expansion, origin)
+                for name, text, imports, expansion, origin in rows]
+
     def blocks(self) -> list[Block]:
         """The multi-line blocks, in a stable order."""
         rows = self._db.execute("SELECT code, origin FROM blocks ORDER BY code")
@@ -328,9 +370,11 @@ def workspace_root(model_file: Path) -> Path:
     return folder
 
 
-def default_gene_pool(model_file: Path, store_dir: Path) -> GenePool:
+def default_gene_pool(model_file: Path, store_dir: Path,
+                      zoos: Sequence[str] = DEFAULT_ZOOS) -> GenePool:
     """The gene pool of a run: the model file, its workspace, the samples, the catalog and
-    the installed model zoo (torchvision's network definitions: lines and blocks).
+    the installed model zoos ``zoos`` (their network definitions: lines, blocks and residual
+    block classes; a zoo that is not installed is skipped with a :class:`ZooWarning`).
 
     Stored in ``store_dir/genes.sqlite`` so that later runs in the workspace reuse it.
     """
@@ -345,6 +389,14 @@ def default_gene_pool(model_file: Path, store_dir: Path) -> GenePool:
     pool.harvest_workspace(workspace_root(model_file))
     pool.add_samples()
     pool.add_catalog()
-    for package in DEFAULT_ZOOS:
+    for package in zoos:
+        if zoo_files(package) is None:
+            warnings.warn(f"model zoo {package!r} is not installed: its networks are not "
+                          "harvested", ZooWarning, stacklevel=2)
+            continue
         pool.add_zoo(package)
     return pool
+
+
+class ZooWarning(UserWarning):
+    """A model zoo named in the settings is not installed."""

@@ -23,9 +23,10 @@ from nnevolve.genome.walk import SourceText, ast_range
 from nnevolve.user_cache import user_cache_dir
 
 ZOO_PREFIX = "zoo:"  # origins of zoo genes: "zoo:torchvision resnet.py"
-DEFAULT_ZOOS = ("torchvision",)
 BLOCK_TYPES = frozenset({"normalization", "activation", "pooling", "dropout"})  # after the layer
 MAX_BLOCK = 6  # layers in a block, the connection layer included
+MAX_ZOO_FILES = 300  # files read of a package without a models/ folder
+MAX_ZOO_BYTES = 512_000
 
 
 def zoo_origin(package: str, file: str) -> str:
@@ -39,10 +40,12 @@ def provenance(origin: str) -> str | None:
 
 @dataclass(frozen=True)
 class ZooHarvest:
-    """What a zoo's network definitions give: (code, type, origin) lines, (codes, origin) blocks."""
+    """What a zoo's network definitions give: (code, type, origin) lines, (codes, origin)
+    blocks, (name, source, imports, expansion, origin) residual block classes."""
 
     genes: list[tuple[str, str, str]] = field(default_factory=list)
     blocks: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    residuals: list[tuple[str, str, tuple[str, ...], int, str]] = field(default_factory=list)
 
 
 def zoo_harvest(package: str) -> ZooHarvest:
@@ -57,10 +60,13 @@ def zoo_harvest(package: str) -> ZooHarvest:
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         return ZooHarvest([tuple(g) for g in data["genes"]],  # type: ignore[misc]
-                          [(tuple(codes), origin) for codes, origin in data["blocks"]])
+                          [(tuple(codes), origin) for codes, origin in data["blocks"]],
+                          [(name, text, tuple(imports), expansion, origin)
+                           for name, text, imports, expansion, origin in data["residuals"]])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not harvested yet (or a damaged cache): read the sources
     from nnevolve.gene_pool.pool import harvest_genes
+    from nnevolve.gene_pool.residual import harvest_residual_blocks
 
     harvest = ZooHarvest()
     for path in files:
@@ -71,10 +77,12 @@ def zoo_harvest(package: str) -> ZooHarvest:
         origin = zoo_origin(package, path.name)
         harvest.genes.extend((code, type_, origin) for code, type_ in harvest_genes(source))
         harvest.blocks.extend((codes, origin) for codes in harvest_blocks(source))
+        harvest.residuals.extend((*found, origin) for found in harvest_residual_blocks(source))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"genes": harvest.genes, "blocks": harvest.blocks}),
+        partial.write_text(json.dumps({"genes": harvest.genes, "blocks": harvest.blocks,
+                                       "residuals": harvest.residuals}),
                            encoding="utf-8")
         partial.replace(cache)  # whole or absent, whatever runs at the same time
     except OSError:
@@ -83,21 +91,40 @@ def zoo_harvest(package: str) -> ZooHarvest:
 
 
 def zoo_files(package: str) -> tuple[str, list[Path]] | None:
-    """(``package version``, its ``models/*.py`` files) when `package` is installed, without
-    importing it (torchvision's import takes seconds); None when it is not."""
+    """(``package version``, its network definition files) when `package` is installed,
+    without importing it (torchvision's import takes seconds, and a zoo's code is never run
+    here): the ``models/*.py`` of a package that has that folder (torchvision, timm), else its
+    ``*.py`` files (at most MAX_ZOO_FILES, none over MAX_ZOO_BYTES), or a one-file module
+    itself; private files (``_utils.py``) are left out. None when it is not installed."""
+    if not package.isidentifier():
+        return None  # a dotted name would import its parent package to be found
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         return None
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None:
         return None
-    models = Path(next(iter(spec.submodule_search_locations))) / "models"
     try:
         version = importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         version = "?"
-    files = sorted(p for p in models.glob("*.py") if not p.name.startswith("_"))
-    return f"{package} {version}", files
+    if not spec.submodule_search_locations:
+        origin = Path(spec.origin or "")
+        return (f"{package} {version}", [origin]) if origin.suffix == ".py" else None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    models = root / "models"
+    folder = models if models.is_dir() else root
+    found = models.glob("*.py") if models.is_dir() else root.rglob("*.py")
+    files = sorted(p for p in found if _small(p) and not any(
+        part.startswith(("_", "test")) for part in p.relative_to(folder).parts))
+    return f"{package} {version}", files[:MAX_ZOO_FILES]
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= MAX_ZOO_BYTES
+    except OSError:
+        return False
 
 
 def harvest_blocks(source: str) -> Iterator[tuple[str, ...]]:

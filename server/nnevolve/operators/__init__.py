@@ -20,6 +20,7 @@ from nnevolve.operators.recipe import RecipeText, crossover_recipe, mutate_recip
 from nnevolve.operators.delete import delete
 from nnevolve.operators.insert import insert
 from nnevolve.operators.insert_block import insert_block
+from nnevolve.operators.insert_residual import insert_residual
 from nnevolve.operators.mutate_args import mutate_args
 from nnevolve.operators.replace import replace
 from nnevolve.operators.replace_block import replace_block
@@ -27,7 +28,8 @@ from nnevolve.operators.replace_block import replace_block
 # how often mutate() tries each operator first: small parameter steps most, structure less
 MUTATION_WEIGHTS = {"mutate_args": 4, "insert": 3, "replace": 3, "delete": 2,
                     "mutate_config": 4, "insert_config": 2, "delete_config": 2,
-                    "mutate_recipe": 4, "insert_block": 1, "replace_block": 1}
+                    "mutate_recipe": 4, "insert_block": 1, "replace_block": 1,
+                    "insert_residual": 1}
 
 
 def crossover(a: Genome, b: Genome, rng: random.Random, *, training: bool = False,
@@ -80,6 +82,7 @@ def mutate(g: Genome, rng: random.Random, pool: GenePool, *, training: bool = Fa
         "mutate_args": lambda: mutate_args(g, rng),
         "insert": lambda: insert(g, rng, pool),
         "insert_block": lambda: insert_block(g, rng, pool),
+        "insert_residual": lambda: insert_residual(g, rng, pool),
         "replace": lambda: replace(g, rng, pool),
         "replace_block": lambda: replace_block(g, rng, pool),
         "delete": lambda: delete(g, rng),
@@ -112,6 +115,7 @@ __all__ = [
     "mutate_recipe",
     "insert",
     "insert_block",
+    "insert_residual",
     "mutate",
     "mutate_args",
     "replace",

@@ -17,6 +17,7 @@ from nnevolve.operators.rewrite import Rewrite
 
 if TYPE_CHECKING:
     from nnevolve.gene_pool.pool import Block, Gene
+    from nnevolve.gene_pool.residual import ResidualBlock
 
 T = TypeVar("T")
 # sites an operator may change; reshape lines (Flatten) are the repair step's business
@@ -101,6 +102,11 @@ def from_where(gene: Gene | Block) -> str:
     """`` (from torchvision resnet.py)`` after an edit summary when the gene came from an
     installed model zoo; empty otherwise."""
     return f" ({gene.provenance})" if gene.provenance else ""
+
+
+def block_from(block: Block | ResidualBlock) -> str:
+    """`` (block from torchvision resnet.py)`` after a block edit's summary."""
+    return f" (block {block.provenance})"
 
 
 def one_line(code: str) -> str:

@@ -37,6 +37,7 @@ ATTRIBUTE_PREFIX = {
     "dropout": "drop",
     "normalization": "norm",
     "pooling": "pool",
+    "residual": "block",
 }
 
 

@@ -11,7 +11,7 @@ import re
 from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block, Gene
 from nnevolve.genome import Genome, GenomeError
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, one_line
+from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, block_from, one_line
 from nnevolve.operators.dimensions import fits
 from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
 from nnevolve.operators.mutate_args import MAX_WIDTH
@@ -56,8 +56,7 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
     if child is None:
         return None
     words = " → ".join(one_line(code) for code in block.codes)
-    where = f" (block {block.provenance})" if block.provenance else ""
-    summary = f"insert block {words} after line {site.line}{where}"
+    summary = f"insert block {words} after line {site.line}{block_from(block)}"
     return Offspring(child.source, (Edit("insert_block", summary),))
 
 

@@ -30,7 +30,15 @@ from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block
 from nnevolve.gene_pool.zoo import BLOCK_TYPES, MAX_BLOCK
 from nnevolve.genome import Genome, Site
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, finish, layer_expression, one_line
+from nnevolve.operators.common import (
+    ATTEMPTS,
+    Edit,
+    Offspring,
+    block_from,
+    finish,
+    layer_expression,
+    one_line,
+)
 from nnevolve.operators.delete import is_plain_call, unwrap
 from nnevolve.operators.dimensions import context_at, dimension, fits
 from nnevolve.operators.geometry import (
@@ -243,9 +251,7 @@ def replace_run(g: Genome, run: LayerRun, block: Block) -> Offspring | None:
             unwrap(call, statement, rewrite)
     old = " → ".join(_words(s) for s in run.sites)
     new = " → ".join(one_line(code) for code in codes)
-    where = f" ({block.provenance.replace('from ', 'block from ', 1)})" \
-        if block.provenance else ""
-    summary = f"replace {old} at line {run.sites[0].line} by {new}{where}"
+    summary = f"replace {old} at line {run.sites[0].line} by {new}{block_from(block)}"
     return finish(g, rewrite, [Edit("replace_block", summary)])
 
 

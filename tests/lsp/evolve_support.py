@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.protocol import default_converter
@@ -151,10 +152,16 @@ class EditorClient(LanguageClient):
         )
 
     def apply(self, edit: types.WorkspaceEdit) -> tuple[bool, str | None]:
-        """Apply a workspace edit as VS Code does: all or nothing, versions checked."""
+        """Apply a workspace edit as VS Code does: all or nothing, versions checked; a file
+        that is not open (version null) is opened from disk first."""
         for change in edit.document_changes or []:
             assert isinstance(change, types.TextDocumentEdit)
             uri, version = change.text_document.uri, change.text_document.version
+            if uri not in self.texts and version is None:
+                path = Path(unquote(urlparse(uri).path))
+                if not path.is_file():
+                    return False, f"{uri} does not exist"
+                self.open(path)
             if uri not in self.texts:
                 return False, f"{uri} is not open"
             if version is not None and version != self.versions[uri]:

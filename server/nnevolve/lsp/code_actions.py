@@ -1,10 +1,11 @@
 """Pareto variants as code actions on the model class, and the command ``nnevolve.applyVariant``.
 
-Each action's edit is a versioned ``TextDocumentEdit`` of the document's current version
-that changes only the lines that differ. After the user edits the document, a variant is
-re-based onto the new text when the user's change does not touch the lines the variant
-changes, and withheld otherwise (:mod:`nnevolve.lsp.variants`): a stale edit is never
-offered, and a client refuses a versioned edit whose version has passed.
+Each action's edit is one ``WorkspaceEdit`` of every file the variant changes (the model
+document, and the training script when the variant changes it: :mod:`nnevolve.lsp.variant_edits`),
+a versioned ``TextDocumentEdit`` per file that changes only the lines that differ. After the
+user edits a file, a variant is re-based onto the new text when the user's change does not
+touch the lines the variant changes, and withheld otherwise (:mod:`nnevolve.lsp.variants`): a
+stale edit is never offered, and a client refuses a versioned edit whose version has passed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from nnevolve.lsp.offers import (
     store_path_for,
     uri_to_path,
 )
-from nnevolve.lsp.variants import Rebased, rebase, to_text_edits
+from nnevolve.lsp.variant_edits import (
+    FileText,
+    VariantEdit,
+    document_text,
+    train_text,
+    variant_edit,
+    withheld_reason,
+    workspace_edit,
+)
 from nnevolve.store import StoreError
 
 if TYPE_CHECKING:
@@ -66,38 +75,12 @@ def changes_summary(changes: tuple[str, ...] | list[str]) -> str:
     return "; ".join(shown) + (f"; +{more} more" if more else "")
 
 
-def withheld_reason(variant: OfferedVariant, count: int, run: OfferedRun) -> str:
-    """Why a variant is not offered on the current text (its lines were edited since the run)."""
-    return (
-        f"variant {variant.index}/{count} changes lines of {run.run.class_name} that were "
-        "edited since the run started; undo those edits or evolve again"
-    )
-
-
-def variant_edit(
-    ls: NnevolveLanguageServer, document: AnalyzedDocument, rebased: Rebased
-) -> types.WorkspaceEdit:
-    """The edit of a re-based variant: versioned when the client can check versions."""
-    edits = to_text_edits(document.source, rebased.edits)
-    workspace = ls.client_capabilities.workspace
-    versioned = bool(
-        workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
-    )
-    if not versioned:
-        return types.WorkspaceEdit(changes={document.uri: edits})
-    identifier = types.OptionalVersionedTextDocumentIdentifier(
-        uri=document.uri, version=document.version
-    )
-    return types.WorkspaceEdit(
-        document_changes=[types.TextDocumentEdit(text_document=identifier, edits=list(edits))]
-    )
-
-
 @dataclass(frozen=True)
 class _Rebased:
     version: int | None
     run_id: str
-    variants: tuple[tuple[OfferedVariant, Rebased | None], ...]
+    train: FileText | None  # the training script's text they were re-based onto
+    variants: tuple[VariantEdit, ...]
 
 
 # the variants re-based onto one version per document: code actions are asked on every move
@@ -105,17 +88,17 @@ _REBASED: dict[str, _Rebased] = {}
 
 
 def rebased_variants(
-    document: AnalyzedDocument, run: OfferedRun
-) -> tuple[tuple[OfferedVariant, Rebased | None], ...]:
-    """Each offered variant with its edits against this version (None: withheld)."""
+    document: AnalyzedDocument, run: OfferedRun, train: FileText | None
+) -> tuple[VariantEdit, ...]:
+    """Each offered variant with its edits against this version of the document and of the
+    training script (a file whose changed lines were edited withholds it)."""
     cached = _REBASED.get(document.uri)
-    if cached is not None and cached.version == document.version and cached.run_id == run.run_id:
+    if (cached is not None and cached.version == document.version
+            and cached.run_id == run.run_id and cached.train == train):
         return cached.variants
-    variants = tuple(
-        (variant, rebase(run.run.base_source, variant.source, document.source))
-        for variant in run.variants
-    )
-    _REBASED[document.uri] = _Rebased(document.version, run.run_id, variants)
+    model = document_text(document)
+    variants = tuple(variant_edit(model, variant, train) for variant in run.variants)
+    _REBASED[document.uri] = _Rebased(document.version, run.run_id, train, variants)
     return variants
 
 
@@ -150,11 +133,12 @@ async def code_actions(
         return None
     actions = []
     count = len(run.variants)
-    for variant, rebased in rebased_variants(document, run):
-        title = action_title(variant, count, run)
-        if rebased is None:  # the user changed its lines: shown greyed out, with the reason
+    train = await train_text(ls, run)
+    for edit in rebased_variants(document, run, train):
+        title = action_title(edit.variant, count, run)
+        if edit.withheld is not None:  # the user changed its lines: greyed out, with the reason
             if _shows_disabled(ls):
-                reason = withheld_reason(variant, count, run)
+                reason = withheld_reason(edit, count, run)
                 actions.append(
                     types.CodeAction(
                         title=title,
@@ -163,12 +147,10 @@ async def code_actions(
                     )
                 )
             continue
-        if not rebased.edits:
-            continue  # already applied
+        if edit.applied:
+            continue
         actions.append(
-            types.CodeAction(
-                title=title, kind=ACTION_KIND, edit=variant_edit(ls, document, rebased)
-            )
+            types.CodeAction(title=title, kind=ACTION_KIND, edit=workspace_edit(ls, edit))
         )
     return actions
 
@@ -246,14 +228,14 @@ async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) 
     variant = run.variant(variant_id)
     if variant is None:
         raise ApplyError(f"run {run_id} has no Pareto variant {variant_id}")
-    rebased = rebase(run.run.base_source, variant.source, document.source)
-    if rebased is None:
-        raise ApplyError(withheld_reason(variant, len(run.variants), run))
-    if not rebased.edits:
+    edit = variant_edit(document_text(document), variant, await train_text(ls, run))
+    if edit.withheld is not None:
+        raise ApplyError(withheld_reason(edit, len(run.variants), run))
+    if edit.applied:
         return {"applied": True, "reason": "the document already reads as this variant"}
     label = f"nnevolve: {action_title(variant, len(run.variants), run)}"
     response = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=variant_edit(ls, document, rebased), label=label)
+        types.ApplyWorkspaceEditParams(edit=workspace_edit(ls, edit), label=label)
     )
     if not response.applied:
         reason = response.failure_reason or "the document changed while the edit was on its way"

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from nnevolve.analysis import Analysis, analyze
-from nnevolve.changes import variant_changes
 from nnevolve.config import ConfigError, find_pyproject, load_config
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.normalize import source_hash
 from nnevolve.lsp import trust
 from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS
 from nnevolve.store import Evaluation, RunRecord, RunStore, StoreError, Variant, default_store_path
+from nnevolve.variant_files import VariantFile, files_changes, variant_files
 
 if TYPE_CHECKING:
     from nnevolve.lsp.server import NnevolveLanguageServer
@@ -82,6 +82,8 @@ class OfferedVariant:
     test_accuracy: float | None
     changes: tuple[str, ...]  # its net difference from the run's base (nnevolve.changes)
     lineage: tuple[dict[str, str], ...]  # the edits that bred it, cumulative from the seed
+    # the files it changes: the model file, and the training script when it changes that
+    files: tuple[VariantFile, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,24 +122,27 @@ class OfferedRun:
 
 
 def pareto_variants(store: RunStore, run: RunRecord) -> tuple[OfferedVariant, ...]:
-    """The run's Pareto variants that change the network, most accurate first."""
+    """The run's Pareto variants that change the network or its training script, most
+    accurate first."""
     front = [
         v
         for v in store.pareto(run.id)
         if not v.is_base
-        and v.source != run.base_source
+        and (v.source != run.base_source or v.train_source is not None)
         and v.evaluation is not None
         and v.evaluation.status == "ok"
     ]
     base_analysis = analyze(run.base_source)  # one base, many variants
     return tuple(
-        _offered(v, index, run.base_source, base_analysis) for index, v in enumerate(front, start=1)
+        _offered(v, index, run, base_analysis) for index, v in enumerate(front, start=1)
     )
 
 
-def _offered(variant: Variant, index: int, base: str, base_analysis: Analysis) -> OfferedVariant:
+def _offered(variant: Variant, index: int, run: RunRecord,
+             base_analysis: Analysis) -> OfferedVariant:
     evaluation = variant.figures  # the confirmed means once the run confirmed them
     assert evaluation is not None
+    files = tuple(variant_files(run, variant))
     return OfferedVariant(
         id=variant.id,
         index=index,
@@ -146,8 +151,9 @@ def _offered(variant: Variant, index: int, base: str, base_analysis: Analysis) -
         params=evaluation.params,
         latency_ms=evaluation.latency_ms,
         test_accuracy=evaluation.test_accuracy,
-        changes=tuple(variant_changes(base, variant.source, base_analysis=base_analysis)),
+        changes=tuple(files_changes(files, base_analysis=base_analysis)),
         lineage=tuple(variant.edits),
+        files=files,
     )
 
 

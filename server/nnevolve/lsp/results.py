@@ -3,9 +3,10 @@
 ``nnevolve/runs`` ``{"uri"}`` → ``{"uri", "runs": [...]}``: the runs of that file, newest
 first, with status and counts. ``nnevolve/pareto`` ``{"run", "uri"?}`` → the run, the
 original network's figures and each Pareto variant with its figures, changes (its net
-difference from the run's base), lineage, source, a unified diff against the run's base, and
-``withheld`` (why it cannot be applied to the open document's text, else null). The run
-store is read in a thread of its own.
+difference from the run's base, the training script's lines named with the file), lineage,
+source (and ``train_source`` when it changes the training script), a unified diff of each file
+it changes against the run's base, and ``withheld`` (why it cannot be applied to the open
+document's text, else null). The run store is read in a thread of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from nnevolve.config import ConfigError, load_config
 from nnevolve.lsp import trust
-from nnevolve.lsp.code_actions import withheld_reason
 from nnevolve.lsp.offers import (
     OfferedRun,
     OfferedVariant,
@@ -26,8 +26,10 @@ from nnevolve.lsp.offers import (
     store_path_for,
     uri_to_path,
 )
-from nnevolve.lsp.variants import rebase, unified_diff
+from nnevolve.lsp.variant_edits import FileText, train_text, variant_edit, withheld_reason
+from nnevolve.lsp.variants import unified_diff
 from nnevolve.store import RunRecord, RunStore, StoreError
+from nnevolve.variant_files import TRAIN
 
 if TYPE_CHECKING:
     from nnevolve.lsp.server import NnevolveLanguageServer
@@ -74,21 +76,23 @@ def list_runs(file: Path) -> list[RunRecord]:
         return store.list_runs(file=run_file_key(file))
 
 
-def pareto_json(offered: OfferedRun, current: str | None = None) -> dict[str, Any]:
+def pareto_json(offered: OfferedRun, current: str | None = None,
+                train: FileText | None = None) -> dict[str, Any]:
     """A run's Pareto variants, each with its changes and a unified diff against the run's base.
 
-    `current` is the text of the run's file open in the editor: a variant whose lines the user
-    has edited since is marked ``withheld`` with the reason (None when it can be applied).
+    `current` is the text of the run's file open in the editor, `train` the training script's
+    text now: a variant whose lines the user has edited since is marked ``withheld`` with the
+    reason (None when it can be applied).
     """
     run = offered.run
     base = offered.base
-    name = Path(run.file).name
     count = len(offered.variants)
 
     def withheld(variant: OfferedVariant) -> str | None:
-        if current is None or rebase(run.base_source, variant.source, current) is not None:
+        if current is None:
             return None
-        return withheld_reason(variant, count, offered)
+        edit = variant_edit(FileText(run.file, None, current), variant, train)
+        return None if edit.withheld is None else withheld_reason(edit, count, offered)
 
     return {
         "run": run_json(run),
@@ -105,7 +109,8 @@ def pareto_json(offered: OfferedRun, current: str | None = None) -> dict[str, An
             {
                 **variant.to_json(),
                 "source": variant.source,
-                "diff": unified_diff(run.base_source, variant.source, name),
+                "train_source": next((f.text for f in variant.files if f.role == TRAIN), None),
+                "diff": "".join(unified_diff(f.base, f.text, f.name) for f in variant.files),
                 "withheld": withheld(variant),
             }
             for variant in offered.variants
@@ -173,7 +178,8 @@ async def pareto_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, A
     if offered is None:
         return None
     current = _open_text(ls, offered.run)
-    return await asyncio.to_thread(pareto_json, offered, current)
+    train = await train_text(ls, offered)
+    return await asyncio.to_thread(pareto_json, offered, current, train)
 
 
 def _open_text(ls: NnevolveLanguageServer, run: RunRecord) -> str | None:

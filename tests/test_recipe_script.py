@@ -273,3 +273,23 @@ def test_a_run_evolves_the_training_script_and_writes_the_variants_scripts(tmp_p
 def store_front(path: Path, run_id: str):  # type: ignore[no-untyped-def]
     with RunStore(path, read_only=True) as store:
         return [v for v in store.pareto(run_id) if not v.is_base]
+
+
+def test_a_resumed_run_trains_with_the_script_as_it_started(tmp_path: Path):
+    from nnevolve.config import EvolveConfig
+    from nnevolve.run import _resume
+
+    edited = SCRIPT.replace("lr=0.05", "lr=0.9")
+    (tmp_path / "train.py").write_text(edited)  # the user edited it after the run started
+    config = EvolveConfig(root=tmp_path, train_file=Path("train.py"))
+    with RunStore(":memory:") as store:
+        started = store.create_run(
+            file=str(tmp_path / "model.py"), class_name="Net", base_source=MODEL,
+            base_hash=source_hash(MODEL), config=config.to_json(), dataset_fingerprint="d",
+            budget_key="k", train_file=str(tmp_path / "train.py"), train_source=SCRIPT)
+        older = store.create_run(  # a run stored before runs kept their script
+            file=str(tmp_path / "model.py"), class_name="Net", base_source=MODEL,
+            base_hash=source_hash(MODEL), config=config.to_json(), dataset_fingerprint="d",
+            budget_key="k")
+        assert _resume(config, store, started).train_source == SCRIPT
+        assert _resume(config, store, older).train_source == edited  # read again (key-checked)

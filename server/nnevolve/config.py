@@ -76,7 +76,7 @@ class EvolveConfig:
     # whose model file writes none
     train_file: Path | None = None
     # the recipe lines are sites too (learning rate, momentum, optimizer, ...); None = whenever
-    # a recipe is written in the model file
+    # a recipe is written in the model file or the training script
     evolve_training: bool | None = None
     # installed packages whose network definitions feed the gene pool (read as text, never
     # imported); one that is not installed is skipped with a warning

@@ -151,3 +151,12 @@ async def test_editing_train_py_where_the_variant_changes_it_withholds_it(
     assert applied, reason
     assert editor.texts[train_uri] == LR_SCRIPT.replace("(as in the common",
                                                         "(as in many of the common")
+
+
+async def test_a_train_py_changed_on_disk_during_the_run_withholds_the_variant(
+        editor: EditorClient, project: Project, files: str) -> None:
+    project.train.write_text(SCRIPT.replace("lr=0.05", "lr=0.01"))  # saved, not open
+    actions = await _actions(editor, files)
+    lr = next(a for a in actions if "SGD lr 0.05→0.15" in a.title)
+    assert lr.edit is None and lr.disabled is not None
+    assert "lines of train.py that were edited" in lr.disabled.reason

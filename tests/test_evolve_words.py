@@ -199,3 +199,30 @@ def test_lens_status_bar_and_notification_share_the_stage() -> None:
     assert figures.stage(search) == "generation 2/8"
     assert figures.progress_line(search).startswith("generation 2/8 · ")
     assert figures.stage(writing) == figures.progress_line(writing) == "writing the variants"
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_device_settings_from_the_editor_reach_the_engine(tmp_path: Path, amp: bool) -> None:
+    from nnevolve.cli import build_parser
+    from nnevolve.commands.evolve import _overrides
+
+    given = {"device": "cuda:1", "workers_per_device": 3, "amp": amp,
+             "cluster": "tcp://gpu-head:8786"}
+    request = parse_request(({"uri": "file:///m.py", "overrides": given},))
+    config = EvolveConfig(root=tmp_path).with_overrides(request.overrides)
+    args = engine_arguments(tmp_path / "m.py", "Net", config, request.overrides)
+    assert ("--amp" if amp else "--no-amp") in args
+    # the engine reads the command line back into the settings the editor asked for
+    parsed = build_parser().parse_args(args)
+    engine = EvolveConfig(root=tmp_path).with_overrides(_overrides(parsed))
+    assert ((engine.device, engine.workers_per_device, engine.amp, engine.cluster)
+            == ("cuda:1", 3, amp, "tcp://gpu-head:8786"))
+
+
+def test_an_unusable_device_setting_from_the_editor_is_refused(tmp_path: Path) -> None:
+    from nnevolve.config import ConfigError
+
+    for bad in ({"amp": "yes"}, {"workers_per_device": 0}, {"device": "gpu"}):
+        request = parse_request(({"uri": "file:///m.py", "overrides": bad},))
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            EvolveConfig(root=tmp_path).with_overrides(request.overrides)

@@ -32,6 +32,8 @@ export interface Overrides {
   time?: string;
   seed?: number;
   device?: string;
+  workers_per_device?: number;
+  amp?: boolean;
   cluster?: string;
 }
 
@@ -75,6 +77,13 @@ function deviceName(value: unknown): { value: unknown } | { problem: string } {
   return { value: value.trim() };
 }
 
+function onOff(value: unknown): { value: unknown } | { problem: string } {
+  if (typeof value !== 'boolean') {
+    return { problem: `must be true or false, not ${JSON.stringify(value)}` };
+  }
+  return { value };
+}
+
 function clusterAddress(value: unknown): { value: unknown } | { problem: string } {
   if (typeof value !== 'string' || value.trim() === '') {
     return { problem: `must be a Dask scheduler address such as "tcp://host:8786", not ${JSON.stringify(value)}` };
@@ -112,6 +121,8 @@ const RULES: readonly Rule[] = [
   { setting: 'time', override: 'time', read: duration },
   { setting: 'seed', override: 'seed', read: integer(undefined) },
   { setting: 'device', override: 'device', read: deviceName },
+  { setting: 'workersPerDevice', override: 'workers_per_device', read: integer(1) },
+  { setting: 'amp', override: 'amp', read: onOff },
   { setting: 'cluster', override: 'cluster', read: clusterAddress },
 ];
 

@@ -26,6 +26,8 @@ describe('settings → overrides', () => {
         objectives: { globalValue: ['error', 'params', 'error'] },
         seed: { workspaceValue: 0 },
         device: { workspaceValue: 'cuda:1' },
+        workersPerDevice: { workspaceValue: 2 },
+        amp: { workspaceValue: false },
         cluster: { globalValue: ' tcp://gpu-head:8786 ' },
       }),
     );
@@ -41,6 +43,8 @@ describe('settings → overrides', () => {
       time: '1h30m',
       seed: 0,
       device: 'cuda:1',
+      workers_per_device: 2,
+      amp: false,
       cluster: 'tcp://gpu-head:8786',
     });
   });
@@ -67,12 +71,16 @@ describe('settings → overrides', () => {
         dataset: { workspaceValue: '' },
         workers: { workspaceValue: 2 },
         device: { workspaceValue: 'gpu' },
+        workersPerDevice: { workspaceValue: 0 },
+        amp: { workspaceValue: 'yes' },
         cluster: { workspaceValue: '' },
         time: { workspaceValue: 'ten minutes' },
       }),
     );
     assert.deepEqual(result.overrides, { workers: 2 });
-    assert.equal(result.problems.length, 8);
+    assert.equal(result.problems.length, 10);
+    assert.match(result.problems.join('\n'), /nnevolve\.workersPerDevice must be at least 1, not 0/);
+    assert.match(result.problems.join('\n'), /nnevolve\.amp must be true or false, not "yes"/);
     assert.match(result.problems.join('\n'), /nnevolve\.time must be a duration such as "90s", "10m" or "1h30m", not "ten minutes"/);
     assert.match(result.problems.join('\n'), /nnevolve\.device must be auto, cpu, cuda or cuda:N, not "gpu"/);
     assert.match(result.problems.join('\n'), /nnevolve\.generations must be a whole number, not "ten"; it is ignored\./);

@@ -18,6 +18,8 @@ OVERRIDE_FLAGS = {
     "time": "--time",
     "workers": "--workers",
     "device": "--device",
+    "workers_per_device": "--workers-per-device",
+    "amp": "--amp",  # true: --amp, false: --no-amp
     "cluster": "--cluster",
     "seed": "--seed",
     "objectives": "--objectives",
@@ -79,5 +81,8 @@ def engine_arguments(
             continue
         if key == "objectives":
             value = ",".join(config.objectives)  # validated and ordered by the config
+        if key == "amp":  # a switch: its value is the config's validated boolean
+            args.append(flag if config.amp else "--no-amp")
+            continue
         args += [flag, str(value)]
     return args

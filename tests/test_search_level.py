@@ -9,6 +9,7 @@ test fails when NSGA-II selects the worst variants or when crossover is switched
 
 from __future__ import annotations
 
+import hashlib
 import math
 from concurrent.futures import Future
 from pathlib import Path
@@ -42,6 +43,13 @@ def stand_in_accuracy(model: nn.Module) -> float:
     return 0.95 - 0.85 * 0.8 ** activations
 
 
+def screened_accuracy(model: nn.Module, source: str, fraction: float) -> float:
+    """On a share of the budget: lower than the full figure (by 7 to 13 points at a quarter),
+    with a deterministic per-source scatter, so it ranks variants only roughly."""
+    scatter = int(hashlib.sha256(source.encode()).hexdigest()[:8], 16) / 16**8 - 0.5
+    return stand_in_accuracy(model) - (1 - fraction) * (0.133 + 0.08 * scatter)
+
+
 class StandInPool:
     """The evaluation pool's interface, answering at once with the stand-in fitness."""
 
@@ -56,7 +64,8 @@ class StandInPool:
         self.budget = budget
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None,
+               fraction: float = 1.0) -> Future[EvalResult]:
         future: Future[EvalResult] = Future()
         try:
             model = build_model(source, class_name)
@@ -64,8 +73,10 @@ class StandInPool:
             future.set_result(EvalResult.failed(f"crash: {exc}"))
             return future
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        accuracy = (stand_in_accuracy(model) if fraction == 1.0
+                    else screened_accuracy(model, source, fraction))
         future.set_result(EvalResult(
-            status="ok", accuracy=stand_in_accuracy(model), test_accuracy=None, params=params,
+            status="ok", accuracy=accuracy, test_accuracy=None, params=params,
             latency_ms=1.0, train_seconds=0.01, total_seconds=0.01, reason=None))
         return future
 
@@ -87,14 +98,14 @@ def hypervolume(points: list[tuple[float, int]]) -> float:
 
 
 def run(tmp_path: Path, algorithm: str, seed: int, monkeypatch: pytest.MonkeyPatch, *,
-        generations: int = 6):
+        generations: int = 6, screening: str = "off"):
     """A whole run of the engine on the stand-in fitness: its result and its variants."""
     monkeypatch.setattr("nnevolve.run.open_backend",
                         lambda config, budget, **_: StandInPool(budget))
     settings = SETTINGS.replace("generations = 6", f"generations = {generations}")
-    workspace = make_workspace(tmp_path / f"{algorithm}-{seed}",
-                               settings + f'algorithm = "{algorithm}"\nseed = {seed}\n',
-                               {"mlp.py": MLP})
+    workspace = make_workspace(tmp_path / f"{algorithm}-{seed}-{screening}",
+                               settings + f'algorithm = "{algorithm}"\nseed = {seed}\n'
+                               f'screening = "{screening}"\n', {"mlp.py": MLP})
     config = load_config(workspace / "mlp.py")
     with RunStore(config.store_path) as store:
         result = run_evolution(config, workspace / "mlp.py", store=store)
@@ -127,6 +138,69 @@ def test_a_run_breeds_and_evaluates_crossover_children(tmp_path: Path,
     crossed = [v for v in variants if len(v.parents) == 2 and v.evaluation is not None
                and any(e["op"] == "crossover" for e in v.edits)]
     assert crossed, "no evaluated child of two parents with a crossover edit"
+
+
+def test_screening_spends_less_full_budget_work_for_an_equal_or_better_front(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the same evaluation budget (a screening costs its share of a full evaluation), a
+    screened run trains fewer children with the full budget and finds a front at least as
+    good; every figure it offers is a full-budget one."""
+    hv = {"on": 0.0, "off": 0.0}
+    for seed in (0, 1, 2):
+        full = {}
+        for screening in ("off", "on"):
+            result, variants = run(tmp_path, "nsga2", seed, monkeypatch, screening=screening)
+            full[screening] = result.counts.trained
+            hv[screening] += front_hv([v for v in variants if v.is_pareto or v.is_base])
+            if screening == "off":
+                continue
+            assert result.counts.screened > 0 and result.counts.promoted > 0
+            screened = [v for v in variants if v.status == "screened"]
+            assert screened and all(v.fidelity == 0.25 and v.evaluation is None
+                                    for v in screened)
+            offered = [v for v in variants if v.is_pareto]
+            assert offered and all(v.status == "evaluated" and v.fidelity == 1.0
+                                   for v in offered)
+            for v in offered:  # the figure is the full-budget one, never the screening's
+                model = build_model(v.source, result.class_name)
+                assert v.figures.accuracy == pytest.approx(stand_in_accuracy(model))
+            shown = {p.variant_id: p.accuracy for p in result.pareto}
+            assert shown == {v.id: v.figures.accuracy for v in offered if not v.is_base}
+        assert full["on"] < full["off"]
+    assert hv["on"] >= hv["off"]
+
+
+def test_a_screened_run_resumes_mid_rung_without_training_anything_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    submitted: list[tuple[str, float, int | None]] = []
+
+    class CountingPool(StandInPool):
+        def submit(self, source: str, class_name: str, **kwargs) -> Future[EvalResult]:
+            submitted.append((source, kwargs.get("fraction", 1.0), kwargs.get("seed")))
+            return super().submit(source, class_name, **kwargs)
+
+    monkeypatch.setattr("nnevolve.run.open_backend",
+                        lambda config, budget, **_: CountingPool(budget))
+    workspace = make_workspace(tmp_path, SETTINGS + 'screening = "on"\n', {"mlp.py": MLP})
+    config = load_config(workspace / "mlp.py")
+    reports: list = []
+    with RunStore(config.store_path) as store:
+        # stopped in its first generation, with children screened and others still to screen
+        first = run_evolution(config, workspace / "mlp.py", store=store, progress=reports.append,
+                              should_stop=lambda: bool(reports) and reports[-1].screened >= 2)
+        assert first.status == "cancelled"
+        stopped_at = len(submitted)
+        result = run_evolution(config, None, store=store, resume_run=first.run_id)
+        variants = store.variants(result.run_id)
+    assert result.status == "finished", result.error
+    assert 0 < stopped_at < len(submitted)
+    assert len(set(submitted)) == len(submitted), "a screening or a training was done twice"
+    assert result.counts.screened > 2 and result.counts.promoted > 0
+    # the full budget went only to children whose screening promoted them (and the seed's
+    # calibration)
+    full = {source for source, fraction, _ in submitted if fraction == 1.0}
+    promoted = {v.source for v in variants if v.promoted}
+    assert full - promoted == {v.source for v in variants if v.is_base}
 
 
 class _SetUp(Exception):

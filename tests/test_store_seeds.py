@@ -168,3 +168,65 @@ def test_a_store_of_version_1_is_readable_by_a_read_only_open(tmp_path: Path) ->
     with RunStore(path, read_only=True) as store:
         assert [run.id for run in store.list_runs()] == ["r1"]
         assert store.get_run("r1").train_seed == 3
+
+
+# the schema of version 2, as nnevolve wrote it before children were screened
+_VERSION_2 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (2);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, file TEXT NOT NULL, class_name TEXT NOT NULL,
+    base_source TEXT NOT NULL, base_hash TEXT NOT NULL, config TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL, budget_key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'cancelled', 'failed')),
+    error TEXT, out_dir TEXT, generation INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+    train_seed INTEGER NOT NULL DEFAULT 0, confirm_seeds INTEGER NOT NULL DEFAULT 0,
+    calibration TEXT);
+CREATE TABLE variants (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    source_hash TEXT NOT NULL, source TEXT NOT NULL, parents TEXT NOT NULL DEFAULT '[]',
+    edits TEXT NOT NULL DEFAULT '[]', generation INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'rejected', 'evaluated', 'failed')),
+    reason TEXT, cached INTEGER NOT NULL DEFAULT 0, is_base INTEGER NOT NULL DEFAULT 0,
+    is_pareto INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+    UNIQUE (run_id, source_hash));
+CREATE INDEX variants_by_run ON variants (run_id, status);
+CREATE TABLE evaluations (
+    source_hash TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, budget_key TEXT NOT NULL,
+    train_seed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), accuracy REAL,
+    test_accuracy REAL, params INTEGER, latency_ms REAL,
+    train_seconds REAL NOT NULL DEFAULT 0, total_seconds REAL NOT NULL DEFAULT 0,
+    reason TEXT, created_at REAL NOT NULL, latency_spread_ms REAL,
+    PRIMARY KEY (source_hash, dataset_fingerprint, budget_key, train_seed));
+"""
+
+
+def test_a_store_of_version_2_is_upgraded_without_screening(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(_VERSION_2)
+    conn.execute("INSERT INTO runs VALUES ('r2', 'net.py', 'Net', 'x = 1', 'b', '{}', 'fp', 'bk',"
+                 " 'cancelled', NULL, NULL, 1, 1.0, 1.0, 2.0, 0, 2, NULL)")
+    for vid, digest in ((7, "h"), (9, "g")):
+        conn.execute("INSERT INTO variants (id, run_id, source_hash, source, status, is_base,"
+                     " created_at) VALUES (?, 'r2', ?, 'x = 1', 'evaluated', ?, 1.0)",
+                     (vid, digest, int(vid == 7)))
+    conn.execute("INSERT INTO evaluations VALUES ('h', 'fp', 'bk', 0, 'ok', 0.9, NULL, 10, 0.2,"
+                 " 1.0, 1.1, NULL, 1.0, NULL)")
+    conn.commit()
+    conn.close()
+    with RunStore(path) as store:
+        run = store.get_run("r2")
+        assert run.screening == 0 and run.status == "cancelled"  # resumed without screening
+        base = store.base_variant("r2")
+        assert base.id == 7 and base.evaluation.accuracy == 0.9
+        assert base.fidelity == 1.0 and not base.promoted
+        store.set_variant_status(9, "screened", fidelity=0.25)  # the new status is allowed
+        assert store.get_variant(9).status == "screened"
+        assert store.add_variant("r2", source="y = 2", source_hash="n") == 10  # ids go on
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()

@@ -21,6 +21,7 @@ from nnevolve.duration import DURATION_HELP, parse_duration
 from nnevolve.user_cache import user_cache_dir
 
 ALGORITHMS = ("nsga2", "random")
+SCREENING = ("auto", "on", "off")
 _PATH_SPECS = ("idx:", "npz:", "folder:")  # dataset specs that name a file or folder
 OBJECTIVES = ("error", "params", "latency")
 _PATH_KEYS = ("data_dir", "store", "out", "train_file")
@@ -60,6 +61,10 @@ class EvolveConfig:
     # after the search, the front and the base are trained with this many more seeds and the
     # front is decided on the means
     confirm_seeds: int = 2
+    # children first train on a share of the budget, and only the promising ones get all of
+    # it (successive halving): "auto" (when the user's network trains long enough for it to
+    # pay), "on" or "off"
+    screening: str = "auto"
     algorithm: str = "nsga2"
     objectives: tuple[str, ...] = OBJECTIVES
     max_train_seconds: float = 20.0
@@ -254,6 +259,12 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise wrong("a Dask scheduler address such as 'tcp://host:8786'")
         return value.strip()
+    if key == "screening":
+        if isinstance(value, bool):  # `screening = true` in pyproject
+            return "on" if value else "off"
+        if value not in SCREENING:
+            raise wrong("one of " + ", ".join(SCREENING))
+        return value
     if key == "algorithm":
         if value not in ALGORITHMS:
             raise wrong("one of " + ", ".join(ALGORITHMS))

@@ -21,7 +21,7 @@ from nnevolve.duration import time_left
 
 if TYPE_CHECKING:  # the engine is imported only when a run needs it (spawned workers re-import us)
     from nnevolve.results import ParetoVariant, RunProgress, RunResult
-    from nnevolve.store import RunRecord
+    from nnevolve.store import RunCounts, RunRecord
 
 _MAX_CHANGES_SHOWN = 6  # a cell of more lines buries the table; pareto.json has every one
 _MIN_CHANGES_WIDTH = 30  # narrower, the changes go below the table (a column would wrap each word)
@@ -180,6 +180,14 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     return table
 
 
+def screening_summary(c: RunCounts, screening: float) -> str:
+    """`screening: 40 children trained on 25% of the budget first; 14 promoted to the full
+    budget, 26 screened out` (the figures offered are all full-budget ones)."""
+    return (f"screening: {c.screened + c.promoted} children trained on {100 * screening:g}% "
+            f"of the budget first; {c.promoted} promoted to the full budget, {c.screened} "
+            "screened out (the figures shown are all full-budget ones)")
+
+
 def print_result(console: Console, result: RunResult, *, lineage: bool = False) -> None:
     """The end of a run: status line, Pareto table (with each variant's lineage when asked),
     statistics and where the files are."""
@@ -198,6 +206,8 @@ def print_result(console: Console, result: RunResult, *, lineage: bool = False) 
     console.print(
         f"variants: {c.evaluated} trained, {c.cached} cached, {c.rejected} rejected by the "
         f"static check, {c.failed} failed")
+    if result.screening > 0:
+        console.print(screening_summary(c, result.screening), markup=False, highlight=False)
     if result.recipe:
         console.print(f"training recipe: {result.recipe}", markup=False, highlight=False)
     for warning in result.warnings:
@@ -252,6 +262,8 @@ def progress_line(p: RunProgress) -> str:
     then `· 4 min left` when the run has a time budget."""
     parts = [f"{p.evaluated} evaluated", f"{p.cached} cached", f"{p.rejected} rejected",
              f"{p.failed} failed"]
+    if p.screened or p.promoted:
+        parts.insert(1, f"{p.promoted} promoted · {p.screened} screened out")
     if p.best_accuracy is not None:
         parts.append(f"best {percent(p.best_accuracy)}")
     if p.smallest_params is not None:

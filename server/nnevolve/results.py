@@ -36,6 +36,8 @@ class RunProgress:
     percent: float
     message: str
     seconds_left: float | None = None  # of the run's time budget, when it has one
+    screened: int = 0  # children screened out (trained on a share of the budget only)
+    promoted: int = 0  # children screened, then trained with the full budget
 
     def to_json(self) -> dict[str, Any]:
         return {"event": "progress", **self.__dict__}
@@ -128,6 +130,7 @@ class RunResult:
     base_on_front: bool = False
     recipe: str = ""  # the training recipe variants were trained with, and from which lines
     warnings: tuple[str, ...] = ()  # what of the user's training code is not honoured
+    screening: float = 0.0  # share of the budget children were screened with (0: none)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +143,7 @@ class RunResult:
             "counts": self.counts.to_json(), "stats": self.stats.to_json(),
             "out_dir": str(self.out_dir) if self.out_dir else None,
             "recipe": self.recipe, "warnings": list(self.warnings),
+            "screening": self.screening,
         }
 
 
@@ -170,7 +174,7 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
         class_name=record.class_name, config=config, base=base,
         pareto=pareto, counts=record.counts, stats=stats or _empty_stats(),
         out_dir=out_dir, base_on_front=bool(base_variant and base_variant.is_pareto),
-        recipe=recipe, warnings=warnings,
+        recipe=recipe, warnings=warnings, screening=record.screening or 0.0,
     )
 
 

@@ -51,6 +51,7 @@ from nnevolve.search.candidate import edit_dicts
 from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
 from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
+from nnevolve.search.screening import screening_fraction, screening_key
 from nnevolve.search.time_budget import TimeBudget
 from nnevolve.store import Evaluation, RunStore, StoreError, Variant
 from nnevolve.variant_files import TRAIN, files_changes, variant_files
@@ -155,6 +156,7 @@ class _Session:
                             if setup.config.time is not None else None)
         self.workers = setup.config.workers  # evaluations at once: the pool's size once it runs
         self.noise: Noise | None = None  # measured on the base network before the search
+        self.screening = 0.0  # share of the budget children are screened with (0: off)
         self.confirming = False  # the confirmation pass has begun: the front is on its means
         self.phase, self.message = "starting", ""  # the last progress report's
 
@@ -241,7 +243,7 @@ class _Session:
             dataset_fingerprint=record.dataset_fingerprint, budget_key=record.budget_key,
             with_test=pool.has_test, counts=self.counts, should_stop=self.should_stop,
             on_result=self._on_result, train_seed=record.train_seed,
-            time_budget=self.time_budget,
+            time_budget=self.time_budget, objectives=config.objectives,
         )
         genes: GenePool | None = None  # its SQLite connection is closed when the search ends
         try:
@@ -260,6 +262,7 @@ class _Session:
                 train_source=setup.train_source,
             )
             seed = self._seed(breeder, evaluator, pool)
+            self._decide_screening(evaluator, seed, record.screening)
             resumed = self._resumed(breeder, evaluator)
             context = SearchContext(
                 config=config, store=self.store, run_id=self.run_id, breeder=breeder,
@@ -355,6 +358,15 @@ class _Session:
                                            metrics.train_seconds))
         return seed
 
+    def _decide_screening(self, evaluator: Evaluator, seed: Candidate,
+                          decided: float | None) -> None:
+        """Whether children are screened (a run decides once: a resumed run keeps it)."""
+        if decided is None:
+            assert seed.metrics is not None
+            decided = screening_fraction(self.config.screening, seed.metrics.train_seconds)
+            self.store.set_screening(self.run_id, decided)
+        evaluator.screening = self.screening = decided
+
     def _more_seeds(self, candidates: list[Candidate], count: int, pool: EvaluationPool,
                     should_stop: Callable[[], bool] | None = None,
                     ) -> dict[tuple[str, int], Evaluation]:
@@ -410,12 +422,22 @@ class _Session:
         The variants it left pending (in training when it was killed) are settled first:
         from the cache when their result got there, else trained now.
         """
-        resumed, pending = [], []
+        resumed, pending, screenings = [], [], []
+        record = self.store.get_run(self.run_id)
+        assert record is not None
         for variant in self.store.variants(self.run_id):
             if variant.is_base:
                 continue
+            if variant.fidelity < 1 or variant.promoted:  # its screening was decided on
+                screening = self.store.cached_evaluation(
+                    variant.source_hash, record.dataset_fingerprint,
+                    screening_key(record.budget_key, self.screening), record.train_seed)
+                if screening is not None:
+                    screenings.append(screening)
             if variant.status == "rejected":
                 breeder.remember_rejected(variant.source_hash)
+            elif variant.status == "screened":
+                breeder.remember(_candidate(variant, self.engine_model))
             elif variant.status == "pending":
                 pending.append(dataclasses.replace(_candidate(variant, self.engine_model),
                                                    metrics=None))
@@ -424,12 +446,14 @@ class _Session:
                 breeder.remember(candidate)
                 self._track(candidate)
                 resumed.append(candidate)
+        evaluator.resume_rung(screenings)  # competitors of the screenings still to decide
         for candidate in pending:
             evaluator.start(candidate, 0)  # its row, and generation, stay as they were
         evaluator.evaluate([], 0)  # waits for them
         for candidate in pending:
             breeder.remember(candidate)
-            resumed.append(candidate)
+            if candidate.evaluated:  # not screened out
+                resumed.append(candidate)
         return resumed
 
     # -- progress ---------------------------------------------------------------------------
@@ -464,13 +488,15 @@ class _Session:
         config = self.config
         counts = self.store.counts(self.run_id)
         budget = config.evaluation_budget
-        by_budget = counts.trained / budget if budget else 0.0
+        by_budget = counts.spent(self.screening) / budget if budget else 0.0
         generations: int | None = config.generations
         seconds_left: float | None = None
         if self.time_budget is not None:  # the time, not the generations, ends the search
             generation, generations = self.generation, None
             by_schedule = self.time_budget.share_used()
             seconds_left = round(max(0.0, self.time_budget.left()), 1)
+        elif self.screening > 0:  # the budget, not the generations, ends a screened search
+            generation, generations, by_schedule = self.generation, None, 0.0
         else:
             generation = min(self.generation, config.generations)
             by_schedule = min(self.generation, config.generations + 1) / (config.generations + 1)
@@ -480,7 +506,7 @@ class _Session:
             evaluated=counts.evaluated, cached=counts.cached, rejected=counts.rejected,
             failed=counts.failed, budget=budget, best_accuracy=self.best_accuracy,
             smallest_params=self.smallest_params, percent=round(percent, 1), message=message,
-            seconds_left=seconds_left,
+            seconds_left=seconds_left, screened=counts.screened, promoted=counts.promoted,
         ))
 
     # -- the end ----------------------------------------------------------------------------
@@ -599,7 +625,8 @@ def _candidate(variant: Variant, class_name: str) -> Candidate:
     return Candidate(source=variant.source, source_hash=variant.source_hash,
                      class_name=class_name, parents=tuple(variant.parents),
                      edits=tuple(variant.edits), checked=True, variant_id=variant.id,
-                     metrics=variant.evaluation, train_source=variant.train_source)
+                     metrics=variant.evaluation, train_source=variant.train_source,
+                     promoted=variant.promoted, screened_out=variant.status == "screened")
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from nnevolve.config import ALGORITHMS, ConfigError, load_config, resolve_dataset
+from nnevolve.config import ALGORITHMS, SCREENING, ConfigError, load_config, resolve_dataset
 from nnevolve.process_context import start_forkserver
 from nnevolve.report import JsonLines, ProgressDisplay, print_error, print_result
 from nnevolve.store import RunStore, StoreError
@@ -65,6 +65,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--confirm-seeds", type=int, metavar="N",
                         help="re-train the Pareto front and the original network with N more "
                              "seeds and decide the front on the means (default 2; 0: off)")
+    parser.add_argument("--screening", choices=SCREENING,
+                        help="train each child on a quarter of the budget first and give the "
+                             "full budget only to the promising third (successive halving); "
+                             "auto (default): when the original network trains for 1 s or more")
     parser.add_argument("--algorithm", choices=ALGORITHMS)
     parser.add_argument("--objectives", metavar="LIST",
                         help="comma-separated subset of error,params,latency")
@@ -174,7 +178,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "workers": args.workers, "device": args.device,
             "workers_per_device": args.workers_per_device, "amp": args.amp,
             "cluster": args.cluster, "seed": args.seed,
-            "confirm_seeds": args.confirm_seeds, "algorithm": args.algorithm,
+            "confirm_seeds": args.confirm_seeds, "screening": args.screening,
+            "algorithm": args.algorithm,
             "objectives": args.objectives, **paths}
 
 

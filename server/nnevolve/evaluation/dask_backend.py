@@ -110,8 +110,10 @@ class DaskEvaluationPool:
         """Nothing to wait for: the constructor waited for the cluster's workers."""
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
-        """Send one variant to the cluster; the future's result is an EvalResult (never raises)."""
+               seed: int | None = None, train_source: str | None = None,
+               fraction: float = 1.0) -> Future[EvalResult]:
+        """Send one variant to the cluster; the future's result is an EvalResult (never raises).
+        `fraction` < 1 trains it on that share of the budget's steps (a screening)."""
         future: Future[EvalResult] = Future()
         future.set_running_or_notify_cancel()
         with self._lock:
@@ -120,7 +122,7 @@ class DaskEvaluationPool:
             job_id = next(self._job_ids)
             task = self._client.submit(
                 _evaluate, self._data, source, class_name, with_test,
-                self.seed if seed is None else seed, self._settings, train_source,
+                self.seed if seed is None else seed, self._settings, train_source, fraction,
                 key=f"nnevolve-evaluate-{self._settings.session}-{job_id}", pure=False)
             self._jobs[job_id] = (future, task)
         task.add_done_callback(lambda done: self._finish(job_id, done))
@@ -259,14 +261,15 @@ def _describe_dataset(spec: str, settings: _Settings) -> tuple[str, tuple[int, .
 
 
 def _evaluate(data: DatasetSplits | str, source: str, class_name: str, with_test: bool,
-              seed: int, settings: _Settings, train_source: str | None = None) -> EvalResult:
+              seed: int, settings: _Settings, train_source: str | None = None,
+              fraction: float = 1.0) -> EvalResult:
     """One evaluation, in a child process of this worker's pool for the session."""
     try:
         pool = _session_pool(data, settings)
         if pool is None:  # the client closed the session
             return EvalResult.failed(CANCELLED, pool_failure=True)
         future = pool.submit(source, class_name, with_test=with_test, seed=seed,
-                             train_source=train_source)
+                             train_source=train_source, fraction=fraction)
     except Exception as exc:  # noqa: BLE001  (the pool, not the variant: reported as such)
         return EvalResult.failed(f"Dask worker cannot evaluate: {one_line(exc)}",
                                  pool_failure=True)

@@ -130,9 +130,15 @@ def _loss(recipe: Recipe | None) -> Callable[[torch.Tensor, torch.Tensor], torch
 
 
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budget,
-                generator: torch.Generator, recipe: Recipe | None = None) -> float:
+                generator: torch.Generator, recipe: Recipe | None = None,
+                fraction: float = 1.0) -> float:
     """The recipe written in the user's code (optimizer, loss, per-epoch scheduler, batch size),
-    else Adam + cross-entropy, for ``budget.epochs`` epochs, stopping at ``max_train_seconds``."""
+    else Adam + cross-entropy, for ``budget.epochs`` epochs, stopping at ``max_train_seconds``.
+
+    ``fraction`` < 1 (a screening) stops after that share of the budget's optimizer steps and
+    of ``max_train_seconds``: the first steps of the same run, so a screened network is the
+    full one seen early.
+    """
     optimizer = _optimizer(model, budget, recipe)
     loss_fn = _loss(recipe)
     scheduler = None
@@ -145,6 +151,9 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
                   else budget.batch_size)
     scaler = grad_scaler(x.device, budget.amp)  # a pass-through unless float16 on CUDA
     model.train()
+    steps_per_epoch = -(-len(y) // batch_size)
+    steps_left = max(1, math.ceil(fraction * budget.epochs * steps_per_epoch))
+    seconds = fraction * budget.max_train_seconds
     start = time.perf_counter()
     for _ in range(budget.epochs):
         # drawn on the CPU whatever the device, so a GPU shuffles as the CPU does
@@ -157,7 +166,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            if time.perf_counter() - start > budget.max_train_seconds:
+            steps_left -= 1
+            if steps_left == 0 or time.perf_counter() - start > seconds:
                 return time.perf_counter() - start
         if scheduler is not None:
             scheduler.step()  # once per epoch, as the recipes read here are written
@@ -177,11 +187,12 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | TensorSplits,
                      budget: Budget, *, seed: int = 0, with_test: bool = False,
-                     train_source: str | None = None) -> EvalResult:
+                     train_source: str | None = None, fraction: float = 1.0) -> EvalResult:
     """Build, count, time, train and score one variant; a variant's own error is a failed result.
 
     Its recipe is the one written in ``source``, else in its training script: ``train_source``
     when the variant carries its own, else the budget's (the project's ``train_file``).
+    ``fraction`` < 1 trains it on that share of the budget's steps only (a screening).
 
     Seeded per call (weights, shuffling), so the same source and seed give the same accuracy.
     It trains where ``splits`` are: a worker passes them already on its device.
@@ -202,7 +213,7 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
         if recipe.empty and script:  # the variant's, else the project's training script
             recipe = read_recipe(script)
         train_seconds = train_model(model, x_train, y_train, budget, generator,
-                                    None if recipe.empty else recipe)
+                                    None if recipe.empty else recipe, fraction)
         val_accuracy = accuracy(model, x_val, y_val)
         latency = measure_latency(model, x_val, budget.latency_precise)
         test_accuracy = None

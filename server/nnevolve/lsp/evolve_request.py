@@ -22,6 +22,7 @@ OVERRIDE_FLAGS = {
     "amp": "--amp",  # true: --amp, false: --no-amp
     "cluster": "--cluster",
     "seed": "--seed",
+    "screening": "--screening",
     "objectives": "--objectives",
 }
 
@@ -81,6 +82,8 @@ def engine_arguments(
             continue
         if key == "objectives":
             value = ",".join(config.objectives)  # validated and ordered by the config
+        if key == "screening":
+            value = config.screening  # validated: `true` is "on"
         if key == "amp":  # a switch: its value is the config's validated boolean
             args.append(flag if config.amp else "--no-amp")
             continue

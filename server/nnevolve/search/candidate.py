@@ -34,10 +34,19 @@ class Candidate:
     # what the static check saw the model build and run: decides the genome's live sites
     liveness: Liveness | None = None
     train_source: str | None = None  # the training script when it differs from the user's
+    screening: Evaluation | None = None  # its result on the run's screening share of the budget
+    promoted: bool = False  # its screening earned it the full budget
+    screened_out: bool = False  # it was screened and not promoted: it has no full metrics
 
     @property
     def evaluated(self) -> bool:
+        """It has its full-budget metrics."""
         return self.metrics is not None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will be trained for it: evaluated, or screened out."""
+        return self.metrics is not None or self.screened_out
 
     def child(self, source: str, source_hash: str, new_edits: tuple[dict[str, str], ...],
               *, parents: tuple[int, ...] | None = None,
@@ -70,8 +79,10 @@ class SearchCounts:
 
     accepted: int = 0  # passed the static check
     rejected: int = 0  # refused by the static check
-    trained: int = 0
+    trained: int = 0  # with the full budget
     trained_ok: int = 0
+    screened: int = 0  # trained on the screening share of the budget
+    promoted: int = 0
     cached: int = 0
     failed: int = 0
     train_seconds: float = 0.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnevolve.search.evaluator import RunCancelled
+from nnevolve.search.screening import child_cost
 
 if TYPE_CHECKING:
     from nnevolve.config import EvolveConfig
@@ -35,19 +37,35 @@ class SearchContext:
     noise: Noise | None = None  # measured on the base network: differences inside it are ties
     time_budget: TimeBudget | None = None  # the wall-clock budget, when the run has one
 
-    def remaining_budget(self) -> int:
-        """Trained evaluations still allowed (earlier sessions of the run included); without
-        an evaluation budget (only a time budget), a population's worth at a time."""
+    @property
+    def screening(self) -> float:
+        """The share of the budget children are screened with (0: no screening)."""
+        return self.evaluator.screening
+
+    def remaining_budget(self) -> float:
+        """Full-budget evaluations still allowed (earlier sessions of the run included; a
+        screening counts as its share of one); without an evaluation budget (only a time
+        budget), a population's worth at a time."""
         budget = self.config.evaluation_budget
         if budget is None:
             return self.config.population
-        return budget - self.store.counts(self.run_id).trained
+        return budget - self.store.counts(self.run_id).spent(self.screening)
+
+    def children_allowed(self, wanted: int) -> int:
+        """Up to `wanted` children the budget still allows (a screened child costs less than
+        a full evaluation: its screening, and the full budget only if promoted)."""
+        return max(0, min(wanted, math.ceil(self.remaining_budget()
+                                            / child_cost(self.screening))))
 
     def more_generations(self, generation: int) -> bool:
-        """Whether `generation` may be bred: within the generations (which a time budget
-        replaces), the evaluation budget and the time."""
+        """Whether `generation` may be bred: within the generations (which a time budget, or
+        screening, replaces), the evaluation budget and the time."""
         if self.time_budget is not None:
             return not self.time_budget.spent() and self.remaining_budget() > 0
+        if self.screening > 0:
+            # a screened generation costs less than `population` full evaluations: the run
+            # spends the same budget over more generations
+            return self.remaining_budget() > 0
         return generation <= self.config.generations and self.remaining_budget() > 0
 
     def finish_in_flight(self, generation: int) -> None:

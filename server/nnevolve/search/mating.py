@@ -39,8 +39,8 @@ class TypedCrossover(Crossover):
 class LineMutation(Mutation):
     """Insert, delete, replace a typed line or change its arguments.
 
-    A child that crossover left equal to its parent is always mutated; a crossed child
-    with probability `rate`.
+    A child that crossover left equal to its parent (evaluated, or screened out) is always
+    mutated; a crossed child with probability `rate`.
     """
 
     def __init__(self, breeder: Breeder, rate: float = 0.5) -> None:
@@ -50,7 +50,7 @@ class LineMutation(Mutation):
     def _do(self, problem: Any, X: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         Y = X.copy()
         for i, candidate in enumerate(X[:, 0]):
-            if candidate.evaluated or self.breeder.rng.random() < self.rate:
+            if candidate.settled or self.breeder.rng.random() < self.rate:
                 Y[i, 0] = self.breeder.mutant(candidate) or candidate
         return Y
 
@@ -82,7 +82,7 @@ class CheckedMating(Mating):
                     # an accepted child beyond the need would be remembered but never trained
                     return Population.create(*kept)
                 candidate = individual.X[0]
-                if candidate.evaluated:
+                if candidate.settled:
                     continue  # an unchanged parent
                 accepted = self.breeder.accept(candidate)
                 if accepted is not None:

@@ -55,7 +55,7 @@ def run_nsga2(context: SearchContext) -> None:
     while context.more_generations(generation):
         context.begin_generation(generation)
         problem.generation = callback.generation = generation
-        algorithm.n_offsprings = min(config.population, context.remaining_budget())
+        algorithm.n_offsprings = context.children_allowed(config.population)
         try:
             algorithm.next()
         except OutOfTime:
@@ -71,7 +71,7 @@ def _initial_population(context: SearchContext, problem: VariantProblem) -> Samp
         # the seed and what an interrupted first generation evaluated are free; mutants are not
         known = len(context.resumed) + 1
         return SeedAndMutants(context.breeder, context.seed, known=context.resumed,
-                              limit=context.remaining_budget() + known)
+                              limit=context.children_allowed(context.config.population) + known)
     # resumed after generation 0: the best `population` of everything the run evaluated
     candidates = [context.seed, *context.resumed]
     X = np.empty((len(candidates), 1), dtype=object)

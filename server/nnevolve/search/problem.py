@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 class VariantProblem(Problem):
     """Minimise the chosen objectives, in steps of the run's noise; a variant that failed to
-    train, or trained to chance level only, is infeasible.
+    train, trained to chance level only, or was screened out (it has no full-budget figures)
+    is infeasible.
 
     Vectorized rather than elementwise, so the whole batch goes to the worker pool at once.
     """
@@ -33,7 +34,7 @@ class VariantProblem(Problem):
 
     def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         candidates = [row[0] for row in X]
-        self.evaluator.evaluate([c for c in candidates if not c.evaluated], self.generation)
+        self.evaluator.evaluate([c for c in candidates if not c.settled], self.generation)
         out["F"] = np.array([objective_vector(c.metrics, self.objectives, self.noise)
                              for c in candidates])
         out["G"] = np.array([[0.0 if self._feasible(c.metrics) else 1.0] for c in candidates])

@@ -24,7 +24,7 @@ def run_random(context: SearchContext) -> None:
     generation = context.start_generation
     while context.more_generations(generation):
         context.begin_generation(generation)
-        wanted = min(config.population - (generation == 0), context.remaining_budget())
+        wanted = context.children_allowed(config.population - (generation == 0))
         batch: list[Candidate] = []
         try:
             for _ in range(wanted * ATTEMPTS_PER_SAMPLE):

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 RUN_STATUSES = ("running", "finished", "cancelled", "failed")
-VARIANT_STATUSES = ("pending", "rejected", "evaluated", "failed")
+# screened: trained on the run's screening share of the budget only (never offered)
+VARIANT_STATUSES = ("pending", "rejected", "screened", "evaluated", "failed")
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,18 @@ class RunCounts:
     rejected: int = 0  # refused by the static check, never trained
     failed: int = 0  # training crashed, hung or ran out of memory
     pending: int = 0
+    screened: int = 0  # trained on the screening share of the budget only, not promoted
+    promoted: int = 0  # screened first, then trained with the full budget
 
     @property
     def trained(self) -> int:
-        """Evaluations that cost training time (the evaluation budget counts these)."""
+        """Full-budget evaluations that cost training time."""
         return self.evaluated + self.failed
+
+    def spent(self, screening: float) -> float:
+        """Training spent, in full-budget evaluations: a screening costs `screening` of one
+        (the evaluation budget counts these)."""
+        return self.trained + screening * (self.screened + self.promoted)
 
     def to_json(self) -> dict[str, int]:
         return {**asdict(self), "trained": self.trained}
@@ -74,6 +82,8 @@ class RunRecord:
     calibration: dict[str, Any] | None = None  # the noise measured on the base network
     train_file: str | None = None  # the project's training script (train_file), if any
     train_source: str | None = None  # its text when the run started
+    # share of the budget children are screened with first; 0: off; None: not decided yet
+    screening: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,6 +114,8 @@ class Variant:
     confirmed: Evaluation | None = None
     # the run's training script as this variant changed it (None: unchanged)
     train_source: str | None = None
+    fidelity: float = 1.0  # share of the budget its last training had (< 1: screened out)
+    promoted: bool = False  # screened first, then trained with the full budget
 
     @property
     def figures(self) -> Evaluation | None:

@@ -31,7 +31,7 @@ _VARIANT_COLUMNS = """
     v.reason, v.cached, v.is_base, v.is_pareto,
     e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
     e.total_seconds, e.reason, e.latency_spread_ms, r.train_seed, r.confirm_seeds,
-    r.dataset_fingerprint, r.budget_key, v.train_source
+    r.dataset_fingerprint, r.budget_key, v.train_source, v.fidelity, v.promoted
 """
 _VARIANT_JOIN = """
     FROM variants v JOIN runs r ON r.id = v.run_id
@@ -44,7 +44,8 @@ _EVALUATION_COLUMNS = """status, accuracy, test_accuracy, params, latency_ms, tr
 _COUNTS = """
     SELECT
         SUM(status = 'evaluated' AND cached = 0), SUM(cached = 1), SUM(status = 'rejected'),
-        SUM(status = 'failed' AND cached = 0), SUM(status = 'pending')
+        SUM(status = 'failed' AND cached = 0), SUM(status = 'pending'),
+        SUM(status = 'screened' AND cached = 0), SUM(promoted = 1)
     FROM variants WHERE run_id = ? AND is_base = 0
 """
 
@@ -258,12 +259,23 @@ class RunStore:
             return int(row[0])
 
     def set_variant_status(
-        self, variant_id: int, status: str, *, reason: str | None = None, cached: bool = False
+        self, variant_id: int, status: str, *, reason: str | None = None, cached: bool = False,
+        fidelity: float = 1.0,
     ) -> None:
+        """`fidelity`: the share of the budget the result behind `status` was trained with."""
         self._write(
-            "UPDATE variants SET status = ?, reason = ?, cached = ? WHERE id = ?",
-            (status, reason, int(cached), variant_id),
+            "UPDATE variants SET status = ?, reason = ?, cached = ?, fidelity = ? WHERE id = ?",
+            (status, reason, int(cached), fidelity, variant_id),
         )
+
+    def set_promoted(self, variant_id: int) -> None:
+        """The variant's screening earned it the full budget (it is pending that training)."""
+        self._write("UPDATE variants SET promoted = 1, status = 'pending', reason = NULL,"
+                    " cached = 0 WHERE id = ?", (variant_id,))
+
+    def set_screening(self, run_id: str, screening: float) -> None:
+        """The share of the budget the run screens children with (0: it does not)."""
+        self._write("UPDATE runs SET screening = ? WHERE id = ?", (screening, run_id))
 
     def find_variant(self, run_id: str, source_hash: str) -> Variant | None:
         rows = self._query(
@@ -393,7 +405,7 @@ class RunStore:
 _RUN_COLUMNS = (
     "id, file, class_name, base_source, base_hash, config, dataset_fingerprint, budget_key,"
     " status, error, out_dir, generation, created_at, started_at, finished_at, train_seed,"
-    " confirm_seeds, calibration, train_file, train_source"
+    " confirm_seeds, calibration, train_file, train_source, screening"
 )
 
 
@@ -406,6 +418,7 @@ def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]
         parents=json.loads(row[4]), edits=json.loads(row[5]), generation=row[6],
         status=row[7], reason=row[8], cached=bool(row[9]), is_base=bool(row[10]),
         is_pareto=bool(row[11]), evaluation=evaluation, train_source=row[25],
+        fidelity=float(row[26]), promoted=bool(row[27]),
     )
     train_seed, confirm_seeds = int(row[21]), int(row[22])
     return variant, list(range(train_seed + 1, train_seed + confirm_seeds + 1)), (row[23], row[24])

@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3  # 2: training seed in the cache key; calibration and confirmation of a run;
-# 3: the training script of a run (train_file) and of a variant that changes it
+SCHEMA_VERSION = 4  # 2: training seed in the cache key; calibration and confirmation of a run;
+# 3: the training script of a run (train_file) and of a variant that changes it; 4: screening
+# (a run's screening share of the budget, a variant's fidelity, status 'screened')
+
+# 'screened': trained on the run's screening share of the budget only, not promoted to the
+# full budget (its figures are never offered); `fidelity`: the share of the budget its last
+# result was trained with; `promoted`: screened first, then given the full budget
+_VARIANT_COLUMNS = """
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    source_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    parents TEXT NOT NULL DEFAULT '[]',
+    edits TEXT NOT NULL DEFAULT '[]',
+    generation INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL
+        CHECK (status IN ('pending', 'rejected', 'screened', 'evaluated', 'failed')),
+    reason TEXT,
+    cached INTEGER NOT NULL DEFAULT 0,
+    is_base INTEGER NOT NULL DEFAULT 0,
+    is_pareto INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    train_source TEXT,  -- the variant's training script; NULL: the run's, unchanged
+    fidelity REAL NOT NULL DEFAULT 1.0,
+    promoted INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (run_id, source_hash)"""
 
 # Metrics live in `evaluations` only (the cache); variants join them through the run's
 # dataset fingerprint and budget key, so a cached result is never copied.
-_TABLES = """
+_TABLES = ("""
 CREATE TABLE IF NOT EXISTS schema_version (
     version INTEGER NOT NULL
 );
@@ -33,24 +57,12 @@ CREATE TABLE IF NOT EXISTS runs (
     confirm_seeds INTEGER NOT NULL DEFAULT 0,  -- the front is confirmed with the next N seeds
     calibration TEXT,  -- JSON: the noise measured on the base network before the search
     train_file TEXT,  -- the project's training script (train_file), NULL when it has none
-    train_source TEXT  -- its text when the run started (the base of variants that change it)
+    train_source TEXT,  -- its text when the run started (the base of variants that change it)
+    -- share of the budget children are screened with before the full budget; 0: no
+    -- screening; NULL: not decided yet (decided once the base network is measured)
+    screening REAL
 );
-CREATE TABLE IF NOT EXISTS variants (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    source_hash TEXT NOT NULL,
-    source TEXT NOT NULL,
-    parents TEXT NOT NULL DEFAULT '[]',
-    edits TEXT NOT NULL DEFAULT '[]',
-    generation INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'rejected', 'evaluated', 'failed')),
-    reason TEXT,
-    cached INTEGER NOT NULL DEFAULT 0,
-    is_base INTEGER NOT NULL DEFAULT 0,
-    is_pareto INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    train_source TEXT,  -- the variant's training script; NULL: the run's, unchanged
-    UNIQUE (run_id, source_hash)
+CREATE TABLE IF NOT EXISTS variants ({VARIANT_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS variants_by_run ON variants (run_id, status);
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -70,7 +82,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     latency_spread_ms REAL,
     PRIMARY KEY (source_hash, dataset_fingerprint, budget_key, train_seed)
 );
-"""
+""").replace("{VARIANT_COLUMNS}", _VARIANT_COLUMNS)
 
 # Version 1 had no training seed: every evaluation was trained with its run's seed, which
 # also drew the split (so a dataset fingerprint tells the seed). The key cannot be altered
@@ -109,6 +121,20 @@ _FROM_2 = [
     "ALTER TABLE variants ADD COLUMN train_source TEXT",
 ]
 
+# Version 3 had no screening: a run's screening is off (0), every variant had the full budget.
+# A CHECK constraint cannot be altered in place: the variants table is copied (ids kept).
+_OLD_VARIANT_COLUMNS = ("id, run_id, source_hash, source, parents, edits, generation, status,"
+                        " reason, cached, is_base, is_pareto, created_at, train_source")
+_FROM_3 = [
+    "ALTER TABLE runs ADD COLUMN screening REAL",
+    "UPDATE runs SET screening = 0",
+    f"CREATE TABLE variants_4 ({_VARIANT_COLUMNS})",
+    f"INSERT INTO variants_4 ({_OLD_VARIANT_COLUMNS}) SELECT {_OLD_VARIANT_COLUMNS} FROM variants",
+    "DROP TABLE variants",
+    "ALTER TABLE variants_4 RENAME TO variants",
+    "CREATE INDEX IF NOT EXISTS variants_by_run ON variants (run_id, status)",
+]
+
 
 class StoreError(RuntimeError):
     """The run store cannot be opened or used (clear one-line message)."""
@@ -143,6 +169,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
             for statement in _FROM_2:
                 conn.execute(statement)
             version = 3
+        if version == 3:
+            for statement in _FROM_3:
+                conn.execute(statement)
+            version = 4
         conn.execute("UPDATE schema_version SET version = ?", (version,))
     except BaseException:
         conn.execute("ROLLBACK")

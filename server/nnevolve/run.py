@@ -363,7 +363,10 @@ class _Session:
         """Whether children are screened (a run decides once: a resumed run keeps it)."""
         if decided is None:
             assert seed.metrics is not None
-            decided = screening_fraction(self.config.screening, seed.metrics.train_seconds)
+            measured = seed.metrics  # the CPU time where known: the load does not change it
+            decided = screening_fraction(self.config.screening, measured.train_seconds
+                                         if measured.train_cpu_seconds is None
+                                         else measured.train_cpu_seconds)
             self.store.set_screening(self.run_id, decided)
         evaluator.screening = self.screening = decided
 

@@ -84,6 +84,8 @@ class EvalResult:
     # says nothing about the variant, so it is never cached
     pool_failure: bool = False
     latency_spread_ms: float | None = None  # robust std of the timed forwards behind latency_ms
+    # CPU time of the training loop (None on a GPU): its work, whatever the machine's load
+    train_cpu_seconds: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -212,8 +212,11 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
         script = budget.train_source if train_source is None else train_source
         if recipe.empty and script:  # the variant's, else the project's training script
             recipe = read_recipe(script)
+        cpu_started = time.thread_time()
         train_seconds = train_model(model, x_train, y_train, budget, generator,
                                     None if recipe.empty else recipe, fraction)
+        # the work done, whatever the machine's load (one thread trains on the CPU)
+        train_cpu = time.thread_time() - cpu_started if data.device.type == "cpu" else None
         val_accuracy = accuracy(model, x_val, y_val)
         latency = measure_latency(model, x_val, budget.latency_precise)
         test_accuracy = None
@@ -228,7 +231,7 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
     return EvalResult(status="ok", accuracy=val_accuracy, test_accuracy=test_accuracy,
                       params=params, latency_ms=latency.median_ms, train_seconds=train_seconds,
                       total_seconds=time.perf_counter() - start, reason=None,
-                      latency_spread_ms=latency.spread_ms)
+                      latency_spread_ms=latency.spread_ms, train_cpu_seconds=train_cpu)
 
 
 def failure_reason(exc: BaseException, budget: Budget) -> str:

@@ -303,5 +303,5 @@ def as_evaluation(result: EvalResult) -> Evaluation:
         status=result.status, accuracy=result.accuracy, test_accuracy=result.test_accuracy,
         params=result.params, latency_ms=result.latency_ms, train_seconds=result.train_seconds,
         total_seconds=result.total_seconds, reason=result.reason,
-        latency_spread_ms=result.latency_spread_ms,
+        latency_spread_ms=result.latency_spread_ms, train_cpu_seconds=result.train_cpu_seconds,
     )

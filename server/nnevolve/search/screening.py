@@ -26,8 +26,9 @@ from nnevolve.store import Evaluation
 SETTINGS = ("auto", "on", "off")
 FRACTION = 0.25  # a screening trains on this share of the budget's optimizer steps
 REDUCTION = 3  # one screened child in REDUCTION is promoted (ASHA's reduction factor η)
-# "auto" screens when the user's network trains at least this long per evaluation: below it
-# breeding and the fixed costs of an evaluation, not training, take the run's time
+# "auto" screens when the user's network trains at least this long per evaluation (CPU time
+# of its training, so the machine's load does not decide): below it breeding and the fixed
+# costs of an evaluation, not training, take the run's time
 AUTO_MIN_TRAIN_S = 1.0
 
 

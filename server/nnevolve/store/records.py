@@ -26,6 +26,8 @@ class Evaluation:
     latency_spread_ms: float | None = None
     accuracy_spread: float | None = None  # standard deviation over the seeds
     seeds: int = 1
+    # CPU time of the training loop, as the worker measured it (not stored: None when read)
+    train_cpu_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -181,3 +181,22 @@ def test_eval_result_json_written_before_pool_failures_were_marked_still_reads()
     result = EvalResult.from_json(old)
     assert result.ok and result.accuracy == 0.9 and result.pool_failure is False
     assert EvalResult.from_json({"status": "failed"}).reason is None  # other keys: None, as before
+
+
+def test_a_screening_trains_the_first_share_of_the_steps(digits):
+    from nnevolve.evaluation.train import train_model
+
+    def steps(fraction: float) -> int:
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        calls = []
+        model.register_forward_hook(lambda *_: calls.append(1))
+        x, y = torch.as_tensor(digits.x_train), torch.as_tensor(digits.y_train)
+        train_model(model, x, y, FAST, torch.Generator().manual_seed(0), fraction=fraction)
+        return len(calls)
+
+    per_epoch = -(-len(digits.y_train) // FAST.batch_size)
+    assert steps(1.0) == FAST.epochs * per_epoch
+    assert steps(0.25) == -(-FAST.epochs * per_epoch // 4)  # the first quarter: part of epoch 1
+    screened = evaluate_variant(MLP, "Net", digits, FAST, seed=0, fraction=0.25)
+    full = evaluate_variant(MLP, "Net", digits, FAST, seed=0)
+    assert screened.ok and screened.train_cpu_seconds < full.train_cpu_seconds

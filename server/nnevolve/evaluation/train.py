@@ -166,11 +166,15 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budg
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            steps_left -= 1
-            if steps_left == 0 or time.perf_counter() - start > seconds:
+            if time.perf_counter() - start > seconds:
                 return time.perf_counter() - start
+            steps_left -= 1
+            if steps_left == 0:
+                break
         if scheduler is not None:
             scheduler.step()  # once per epoch, as the recipes read here are written
+        if steps_left == 0:
+            break
     return time.perf_counter() - start
 
 

@@ -145,3 +145,24 @@ def test_recipe_lines_cross_between_parents_and_are_listed_as_sites():
     assert recipe == {(33, "batch_size"), (34, "optimizer"), (34, "lr")}
     off = list_sites(source, "Net", (1, 8, 8), 10, training=False)
     assert not any(i.kind == "recipe" for i in off.items)
+
+
+def test_nnevolve_sites_lists_the_training_scripts_recipe_lines_with_its_name(tmp_path: Path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    project = tmp_path / "recipe_split"
+    shutil.copytree(SAMPLES / "recipe_split", project)
+    listed = subprocess.run(
+        [sys.executable, "-m", "nnevolve", "sites", str(project / "model.py"), "--json",
+         "--input-shape", "1x8x8"], capture_output=True, text=True, timeout=240, check=True)
+    sites = json.loads(listed.stdout)["sites"]
+    script = project.joinpath("train.py").read_text().splitlines()
+    recipe = [s for s in sites if s["kind"] == "recipe"]
+    assert {s["type"] for s in recipe} >= {"optimizer", "lr", "batch_size"}
+    for site in recipe:  # each names the script and points at its own line there
+        assert site["file"] == "train.py"
+        assert site["text"].strip("'") in script[site["line"] - 1]
+    assert all(s["file"] == "" for s in sites if s["kind"] != "recipe")

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from nnevolve.genome import Genome, GenomeError
 from nnevolve.genome.model_spec import in_package, resolve_model
+
+if TYPE_CHECKING:
+    from nnevolve.operators.recipe import RecipeText
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class SiteItem:
     owner: str  # the class or function it is in, or the table it belongs to
     instances: int = 0  # layers this line built in the checked model (0 when unknown)
     live: bool = True
+    file: str = ""  # the training script's name for its recipe lines ("": the model file)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -57,9 +62,11 @@ def _owner_of(tree: ast.Module, line: int) -> str:
 
 def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
                num_classes: int, *, package: tuple[str, str] | None = None,
-               training: bool | None = None) -> SiteListing:
+               training: bool | None = None, script: RecipeText | None = None) -> SiteListing:
     """The sites of ``model`` (a model expression; default: the file's default model), with
-    the training recipe's literals when ``training`` (None: when the file writes a recipe).
+    the training recipe's literals when ``training`` (None: when the model file or ``script``,
+    the project's training script, writes a recipe). The recipe is listed where it is written,
+    as a run evolves it: in the model file, else in the script.
 
     Raises GenomeError when the file does not parse or the expression names no model of it.
     """
@@ -87,18 +94,9 @@ def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
         items.append(SiteItem(line, end_line, col, end_col, kind, entry.role, repr(entry.value),
                               entry.table))
     if training is None or training:
-        from nnevolve.operators.recipe import recipe_entries  # noqa: PLC0415
+        from nnevolve.operators.recipe import RecipeText  # noqa: PLC0415
 
-        entries_, optimizers = recipe_entries(genome)
-        if training is not None or entries_ or optimizers:
-            for recipe_entry in entries_:
-                line, col, end_line, end_col = recipe_entry.span
-                items.append(SiteItem(line, end_line, col, end_col, "recipe", recipe_entry.name,
-                                      repr(recipe_entry.value), recipe_entry.call))
-            for call, name in optimizers:
-                items.append(SiteItem(call.lineno, call.end_lineno or call.lineno,
-                                      call.col_offset, call.end_col_offset or 0, "recipe",
-                                      "optimizer", name, name))
+        items.extend(_recipe_items(RecipeText.of(genome), script, listed=training is not None))
     definitions = {n.name: n for n in genome.tree.body
                    if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
     for owner in genome.owners:
@@ -108,10 +106,35 @@ def list_sites(source: str, model: str | None, input_shape: tuple[int, ...],
         kind = "class" if isinstance(node, ast.ClassDef) else "function"
         items.append(SiteItem(node.lineno, node.end_lineno or node.lineno, node.col_offset,
                               0, "block", kind, f"{kind} {owner}", owner))
-    items.sort(key=lambda i: (i.line, i.col, i.kind))
+    items.sort(key=lambda i: (i.file, i.line, i.col, i.kind))  # the model file first
     problem = None if result.ok else result.reason
     return SiteListing(spec.expression, genome.class_name, tuple(items), live is not None,
                        problem)
+
+
+def _recipe_items(model_file: RecipeText, script: RecipeText | None,
+                  listed: bool) -> list[SiteItem]:
+    """The recipe's literals and optimizer calls in the file a run edits them in."""
+    from nnevolve.operators.recipe import recipe_entries  # noqa: PLC0415
+
+    entries, optimizers = recipe_entries(model_file)
+    where = model_file
+    if not (entries or optimizers) and script is not None:
+        where = script
+        entries, optimizers = recipe_entries(script)
+    if not (listed or entries or optimizers):
+        return []
+    items = [SiteItem(*_lines_cols(e.span), "recipe", e.name, repr(e.value), e.call,
+                      file=where.label) for e in entries]
+    items += [SiteItem(c.lineno, c.end_lineno or c.lineno, c.col_offset, c.end_col_offset or 0,
+                       "recipe", "optimizer", name, name, file=where.label)
+              for c, name in optimizers]
+    return items
+
+
+def _lines_cols(span: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    line, col, end_line, end_col = span
+    return line, end_line, col, end_col
 
 
 def _liveness_of_unrepaired(source: str, model: str, input_shape: tuple[int, ...],

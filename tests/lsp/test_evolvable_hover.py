@@ -44,3 +44,19 @@ async def test_hover_marks_the_lines_and_entries_the_model_uses(tmp_path: Path) 
         assert await hover_value(client, uri, other_table, other_column) is None
     finally:
         await stop_editor(client)
+
+
+def test_the_training_scripts_recipe_lines_are_not_marked_in_the_model_file() -> None:
+    import json
+
+    from nnevolve.lsp.evolvable import _parse
+
+    site = {"line": 3, "end_line": 3, "col": 0, "end_col": 9, "kind": "layer",
+            "type": "connection", "text": "nn.Linear(4, 2)", "owner": "Net", "instances": 1,
+            "live": True, "file": ""}
+    script_line = {**site, "line": 7, "kind": "recipe", "type": "lr", "text": "0.1",
+                   "owner": "SGD", "file": "train.py"}
+    listing = {"model": "Net", "class": "Net", "traced": True, "problem": None,
+               "sites": [site, script_line]}
+    parsed = _parse(json.dumps(listing).encode())
+    assert parsed is not None and set(parsed.lines) == {3}

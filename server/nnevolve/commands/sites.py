@@ -33,7 +33,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="number of classes with --input-shape (default 10)")
     parser.add_argument("--json", action="store_true",
                         help="print {model, class, traced, problem, sites: [{line, end_line, col, "
-                             "end_col, kind, type, text, owner, instances, live}]}")
+                             "end_col, kind, type, text, owner, instances, live, file}]}; file is "
+                             "the training script's name for its recipe lines, else \"\"")
     return parser
 
 
@@ -80,11 +81,20 @@ def run(args: argparse.Namespace) -> int:
             return _fail(args, str(exc))
         input_shape, classes = data.input_shape, data.num_classes
     from nnevolve.genome.model_spec import package_of
+    from nnevolve.operators.recipe import RecipeText
     from nnevolve.site_listing import list_sites
 
+    script = None
+    if config.train_path is not None and config.train_path.is_file():
+        try:
+            text = config.train_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _fail(args, f"cannot read the training script {config.train_path}: {exc}")
+        script = RecipeText.parse(text, config.train_path.name)
     try:
         listing = list_sites(source, args.model or config.model, input_shape, classes,
-                             package=package_of(args.file), training=config.evolve_training)
+                             package=package_of(args.file), training=config.evolve_training,
+                             script=script)
     except GenomeError as exc:
         return _fail(args, f"{args.file}: {exc}")
     if args.json:
@@ -114,7 +124,7 @@ def _print(path: Path, listing: Any) -> None:
     table.add_column("In")
     table.add_column("Built", justify="right", no_wrap=True)
     for item in listing.items:
-        table.add_row(str(item.line), item.kind, item.type, Text(" ".join(item.text.split())),
+        table.add_row(f"{item.file}:{item.line}" if item.file else str(item.line), item.kind, item.type, Text(" ".join(item.text.split())),
                       Text(item.owner),
                       f"{item.instances}×" if item.instances else "")
     console.print(table)

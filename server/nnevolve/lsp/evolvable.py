@@ -127,8 +127,8 @@ def _parse(out: bytes) -> EvolvableLines | None:
         return None
     lines: dict[int, str] = {}
     for item in listing["sites"]:
-        if isinstance(item, dict) and isinstance(item.get("line"), int):
-            lines.setdefault(item["line"], _words(item))
+        if isinstance(item, dict) and isinstance(item.get("line"), int) and not item.get("file"):
+            lines.setdefault(item["line"], _words(item))  # the training script's lines are not here
     return EvolvableLines(str(listing.get("model", "")), lines)
 
 

@@ -207,7 +207,7 @@ def test_device_settings_from_the_editor_reach_the_engine(tmp_path: Path, amp: b
     from nnevolve.commands.evolve import _overrides
 
     given = {"device": "cuda:1", "workers_per_device": 3, "amp": amp,
-             "cluster": "tcp://gpu-head:8786"}
+             "cluster": "tcp://gpu-head:8786", "evolve_training": not amp}
     request = parse_request(({"uri": "file:///m.py", "overrides": given},))
     config = EvolveConfig(root=tmp_path).with_overrides(request.overrides)
     args = engine_arguments(tmp_path / "m.py", "Net", config, request.overrides)
@@ -217,6 +217,7 @@ def test_device_settings_from_the_editor_reach_the_engine(tmp_path: Path, amp: b
     engine = EvolveConfig(root=tmp_path).with_overrides(_overrides(parsed))
     assert ((engine.device, engine.workers_per_device, engine.amp, engine.cluster)
             == ("cuda:1", 3, amp, "tcp://gpu-head:8786"))
+    assert engine.evolve_training is (not amp)  # the recipe switch travels the same way
 
 
 def test_an_unusable_device_setting_from_the_editor_is_refused(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ export interface Overrides {
   device?: string;
   workers_per_device?: number;
   amp?: boolean;
+  evolve_training?: boolean;
   cluster?: string;
 }
 
@@ -123,6 +124,7 @@ const RULES: readonly Rule[] = [
   { setting: 'device', override: 'device', read: deviceName },
   { setting: 'workersPerDevice', override: 'workers_per_device', read: integer(1) },
   { setting: 'amp', override: 'amp', read: onOff },
+  { setting: 'evolveTraining', override: 'evolve_training', read: onOff },
   { setting: 'cluster', override: 'cluster', read: clusterAddress },
 ];
 

@@ -28,6 +28,7 @@ describe('settings → overrides', () => {
         device: { workspaceValue: 'cuda:1' },
         workersPerDevice: { workspaceValue: 2 },
         amp: { workspaceValue: false },
+        evolveTraining: { workspaceValue: false },
         cluster: { globalValue: ' tcp://gpu-head:8786 ' },
       }),
     );
@@ -45,6 +46,7 @@ describe('settings → overrides', () => {
       device: 'cuda:1',
       workers_per_device: 2,
       amp: false,
+      evolve_training: false,
       cluster: 'tcp://gpu-head:8786',
     });
   });

@@ -57,6 +57,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="worker processes per GPU (default 1)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="mixed-precision training (CUDA only)")
+    parser.add_argument("--evolve-training", action=argparse.BooleanOptionalAction, default=None,
+                        help="evolve the training recipe's lines too (optimizer, lr, loss, "
+                             "scheduler, batch size; default: when the model file or "
+                             "train_file writes a recipe)")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="evaluate on a Dask cluster, e.g. tcp://host:8786 "
                              "(nnevolve installed on its workers)")
@@ -177,6 +181,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "time": args.time,
             "workers": args.workers, "device": args.device,
             "workers_per_device": args.workers_per_device, "amp": args.amp,
+            "evolve_training": args.evolve_training,
             "cluster": args.cluster, "seed": args.seed,
             "confirm_seeds": args.confirm_seeds, "screening": args.screening,
             "algorithm": args.algorithm,

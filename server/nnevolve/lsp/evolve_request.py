@@ -20,11 +20,14 @@ OVERRIDE_FLAGS = {
     "device": "--device",
     "workers_per_device": "--workers-per-device",
     "amp": "--amp",  # true: --amp, false: --no-amp
+    "evolve_training": "--evolve-training",  # likewise --no-evolve-training
     "cluster": "--cluster",
     "seed": "--seed",
     "screening": "--screening",
     "objectives": "--objectives",
 }
+
+SWITCHES = ("amp", "evolve_training")  # on/off flags: --x or --no-x
 
 
 class RequestError(ValueError):
@@ -84,8 +87,8 @@ def engine_arguments(
             value = ",".join(config.objectives)  # validated and ordered by the config
         if key == "screening":
             value = config.screening  # validated: `true` is "on"
-        if key == "amp":  # a switch: its value is the config's validated boolean
-            args.append(flag if config.amp else "--no-amp")
+        if key in SWITCHES:  # its value is the config's validated boolean
+            args.append(flag if getattr(config, key) else flag.replace("--", "--no-", 1))
             continue
         args += [flag, str(value)]
     return args

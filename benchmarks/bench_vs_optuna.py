@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -214,6 +214,12 @@ class Outcome:
     start: Offer | None = None  # nnevolve's start network
     figures: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, data: dict) -> Outcome:
+        start = data.pop("start")
+        return cls(**{**data, "offers": [Offer(**o) for o in data["offers"]],
+                      "start": Offer(**start) if start else None})
+
 
 def run_optuna(sampler_name: str, seed: int, args: argparse.Namespace) -> Outcome:
     def objective(trial: optuna.Trial) -> tuple[float, float]:
@@ -301,6 +307,11 @@ def print_row(o: Outcome) -> None:
                   f"{100 * offer.retrained_error:5.2f}%")
 
 
+def print_header() -> None:
+    print(f"{'searcher':<8} {'seed':>4} {'trained':>7} {'wall':>7} {'front':>5} {'HV srch':>8} "
+          f"{'HV':>8} {'err srch':>9} {'best err':>9}")
+
+
 def summarize(outcomes: list[Outcome]) -> None:
     print("\nmeans over seeds (re-trained figures)")
     print(f"{'searcher':<8} {'seeds':>5} {'trained':>7} {'HV':>8} {'best err':>9} "
@@ -348,7 +359,19 @@ def main() -> None:
     parser.add_argument("--searchers", nargs="+", choices=SEARCHERS, default=list(SEARCHERS))
     parser.add_argument("--workers", type=int, default=2,
                         help="Optuna's n_jobs and nnevolve's --workers; also the re-trainers")
+    parser.add_argument("--save", type=Path, help="write the outcomes (JSON) here as they come")
+    parser.add_argument("--summarize", type=Path, nargs="+", metavar="SAVED",
+                        help="print the rows and means of saved outcomes (runs nothing): "
+                             "seeds run as separate commands, side by side")
     args = parser.parse_args()
+    if args.summarize:
+        outcomes = [Outcome.from_json(o) for path in args.summarize
+                    for o in json.loads(path.read_text())]
+        print_header()
+        for outcome in sorted(outcomes, key=lambda o: (o.seed, SEARCHERS.index(o.searcher))):
+            print_row(outcome)
+        summarize(outcomes)
+        return
     if args.evals is None and args.time is None:
         args.evals = 40
     torch.set_num_threads(1)
@@ -358,8 +381,7 @@ def main() -> None:
           f"another on a machine shared with other jobs; HV of (error, log10 params), "
           f"reference {REFERENCE_POINT}; re-trained: split seed {RETRAIN_SPLIT_SEED}, training "
           f"seed {RETRAIN_SEED}", flush=True)
-    print(f"{'searcher':<8} {'seed':>4} {'trained':>7} {'wall':>7} {'front':>5} {'HV srch':>8} "
-          f"{'HV':>8} {'err srch':>9} {'best err':>9}")
+    print_header()
     outcomes: list[Outcome] = []
     retrainers = ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"))
     with tempfile.TemporaryDirectory(prefix="nnevolve-vs-optuna-") as work, retrainers:
@@ -377,6 +399,8 @@ def main() -> None:
                 score(outcome)
                 print_row(outcome)
                 outcomes.append(outcome)
+                if args.save:
+                    args.save.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     summarize(outcomes)
 
 

@@ -5,7 +5,9 @@ lr 1e-3, batch 64; objectives error and parameter count):
 
 - Optuna's RandomSampler, TPESampler and NSGAIISampler over a small hand-written CNN space
   (1-3 conv blocks of 8-64 channels, kernel 3 or 5, each followed by ReLU and 2x2 max-pool;
-  an optional hidden Linear layer), a two-objective study, ``n_jobs`` = workers;
+  an optional hidden Linear layer), a two-objective study optimized by `workers` processes
+  sharing a journal storage (Optuna's multi-process set-up; ``n_jobs`` threads would contend
+  for the GIL);
 - nnevolve, run through its CLI as a user would (a project folder whose pyproject.toml holds
   the dataset and training budget; ``nnevolve evolve FILE --seed S --max-evals N | --time T
   --workers W --out DIR --json``, every other setting at its default), from a weak
@@ -37,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -144,7 +145,6 @@ def suggest_cnn(trial: optuna.Trial) -> str:
 # -- training: the Optuna trials and the independent re-training ---------------------------
 
 _DATA: dict[int, tuple[torch.Tensor, ...]] = {}
-_BUILD = threading.Lock()  # Optuna's n_jobs are threads: seeding and building are not
 
 
 def data(split_seed: int) -> tuple[torch.Tensor, ...]:
@@ -160,13 +160,12 @@ def train(source: str, expression: str, split_seed: int, seed: int) -> tuple[flo
     """Validation error and parameter count after the budget's training of `expression`."""
     torch.set_num_threads(1)
     x_train, y_train, x_val, y_val = data(split_seed)
-    with _BUILD:
-        torch.manual_seed(seed)
-        namespace: dict[str, object] = {"__name__": "candidate"}
-        exec(compile(source, "<candidate>", "exec"), namespace)  # noqa: S102
-        model = eval(expression, namespace)  # noqa: S307
-        if not isinstance(model, nn.Module):  # a class or factory named without its call
-            model = model()
+    torch.manual_seed(seed)
+    namespace: dict[str, object] = {"__name__": "candidate"}
+    exec(compile(source, "<candidate>", "exec"), namespace)  # noqa: S102
+    model = eval(expression, namespace)  # noqa: S307
+    if not isinstance(model, nn.Module):  # a class or factory named without its call
+        model = model()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     loss = nn.CrossEntropyLoss()
     order = torch.Generator().manual_seed(seed)
@@ -221,23 +220,44 @@ class Outcome:
                       "start": Offer(**start) if start else None})
 
 
-def run_optuna(sampler_name: str, seed: int, args: argparse.Namespace) -> Outcome:
+def run_optuna(sampler_name: str, seed: int, args: argparse.Namespace, work: Path) -> Outcome:
+    """`args.workers` processes optimize one study in a shared journal storage (Optuna's
+    way to use several cores: `n_jobs` threads contend for the GIL)."""
+    journal = work / f"{sampler_name}-{seed}.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(journal)))
+    name = f"{sampler_name}-{seed}"
+    optuna.create_study(study_name=name, storage=storage, directions=["minimize", "minimize"])
+    started = time.monotonic()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as workers:
+        jobs = [workers.submit(optimize, str(journal), name, sampler_name, seed, worker,
+                               args.evals, args.time) for worker in range(args.workers)]
+        for job in jobs:
+            job.result()
+    wall = time.monotonic() - started
+    study = optuna.load_study(study_name=name, storage=storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    offers = [Offer(suggest_cnn(optuna.trial.FixedTrial(t.params)), "Net()", t.values[0],
+                    int(t.values[1])) for t in study.best_trials]
+    return Outcome(sampler_name, seed, len(done), wall, offers)
+
+
+def optimize(journal: str, name: str, sampler_name: str, seed: int, worker: int,
+             evals: int | None, seconds: float | None) -> None:
+    """One worker process of the study: trials until the study has `evals` or `seconds` pass."""
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         source = suggest_cnn(trial)
         error, params = train(source, "Net()", seed, seed * 100_000 + trial.number)
         return error, float(params)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    data(seed)
-    study = optuna.create_study(directions=["minimize", "minimize"],
-                                sampler=SAMPLERS[sampler_name](seed=seed))
-    started = time.monotonic()
-    study.optimize(objective, n_trials=args.evals, timeout=args.time, n_jobs=args.workers)
-    wall = time.monotonic() - started
-    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    offers = [Offer(suggest_cnn(optuna.trial.FixedTrial(t.params)), "Net()", t.values[0],
-                    int(t.values[1])) for t in study.best_trials]
-    return Outcome(sampler_name, seed, len(done), wall, offers)
+    data(seed)  # before the clock starts, as nnevolve's workers load theirs
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+    # each worker its own stream: two equal seeds would sample the same networks
+    sampler = SAMPLERS[sampler_name](seed=seed * 1000 + worker)
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+    limit = [optuna.study.MaxTrialsCallback(evals, states=None)] if evals else []
+    study.optimize(objective, timeout=seconds, callbacks=limit)
 
 
 def run_nnevolve(start: str, seed: int, args: argparse.Namespace, work: Path) -> Outcome:
@@ -358,7 +378,7 @@ def main() -> None:
                         help="wall-clock per searcher, e.g. 10m (its evaluations unlimited)")
     parser.add_argument("--searchers", nargs="+", choices=SEARCHERS, default=list(SEARCHERS))
     parser.add_argument("--workers", type=int, default=2,
-                        help="Optuna's n_jobs and nnevolve's --workers; also the re-trainers")
+                        help="Optuna worker processes and nnevolve's --workers; also the re-trainers")
     parser.add_argument("--save", type=Path, help="write the outcomes (JSON) here as they come")
     parser.add_argument("--summarize", type=Path, nargs="+", metavar="SAVED",
                         help="print the rows and means of saved outcomes (runs nothing): "
@@ -387,7 +407,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nnevolve-vs-optuna-") as work, retrainers:
         for seed in args.seeds:
             for searcher in args.searchers:
-                outcome = (run_optuna(searcher, seed, args) if searcher in SAMPLERS
+                outcome = (run_optuna(searcher, seed, args, Path(work)) if searcher in SAMPLERS
                            else run_nnevolve(searcher, seed, args, Path(work)))
                 networks = outcome.offers + ([outcome.start] if outcome.start else [])
                 results = retrainers.map(retrain, [(n.source, n.expression) for n in networks])

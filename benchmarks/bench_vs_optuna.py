@@ -60,11 +60,14 @@ N_TRAIN, N_VAL = 8000, 2000
 EPOCHS, BATCH, LR = 1, 64, 1e-3
 RETRAIN_SPLIT_SEED = 4242  # the independent trainer's held-out split: no searcher's
 RETRAIN_SEED = 1001
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 SAMPLERS = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler,
             "nsga2": optuna.samplers.NSGAIISampler}
 STARTS = {"fcn": "weak FCN", "cnn": "wide CNN"}
 SEARCHERS = (*SAMPLERS, *STARTS)
 
+# forward written one statement per layer: a single nested expression gives the search no
+# insertion point (only re-sizing, replacement and deletion)
 WEAK_FCN = '''"""A weak start: one narrow tanh hidden layer."""
 from torch import nn
 
@@ -78,7 +81,9 @@ class Net(nn.Module):
         self.out = nn.Linear(32, num_classes)
 
     def forward(self, x):
-        return self.out(self.act(self.hidden(self.flatten(x))))
+        x = self.flatten(x)
+        x = self.act(self.hidden(x))
+        return self.out(x)
 '''
 
 WIDE_CNN = '''"""A wide start: two convolutions and a 12,544 x 512 Linear (6.5 M parameters)."""
@@ -250,7 +255,6 @@ def optimize(journal: str, name: str, sampler_name: str, seed: int, worker: int,
         error, params = train(source, "Net()", seed, seed * 100_000 + trial.number)
         return error, float(params)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     data(seed)  # before the clock starts, as nnevolve's workers load theirs
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
     # each worker its own stream: two equal seeds would sample the same networks

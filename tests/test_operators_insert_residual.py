@@ -175,9 +175,13 @@ def test_the_channels_are_read_where_the_block_goes() -> None:
     g = Genome.parse((SAMPLES / "resnet_blocks.py").read_text(), "ResNet8")
     found = {(p.site.line, channels_at(g, p)) for p in insertion_points(g)
              if p.after and p.context == "2d"}
-    # after the stem's relu: its BatchNorm2d(8); after the adaptive pooling the stages have
-    # changed the channels unseen: no guess
-    assert (89, "8") in found and (93, None) in found
+    # after the stem's relu: its BatchNorm2d's features, read from the layer itself so that
+    # they follow width edits; after the adaptive pooling the stages have changed the
+    # channels unseen: no guess
+    assert (89, "self.bn1.num_features") in found and (93, None) in found
+    vgg = Genome.parse((SAMPLES / "vgg_cfg.py").read_text(), "VGG11")
+    assert {channels_at(vgg, p) for p in insertion_points(vgg)
+            if p.after and p.context == "2d" and p.site.line in (38, 39, 40)} == {"x"}
 
 
 def _pool() -> GenePool:
@@ -196,3 +200,16 @@ def test_torchvision_resnet_blocks_are_genes_when_installed() -> None:
         names = {(b.name, b.provenance) for b in pool.residual_blocks()}
     assert {("BasicBlock", "from torchvision resnet.py"),
             ("Bottleneck", "from torchvision resnet.py")} <= names
+
+
+def test_a_block_built_on_an_attribute_follows_a_later_width_edit() -> None:
+    source = (SAMPLES / "convnet_small.py").read_text()
+    g = Genome.parse(source, "SmallConvNet")
+    point = next(p for p in insertion_points(g) if p.style == "forward" and p.site.line == 13)
+    child = insert_residual_at(g, point, _residual())
+    assert child is not None
+    assert "self.block1 = Residual(self.conv1.out_channels, self.conv1.out_channels // 2)" \
+        in child.source
+    wider = child.source.replace("nn.Conv2d(1, 8, 3, padding=1)", "nn.Conv2d(1, 16, 3, padding=1)")
+    fixed = repair(wider, "SmallConvNet", (1, 8, 8), 10)
+    assert fixed.ok, fixed.reason  # the repair fixes fc1; the block needed nothing

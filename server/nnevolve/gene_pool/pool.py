@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from nnevolve.analysis import LineItem, analyze
+from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.gene_pool.catalog import BUILTIN_GENES
 from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
 from nnevolve.config import DEFAULT_ZOOS
@@ -131,7 +131,7 @@ class GenePool:
         )
         return cursor.rowcount > 0
 
-    def harvest_source(self, source: str, origin: str) -> int:
+    def harvest_source(self, source: str, origin: str, analysis: Analysis | None = None) -> int:
         """Add the typed layer lines of one Python source; returns how many genes were new.
 
         Each line is stored in canonical spelling (``torch.nn.Linear`` and ``from torch.nn
@@ -139,7 +139,8 @@ class GenePool:
         values (``nn.Linear(2*p, 100)`` with ``p = 16`` becomes ``nn.Linear(32, 100)``). Lines
         that still need names of their file are left out. A file that does not parse adds nothing.
         """
-        added = sum(self._insert(code, type_, origin) for code, type_ in harvest_genes(source))
+        added = sum(self._insert(code, type_, origin)
+                    for code, type_ in harvest_genes(source, analysis))
         self._db.commit()
         return added
 
@@ -157,9 +158,11 @@ class GenePool:
             if "torch" not in source:
                 continue
             origin = path.relative_to(root).as_posix()
-            added += self.harvest_source(source, origin)
+            analysis = analyze(source)
+            added += self.harvest_source(source, origin, analysis)
             if "Module" in source:  # a file that defines networks: its blocks too
-                added += self.add_blocks((codes, origin) for codes in harvest_blocks(source))
+                added += self.add_blocks(
+                    (codes, origin) for codes in harvest_blocks(source, analysis))
                 added += self.add_residual_blocks(
                     (*found, origin) for found in harvest_residual_blocks(source))
         return added
@@ -283,14 +286,15 @@ def packaged_sample_genes() -> list[tuple[str, str, str]]:
     return [(code, type_, origin) for code, type_, origin in json.loads(text)]
 
 
-def harvest_genes(source: str) -> Iterator[tuple[str, str]]:
-    """The ``(canonical code, type)`` of each self-contained layer line of ``source``."""
+def harvest_genes(source: str, analysis: Analysis | None = None) -> Iterator[tuple[str, str]]:
+    """The ``(canonical code, type)`` of each self-contained layer line of ``source`` (whose
+    ``analysis`` may be given when it is at hand)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return
     lines = source.splitlines()
-    for item in analyze(source).items:
+    for item in (analysis or analyze(source)).items:
         if item.type not in GENE_TYPES:
             continue
         code = _gene_code(_text(lines, item), item.name, tree, item.line)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nnevolve.analysis import analyze
+from nnevolve.analysis import Analysis, analyze
 from nnevolve.genome.walk import SourceText, ast_range
 from nnevolve.user_cache import user_cache_dir
 
@@ -74,9 +74,10 @@ def zoo_harvest(package: str) -> ZooHarvest:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        origin = zoo_origin(package, path.name)
-        harvest.genes.extend((code, type_, origin) for code, type_ in harvest_genes(source))
-        harvest.blocks.extend((codes, origin) for codes in harvest_blocks(source))
+        origin, analysis = zoo_origin(package, path.name), analyze(source)
+        harvest.genes.extend((code, type_, origin)
+                             for code, type_ in harvest_genes(source, analysis))
+        harvest.blocks.extend((codes, origin) for codes in harvest_blocks(source, analysis))
         harvest.residuals.extend((*found, origin) for found in harvest_residual_blocks(source))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +128,7 @@ def _small(path: Path) -> bool:
         return False
 
 
-def harvest_blocks(source: str) -> Iterator[tuple[str, ...]]:
+def harvest_blocks(source: str, analysis: Analysis | None = None) -> Iterator[tuple[str, ...]]:
     """The canonical codes of each block of ``source``: a connection layer and the layers of
     the types in BLOCK_TYPES right after it, in one literal sequence (at least two layers)."""
     from nnevolve.gene_pool.pool import GENE_TYPES, _gene_code, _text
@@ -136,7 +137,7 @@ def harvest_blocks(source: str) -> Iterator[tuple[str, ...]]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return
-    items = {(i.line, i.col, i.end_line, i.end_col): i for i in analyze(source).items
+    items = {(i.line, i.col, i.end_line, i.end_col): i for i in (analysis or analyze(source)).items
              if i.type in GENE_TYPES}
     text, lines = SourceText(source), source.splitlines()
     for node in ast.walk(tree):

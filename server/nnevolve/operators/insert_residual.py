@@ -6,7 +6,9 @@ imports are added to the file unless it has them already.
 The block keeps the channels (``planes = C / expansion``) and runs at its default stride 1,
 so its shortcut needs no projection and the network's downsampling is unchanged. The channel
 count is read from the layer before: a convolution's output width or a normalization's
-features, as a literal or as an expression valid where the block goes.
+features, as a literal or an expression valid where the block goes, or, for a ``self``
+attribute, as that layer's own attribute (``self.conv1.out_channels``), so that the block
+follows later width edits (the repair cannot fix a block call's arguments).
 """
 
 from __future__ import annotations
@@ -86,10 +88,16 @@ def channels_at(g: Genome, point: InsertionPoint) -> str | None:
     for site in reversed(candidates):
         if site.type in PASS_THROUGH:
             continue
-        width = _out_width(site)
-        if width is None or not (isinstance(width, ast.Constant) or _same_place(g, site, point)):
+        found = _out_width(site)
+        if found is None:
             return None
-        return ast.unparse(width)
+        name, width = found
+        if point.style == "forward" and site.kind == "attribute" and _same_place(g, site, point):
+            # read when the block is built: it follows later width edits
+            return f"self.{site.container}.{name}"
+        if isinstance(width, ast.Constant) or _same_place(g, site, point):
+            return ast.unparse(width)
+        return None
     return None
 
 
@@ -131,7 +139,9 @@ def _applied_sites(g: Genome, statement: cst.SimpleStatementLine) -> list[Site] 
     return found if found and isinstance(value, cst.Name) else None
 
 
-def _out_width(site: Site) -> ast.expr | None:
+def _out_width(site: Site) -> tuple[str, ast.expr] | None:
+    """The output width argument of a convolution or normalization: its name (the layer's
+    attribute of the same name) and its value."""
     try:
         call = ast.parse(site.code.strip(), mode="eval").body
     except SyntaxError:
@@ -147,9 +157,9 @@ def _out_width(site: Site) -> ast.expr | None:
     else:
         return None
     value = argument(call, name, position)
-    if isinstance(value, ast.Constant) and not isinstance(value.value, int):
+    if value is None or isinstance(value, ast.Constant) and not isinstance(value.value, int):
         return None
-    return value
+    return name, value
 
 
 def _same_place(g: Genome, site: Site, point: InsertionPoint) -> bool:

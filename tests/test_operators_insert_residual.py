@@ -18,7 +18,8 @@ from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
 from nnevolve.gene_pool.zoo import zoo_files
 from nnevolve.genome import Genome
 from nnevolve.operators.insert import insertion_points
-from nnevolve.operators.insert_residual import channels_at, insert_residual, insert_residual_at
+from nnevolve.operators.channels import channels_at
+from nnevolve.operators.insert_residual import insert_residual, insert_residual_at
 from nnevolve.repair import repair
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

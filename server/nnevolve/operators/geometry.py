@@ -60,7 +60,7 @@ def is_pool(call: ast.Call) -> bool:
     return "Pool" in kind
 
 
-def _integer(node: ast.expr | None, default: int | None) -> int | None:
+def integer(node: ast.expr | None, default: int | None) -> int | None:
     """A literal integer (or a tuple of equal ones); ``default`` when absent; None otherwise."""
     if node is None or (isinstance(node, ast.Constant) and node.value is None):
         return default
@@ -68,7 +68,7 @@ def _integer(node: ast.expr | None, default: int | None) -> int | None:
             and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.Tuple) and node.elts:
-        values = {_integer(e, None) for e in node.elts}
+        values = {integer(e, None) for e in node.elts}
         return values.pop() if len(values) == 1 else None
     return None
 
@@ -90,16 +90,16 @@ def _step(call: ast.Call):  # noqa: ANN202 - a size function
     if not (is_conv(call) or is_pool(call)):
         return lambda size: size  # activations, norms, dropout keep the size
     if kind.startswith("Adaptive"):
-        out = _integer(argument(call, "output_size", 0), None)
+        out = integer(argument(call, "output_size", 0), None)
         return None if out is None else (lambda size: out)
     table = CONV_ARGS if is_conv(call) else POOL_ARGS
-    kernel = _integer(argument(call, "kernel_size", table["kernel_size"]), None)
+    kernel = integer(argument(call, "kernel_size", table["kernel_size"]), None)
     if kernel is None:
         return None
     default_stride = 1 if is_conv(call) else kernel
-    stride = _integer(argument(call, "stride", table["stride"]), default_stride)
-    padding = _integer(argument(call, "padding", table["padding"]), 0)
-    dilation = _integer(argument(call, "dilation", CONV_ARGS["dilation"] if is_conv(call)
+    stride = integer(argument(call, "stride", table["stride"]), default_stride)
+    padding = integer(argument(call, "padding", table["padding"]), 0)
+    dilation = integer(argument(call, "dilation", CONV_ARGS["dilation"] if is_conv(call)
                                  else None), 1)
     ceil_node = argument(call, "ceil_mode", None)
     ceil = isinstance(ceil_node, ast.Constant) and ceil_node.value is True

@@ -42,6 +42,15 @@ def test_progress_line_counts_variants_and_names_the_best_figures() -> None:
     )
 
 
+def test_progress_line_of_a_screened_run_counts_the_screened_out_and_the_budget() -> None:
+    line = figures.progress_line(
+        {"event": "progress", "phase": "search", "generation": 7, "generations": None,
+         "evaluated": 10, "cached": 0, "rejected": 2, "failed": 0, "screened": 20,
+         "promoted": 10, "percent": 41.6, "seconds_left": None, "message": ""})
+    assert line == ("generation 7 · 42% of the budget · 32 variants "
+                    "(0 cached, 2 rejected, 0 failed, 20 screened out)")
+
+
 def test_progress_line_before_the_search_says_what_happens() -> None:
     assert figures.progress_line({"phase": "starting", "message": "starting 2 workers"}) == (
         "starting 2 workers"

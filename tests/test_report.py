@@ -58,6 +58,21 @@ def test_progress_line_has_counts_and_the_best_so_far() -> None:
     assert progress.to_json()["event"] == "progress"
 
 
+def test_a_screened_run_says_how_many_children_were_screened_and_promoted() -> None:
+    progress = RunProgress(run_id="r", phase="search", generation=3, generations=None,
+                           evaluated=9, cached=0, rejected=1, failed=0, budget=40,
+                           best_accuracy=None, smallest_params=None, percent=30.0, message="",
+                           screened=14, promoted=9)
+    assert progress_line(progress) == ("9 evaluated · 9 promoted · 14 screened out · 0 cached · "
+                                       "1 rejected · 0 failed")
+    result = dataclasses.replace(_result(), counts=RunCounts(evaluated=9, screened=14, promoted=9),
+                                 screening=0.25)
+    console = Console(width=200, record=True)
+    print_result(console, result)
+    assert ("screening: 23 children trained on 25% of the budget first; 9 promoted to the full "
+            "budget, 14 screened out") in console.export_text()
+
+
 def _result(*variants: ParetoVariant, status: str = "finished") -> RunResult:
     return RunResult(run_id="r1", status=status, error=None, file="/w/net.py", class_name="Net",
                      config=EvolveConfig(), base=variant(1, 0.95, 10000, 0.5),

@@ -80,7 +80,8 @@ def variant_figures(
 
 def stage(progress: dict[str, object]) -> str:
     """Where a run is, in the words the notification, the status bar and the lens all show:
-    ``generation 3/10`` during the search (``generation 3 · 4 min left`` under a time budget),
+    ``generation 3/10`` during the search (``generation 3 · 4 min left`` under a time budget,
+    ``generation 3 · 40% of the budget`` when screening lets the budget end the search),
     the phase's own words (``writing the variants``) outside it."""
     phase = progress.get("phase")
     message = str(progress.get("message") or "")
@@ -90,21 +91,30 @@ def stage(progress: dict[str, object]) -> str:
     left = progress.get("seconds_left")
     if isinstance(left, (int, float)) and not isinstance(left, bool):
         return f"{generation} · {time_left(float(left))}"
+    if progress.get("generations") is None and "generations" in progress:
+        # a screened run: its budget, not a number of generations, ends it
+        share = progress.get("percent")
+        used = share if isinstance(share, (int, float)) and not isinstance(share, bool) else 0
+        return f"{generation} · {used:.0f}% of the budget"
     return f"{generation}/{_count(progress.get('generations'))}"
 
 
 def progress_line(progress: dict[str, object]) -> str:
     """A run's progress report: ``generation 3/10 · 27 variants (4 cached, 5 rejected, 1
-    failed) · best 97.8% / 21k params``, or the phase's own words outside the search."""
+    failed) · best 97.8% / 21k params`` (``, 12 screened out`` inside the brackets when the
+    run screens), or the phase's own words outside the search."""
     where = stage(progress)
     if progress.get("phase") != "search" and progress.get("message"):
         return where
     counts = {
-        key: _count(progress.get(key)) for key in ("evaluated", "cached", "rejected", "failed")
+        key: _count(progress.get(key))
+        for key in ("evaluated", "cached", "rejected", "failed", "screened")
     }
     total = sum(counts.values())
     parts = [where]
     details = [f"{counts[key]} {key}" for key in ("cached", "rejected", "failed")]
+    if counts["screened"]:  # trained on a share of the budget only (screening)
+        details.append(f"{counts['screened']} screened out")
     parts.append(f"{total} variant{'' if total == 1 else 's'} ({', '.join(details)})")
     best, smallest = progress.get("best_accuracy"), progress.get("smallest_params")
     if isinstance(best, (int, float)) and isinstance(smallest, int):

@@ -15,7 +15,7 @@ from raw_server import RawServer
 from nnevolve.analysis import Analysis, LineItem
 from nnevolve.genome.model_classes import layer_building_classes
 from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS
-from nnevolve.lsp.code_lens import LABEL_COMMAND
+from nnevolve.lsp.run_lenses import LABEL_COMMAND
 
 if TYPE_CHECKING:
     from conftest import Editor

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from raw_server import RawServer
 
-from nnevolve.lsp.code_lens import LABEL_COMMAND
+from nnevolve.lsp.run_lenses import LABEL_COMMAND
 from nnevolve.lsp.trust import UNTRUSTED_LENS, UNTRUSTED_REASON
 
 # the arguments the VS Code extension starts the server and its import check with

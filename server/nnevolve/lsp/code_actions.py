@@ -19,12 +19,12 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from nnevolve.lsp import figures, trust
+from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS
 from nnevolve.lsp.code_lens import find_model_class
 from nnevolve.lsp.offers import (
     OfferedRun,
     OfferedVariant,
     belongs_to,
-    offers,
     read_offered_run,
     store_path_for,
     uri_to_path,
@@ -42,7 +42,7 @@ from nnevolve.store import StoreError
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 APPLY_VARIANT_COMMAND = "nnevolve.applyVariant"
 ACTION_KIND = types.CodeActionKind.RefactorRewrite
@@ -119,9 +119,9 @@ async def code_actions(
 ) -> list[types.CodeAction] | None:
     """``textDocument/codeAction``: one action per offered variant, on any line of the class."""
     uri = params.text_document.uri
-    if not _wants_rewrites(params) or not trust.trusted(ls):
+    if not _wants_rewrites(params) or not ls.trusted:
         return None
-    run = await offers(ls).offered(uri)
+    run = await ls.offers.offered(uri)
     if run is None or not run.variants or not belongs_to(run.run, uri):
         return None
     document = await ls.documents.analyzed(uri)
@@ -197,7 +197,7 @@ def _file_name(uri: str) -> str:
 
 
 async def _run_by_id(ls: NnevolveLanguageServer, uri: str, run_id: str) -> OfferedRun:
-    offered = await offers(ls).offered(uri)
+    offered = await ls.offers.offered(uri)
     if offered is not None and offered.run_id == run_id:
         return offered
     path = uri_to_path(uri)
@@ -215,7 +215,7 @@ async def _run_by_id(ls: NnevolveLanguageServer, uri: str, run_id: str) -> Offer
 async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) -> dict[str, Any]:
     """Apply one variant through ``workspace/applyEdit``, re-based onto the current text."""
     uri, run_id, variant_id, version = _apply_arguments(arguments)
-    if not trust.trusted(ls):
+    if not ls.trusted:
         raise ApplyError(trust.UNTRUSTED_REASON)
     document = await ls.documents.analyzed(uri)
     if document is None:
@@ -244,7 +244,21 @@ async def apply_variant(ls: NnevolveLanguageServer, arguments: tuple[Any, ...]) 
 
 
 def register(server: NnevolveLanguageServer) -> None:
-    """Offer variants as code actions; apply one by command."""
+    """Offer variants as code actions; apply one by command. A document's stored run is
+    looked up when it is opened, and forgotten when it is closed."""
+
+    def changed(uri: str) -> None:
+        document = server.documents.text_document(uri)
+        # an untrusted workspace's store is not read; a file too large to evolve has no runs
+        if (
+            document is not None
+            and server.trusted
+            and len(document.source) <= EVOLVE_MAX_CHARS
+        ):
+            server.offers.load_latest(uri, document.source)
+
+    server.documents.when_changed(changed)
+    server.documents.when_closed(server.offers.withdraw)
     server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[ACTION_KIND], resolve_provider=False),

@@ -1,32 +1,21 @@
 """Diagnostics: a file's syntax error, as one error at its position, plus what other features add.
 
-Other features (a failed evolution run) contribute through :func:`add_source`, so that one
-publication carries every diagnostic of a version and none overwrites another's.
+Other features (a failed evolution run) contribute by adding a source to the server's
+``diagnostic_sources``, so that one publication carries every diagnostic of a version and none
+overwrites another's.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 SOURCE = "nnevolve"
-
-DiagnosticSource = Callable[["AnalyzedDocument"], "list[types.Diagnostic]"]
-_SOURCES: weakref.WeakKeyDictionary[NnevolveLanguageServer, list[DiagnosticSource]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def add_source(server: NnevolveLanguageServer, source: DiagnosticSource) -> None:
-    """Publish ``source(document)`` with the syntax error of every version from now on."""
-    _SOURCES.setdefault(server, []).append(source)
 
 
 def refresh(server: NnevolveLanguageServer, uri: str) -> None:
@@ -59,7 +48,7 @@ async def publish_diagnostics(ls: NnevolveLanguageServer, uri: str, version: int
     if document is None or not _is_current(ls, uri, document.version):
         return
     found = syntax_diagnostics(document)
-    for source in _SOURCES.get(ls, []):
+    for source in ls.diagnostic_sources:
         found.extend(source(document))
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=document.version)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -24,9 +24,8 @@ from nnevolve.analysis import Analysis, LineItem, SyntaxProblem
 from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS, AnalysisWorker, Examined, ModelClass
 
 if TYPE_CHECKING:
+    from pygls.lsp.server import LanguageServer
     from pygls.workspace import TextDocument
-
-    from nnevolve.lsp.server import NnevolveLanguageServer
 
 
 logger = logging.getLogger(__name__)
@@ -150,7 +149,7 @@ class AnalyzedDocument:
 class Documents:
     """The server's open Python documents and the cache of their analyses."""
 
-    def __init__(self, server: NnevolveLanguageServer) -> None:
+    def __init__(self, server: LanguageServer) -> None:
         self._server = server
         self._analyzed: dict[str, AnalyzedDocument] = {}
         self._pending: dict[tuple[str, int | None], asyncio.Future[AnalyzedDocument]] = {}
@@ -158,6 +157,22 @@ class Documents:
         self._change_listeners: list[DocumentListener] = []
         self._close_listeners: list[DocumentListener] = []
         self._followed: set[str] = set()  # Python documents announced to the listeners
+
+    def follow(self) -> None:
+        """Follow the client's documents (pygls keeps their text; we keep their analyses)."""
+
+        def opened(ls: Any, params: types.DidOpenTextDocumentParams) -> None:
+            self.changed(params.text_document.uri)  # pygls stored the text
+
+        def edited(ls: Any, params: types.DidChangeTextDocumentParams) -> None:
+            self.changed(params.text_document.uri)  # pygls applied the edit
+
+        def closed(ls: Any, params: types.DidCloseTextDocumentParams) -> None:
+            self.closed(params.text_document.uri)
+
+        self._server.feature(types.TEXT_DOCUMENT_DID_OPEN)(opened)
+        self._server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(edited)
+        self._server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(closed)
 
     def when_changed(self, listener: DocumentListener) -> None:
         """Call ``listener(uri)`` after a Python document is opened or edited."""
@@ -237,25 +252,3 @@ def _tell(listeners: list[DocumentListener], uri: str) -> None:
             listener(uri)
         except Exception:  # one feature's failure must not keep the news from the others
             logger.exception("document listener %r failed for %s", listener, uri)
-
-
-def document_opened(ls: NnevolveLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    """``textDocument/didOpen``: pygls stored the text; announce the new document."""
-    ls.documents.changed(params.text_document.uri)
-
-
-def document_changed(ls: NnevolveLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    """``textDocument/didChange``: pygls applied the edit; announce the new version."""
-    ls.documents.changed(params.text_document.uri)
-
-
-def document_closed(ls: NnevolveLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-    """``textDocument/didClose``: drop the document's analysis."""
-    ls.documents.closed(params.text_document.uri)
-
-
-def register(server: NnevolveLanguageServer) -> None:
-    """Follow the client's documents (pygls keeps their text; we keep their analyses)."""
-    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(document_opened)
-    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(document_changed)
-    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(document_closed)

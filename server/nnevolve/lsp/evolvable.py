@@ -15,19 +15,17 @@ import json
 import logging
 import os
 import signal
-import weakref
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nnevolve.lsp import trust
 from nnevolve.lsp.analysis_worker import isolated_module_command
 from nnevolve.lsp.offers import uri_to_path
 from nnevolve.lsp.unsaved import saved_text
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +59,18 @@ def _words(item: dict) -> str:
 class Evolvable:
     """Per document text: the evolvable lines once listed, and the listing in flight."""
 
-    def __init__(self, server: NnevolveLanguageServer) -> None:
-        self.server = server
+    def __init__(
+        self, background: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]
+    ) -> None:
+        self.background = background  # the server's run_in_background
         self.done: dict[str, EvolvableLines | None] = {}  # text digest -> listing (None: failed)
         self.running: dict[str, asyncio.Task[None]] = {}
         self.processes: set[asyncio.subprocess.Process] = set()
 
     def lines_for(self, document: AnalyzedDocument) -> EvolvableLines | None:
-        """The listing of this exact text, starting one when the file is saved as it is."""
-        if not trust.trusted(self.server) or not document.classes or document.too_large():
+        """The listing of this exact text, starting one when the file is saved as it is (the
+        caller checks that the workspace is trusted: listing runs the model's code)."""
+        if not document.classes or document.too_large():
             return None
         digest = _digest(document.source)
         if digest in self.done:
@@ -77,7 +78,7 @@ class Evolvable:
         if digest not in self.running:
             path = uri_to_path(document.uri)
             if path is not None:
-                task = self.server.run_in_background(self._list(path, document.source, digest))
+                task = self.background(self._list(path, document.source, digest))
                 self.running[digest] = task
                 task.add_done_callback(lambda _t: self.running.pop(digest, None))
         return None
@@ -130,23 +131,3 @@ def _parse(out: bytes) -> EvolvableLines | None:
         if isinstance(item, dict) and isinstance(item.get("line"), int) and not item.get("file"):
             lines.setdefault(item["line"], _words(item))  # the training script's lines are not here
     return EvolvableLines(str(listing.get("model", "")), lines)
-
-
-_STATE: weakref.WeakKeyDictionary[NnevolveLanguageServer, Evolvable] = weakref.WeakKeyDictionary()
-
-
-def evolvable(server: NnevolveLanguageServer) -> Evolvable:
-    """The server's evolvable-lines state (made once)."""
-    state = _STATE.get(server)
-    if state is None:
-        state = _STATE[server] = Evolvable(server)
-    return state
-
-
-def hover_line(server: NnevolveLanguageServer, document: AnalyzedDocument,
-               line: int) -> str | None:
-    """"evolvable for VGG11 · layer line, built 3×" for a listed 1-based line, else None."""
-    listing = evolvable(server).lines_for(document)
-    if listing is None or line not in listing.lines:
-        return None
-    return f"evolvable for {listing.model} · {listing.lines[line]}"

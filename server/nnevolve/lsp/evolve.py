@@ -15,7 +15,6 @@ import logging
 import re
 import sqlite3
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,23 +27,17 @@ from nnevolve.genome import GenomeError
 from nnevolve.genome.model_spec import resolve_model
 from nnevolve.lsp import diagnostics, figures, trust
 from nnevolve.lsp.analysis_worker import examine
-from nnevolve.lsp.code_lens import (
-    CANCEL_COMMAND,
-    EVOLVE_COMMAND,
-    RunningLens,
-    find_model_class,
-    lenses,
-    model_classes_of,
-)
+from nnevolve.lsp.code_lens import find_model_class, model_classes_of
 from nnevolve.lsp.documents import AnalyzedDocument
 from nnevolve.lsp.evolve_process import EvolveProcess, engine_command
 from nnevolve.lsp.evolve_request import EvolveRequest, RequestError, engine_arguments, parse_request
-from nnevolve.lsp.offers import OfferedRun, offers, read_offered_run, uri_to_path
+from nnevolve.lsp.offers import OfferedRun, read_offered_run, uri_to_path
+from nnevolve.lsp.run_lenses import CANCEL_COMMAND, EVOLVE_COMMAND, RunningLens
 from nnevolve.lsp.unsaved import record_run_under, saved_text, write_unsaved_copy
 from nnevolve.store import RunStore, StoreError
 
 if TYPE_CHECKING:
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +80,8 @@ def named_line(message: str) -> int | None:
 
 
 class Evolutions:
-    """The server's runs: at most one per document, each in its own process group."""
+    """The server's runs: at most one per document, each in its own process group (made once,
+    by :func:`register`, and kept by the handlers it registers)."""
 
     def __init__(self, server: NnevolveLanguageServer) -> None:
         self.server = server
@@ -117,7 +111,7 @@ class Evolutions:
                 await asyncio.shield(run.process.stop())
             self.active.pop(uri, None)
             # after the progress's end and the run's offers: a lens asked for now is final
-            lenses(self.server).show(uri, None)
+            self.server.lenses.show(uri, None)
 
     async def _evolve(self, run: ActiveRun, request: EvolveRequest) -> dict[str, Any]:
         try:
@@ -140,7 +134,7 @@ class Evolutions:
 
     async def _target(self, request: EvolveRequest) -> tuple[Path, AnalyzedDocument, str]:
         """The file, its analysed text at command time and the model class to evolve."""
-        if not trust.trusted(self.server):
+        if not self.server.trusted:
             raise RequestError(trust.UNTRUSTED_REASON)
         path = uri_to_path(request.uri)
         if path is None:
@@ -259,7 +253,7 @@ class Evolutions:
         invalid = every_variant_invalid(offered)
         if invalid is not None:
             raise RunFailed(invalid)
-        offers(self.server).offer(run.uri, offered)
+        self.server.offers.offer(run.uri, offered)
         summary = run_summary(offered, LATE_CANCEL if late_cancel else "Finished")
         self._end_progress(run, summary)
         return {
@@ -284,7 +278,7 @@ class Evolutions:
         if offered is not None and offered.variants:
             # what was found so far is offered as a finished run's variants are; a run
             # cancelled before it found anything leaves the previous run offered
-            offers(self.server).offer(run.uri, offered)
+            self.server.offers.offer(run.uri, offered)
             summary = run_summary(offered, "Cancelled")
             answer["variants"] = len(offered.variants)
         else:
@@ -334,7 +328,7 @@ class Evolutions:
     def _show_lens(self, run: ActiveRun) -> None:
         # a cancelling run's lens names no stage: later reports need no refresh
         stage = None if run.cancel_requested else run.stage
-        lenses(self.server).show(run.uri, RunningLens(run.model, stage, run.cancel_requested))
+        self.server.lenses.show(run.uri, RunningLens(run.model, stage, run.cancel_requested))
 
     async def _begin_progress(self, run: ActiveRun) -> None:
         capabilities = self.server.client_capabilities.window
@@ -477,20 +471,10 @@ def _name(uri: str) -> str:
     return path.name if path is not None else uri
 
 
-_EVOLUTIONS: weakref.WeakKeyDictionary[NnevolveLanguageServer, Evolutions] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def evolutions(server: NnevolveLanguageServer) -> Evolutions:
-    """The server's runs (one registry per server)."""
-    return _EVOLUTIONS.setdefault(server, Evolutions(server))
-
-
 def register(server: NnevolveLanguageServer) -> None:
     """Commands ``nnevolve.evolve`` and ``nnevolve.cancel``; stop runs on shutdown."""
-    registry = evolutions(server)
-    diagnostics.add_source(server, registry.failure_diagnostics)
+    registry = Evolutions(server)
+    server.diagnostic_sources.append(registry.failure_diagnostics)
 
     @server.command(EVOLVE_COMMAND)
     async def evolve_command(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
@@ -515,7 +499,7 @@ def register(server: NnevolveLanguageServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def stop_runs(ls: LanguageServer, *_: Any) -> None:
-        lenses(server).closing = True
+        server.lenses.closing = True
         await registry.cancel_all()
 
     server.documents.when_closed(registry.forget)

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from nnevolve.analysis import TYPE_LABELS, LineItem, item_at
-from nnevolve.lsp.evolvable import hover_line
 
 if TYPE_CHECKING:
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.documents import AnalyzedDocument
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!])")
 
@@ -33,6 +33,18 @@ def describe(item: LineItem, *, markdown: bool = True) -> str:
     if item.params is not None:
         parts.append(parameter_count(item.params))
     return " · ".join(parts)
+
+
+def hover_line(server: NnevolveLanguageServer, document: AnalyzedDocument,
+               line: int) -> str | None:
+    """"evolvable for VGG11 · layer line, built 3×" for a listed 1-based line, else None
+    (listing runs the model's code: only in a trusted workspace)."""
+    if not server.trusted:
+        return None
+    listing = server.evolvable.lines_for(document)
+    if listing is None or line not in listing.lines:
+        return None
+    return f"evolvable for {listing.model} · {listing.lines[line]}"
 
 
 def _client_reads_markdown(ls: NnevolveLanguageServer) -> bool:

@@ -10,7 +10,7 @@ from nnevolve.analysis import TYPE_LABELS
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 
 def line_labels(document: AnalyzedDocument) -> dict[int, str]:

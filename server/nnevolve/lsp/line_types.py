@@ -14,7 +14,7 @@ from nnevolve.lsp.protocol import JsonObject
 if TYPE_CHECKING:
     from nnevolve.analysis import LineItem
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 LINE_TYPES_REQUEST = "nnevolve/lineTypes"
 

@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from nnevolve.analysis import Analysis, analyze
 from nnevolve.config import ConfigError, find_pyproject, load_config
 from nnevolve.genome.errors import GenomeError
 from nnevolve.genome.normalize import source_hash
-from nnevolve.lsp import trust
-from nnevolve.lsp.analysis_worker import EVOLVE_MAX_CHARS
 from nnevolve.store import Evaluation, RunRecord, RunStore, StoreError, Variant, default_store_path
 from nnevolve.variant_files import VariantFile, files_changes, variant_files
-
-if TYPE_CHECKING:
-    from nnevolve.lsp.server import NnevolveLanguageServer
 
 logger = logging.getLogger(__name__)
 
@@ -254,29 +248,3 @@ class Offers:
             return
         if run is not None and uri not in self._offered:
             self._offered[uri] = run
-
-
-_OFFERS: weakref.WeakKeyDictionary[NnevolveLanguageServer, Offers] = weakref.WeakKeyDictionary()
-
-
-def offers(server: NnevolveLanguageServer) -> Offers:
-    """The server's offers (one book per server)."""
-    return _OFFERS.setdefault(server, Offers())
-
-
-def register(server: NnevolveLanguageServer) -> None:
-    """Re-offer stored results when a document is opened; forget them when it is closed."""
-    book = offers(server)
-
-    def changed(uri: str) -> None:
-        document = server.documents.text_document(uri)
-        # an untrusted workspace's store is not read; a file too large to evolve has no runs
-        if (
-            document is not None
-            and trust.trusted(server)
-            and len(document.source) <= EVOLVE_MAX_CHARS
-        ):
-            book.load_latest(uri, document.source)
-
-    server.documents.when_changed(changed)
-    server.documents.when_closed(book.withdraw)

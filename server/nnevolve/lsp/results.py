@@ -20,7 +20,6 @@ from nnevolve.lsp import trust
 from nnevolve.lsp.offers import (
     OfferedRun,
     OfferedVariant,
-    offers,
     read_offered_run,
     run_file_key,
     store_path_for,
@@ -32,7 +31,7 @@ from nnevolve.store import RunRecord, RunStore, StoreError
 from nnevolve.variant_files import TRAIN
 
 if TYPE_CHECKING:
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 RUNS_REQUEST = "nnevolve/runs"
 PARETO_REQUEST = "nnevolve/pareto"
@@ -152,13 +151,13 @@ async def runs_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, Any
     path = uri_to_path(uri) if isinstance(uri, str) else None
     if path is None or not isinstance(uri, str):
         return {"uri": uri, "runs": [], "error": 'expects {"uri": a file: URI}'}
-    if not trust.trusted(ls):
+    if not ls.trusted:
         return {"uri": uri, "runs": [], "error": trust.UNTRUSTED_REASON}
     try:
         runs = await asyncio.to_thread(list_runs, path)
     except (StoreError, OSError) as error:
         return {"uri": uri, "runs": [], "error": f"cannot read the run store: {error}"}
-    offered = await offers(ls).offered(uri)
+    offered = await ls.offers.offered(uri)
     offered_id = offered.run_id if offered is not None else None
     return {"uri": uri, "runs": [run_json(run, offered_id) for run in runs]}
 
@@ -168,7 +167,7 @@ async def pareto_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, A
     values = plain(params)
     values = values if isinstance(values, dict) else {}
     run_id, uri = values.get("run"), values.get("uri")
-    if not isinstance(run_id, str) or not trust.trusted(ls):
+    if not isinstance(run_id, str) or not ls.trusted:
         return None
     stores = _candidate_stores(ls, uri)
     try:

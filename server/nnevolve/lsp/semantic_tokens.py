@@ -17,7 +17,7 @@ from nnevolve.analysis import LINE_TYPES
 if TYPE_CHECKING:
     from nnevolve.analysis import LineItem
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 LEGEND = types.SemanticTokensLegend(token_types=list(LINE_TYPES), token_modifiers=[])
 _TOKEN_TYPE = {name: index for index, name in enumerate(LINE_TYPES)}

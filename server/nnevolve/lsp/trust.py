@@ -9,13 +9,12 @@ to run the server there.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 UNTRUSTED_REASON = (
     "this workspace is not trusted, and evolving runs its code: trust it first "
@@ -23,26 +22,17 @@ UNTRUSTED_REASON = (
 )
 UNTRUSTED_LENS = "Evolve is off: the workspace is not trusted"
 
-_UNTRUSTED: weakref.WeakSet[NnevolveLanguageServer] = weakref.WeakSet()
-
-
-def trusted(server: NnevolveLanguageServer) -> bool:
-    """Whether the client trusts the workspace (then evolve and stored runs are on)."""
-    return server not in _UNTRUSTED
-
 
 def _says_untrusted(options: Any) -> bool:
     return isinstance(options, dict) and options.get("workspaceTrusted") is False
 
 
 def register(server: NnevolveLanguageServer) -> None:
-    """Read the client's trust (and its name) from its ``initialize`` request."""
+    """Read the client's trust (``server.trusted``: then evolve and stored runs are on) and its
+    name from its ``initialize`` request."""
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: Any, params: types.InitializeParams) -> None:
         # the one initialize handler pygls allows, so it also keeps the client's name
         server.client_name = params.client_info.name if params.client_info else ""
-        if _says_untrusted(params.initialization_options):
-            _UNTRUSTED.add(server)
-        else:
-            _UNTRUSTED.discard(server)
+        server.trusted = not _says_untrusted(params.initialization_options)

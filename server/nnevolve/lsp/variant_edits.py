@@ -23,7 +23,7 @@ from nnevolve.variant_files import MODEL
 
 if TYPE_CHECKING:
     from nnevolve.lsp.documents import AnalyzedDocument
-    from nnevolve.lsp.server import NnevolveLanguageServer
+    from nnevolve.lsp.state import NnevolveLanguageServer
 
 
 @dataclass(frozen=True)

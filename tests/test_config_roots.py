@@ -51,3 +51,16 @@ def test_a_folder_that_cannot_be_written_sends_the_runs_to_the_cache(
     config = load_config(system / "passwd")
     assert config.root.is_relative_to(cache)
     assert config.store_path.is_relative_to(cache)
+
+
+def test_an_editor_keeps_the_runs_of_a_file_outside_its_workspace_in_the_cache(
+        tmp_path: Path, cache: Path) -> None:
+    workspace, downloads = tmp_path / "workspace", tmp_path / "downloads"
+    (workspace / "sub").mkdir(parents=True)
+    downloads.mkdir()
+    assert load_config(downloads / "net.py", [workspace]).root.is_relative_to(cache)
+    assert load_config(downloads / "net.py", []).root.is_relative_to(cache)  # no folder open
+    # inside a workspace folder, and from the command line, the file's folder as before
+    assert load_config(workspace / "sub" / "net.py", [workspace]).root == (workspace / "sub")
+    assert load_config(downloads / "net.py").root == downloads
+

@@ -127,6 +127,8 @@ def test_engine_arguments_pass_only_the_overrides(tmp_path: Path) -> None:
         "--progress-jsonl",
         "--store",
         str(tmp_path / ".nnevolve" / "runs.sqlite"),
+        "--root",
+        str(tmp_path),
         "--epochs",
         "1",
         "--objectives",

@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -175,23 +175,29 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def root_outside_projects(start: Path) -> Path:
+def root_outside_projects(start: Path, workspace_folders: Sequence[Path] | None = None) -> Path:
     """Where a file (or folder) that no pyproject.toml covers keeps its runs: its own folder
     when that exists and may be written, else a folder of the user's cache. Never a folder
-    made at a document's path (an unsaved document's path need not exist)."""
+    made at a document's path (an unsaved document's path need not exist). An editor names
+    its `workspace_folders`: a file outside all of them keeps its runs in the user's cache
+    (opening a file writes nothing next to it)."""
     path = start.resolve()
     folder = path if path.is_dir() else path.parent
-    if folder.is_dir() and os.access(folder, os.W_OK):
+    inside = workspace_folders is None or any(
+        folder.is_relative_to(workspace.resolve()) for workspace in workspace_folders
+    )
+    if inside and folder.is_dir() and os.access(folder, os.W_OK):
         return folder
     digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     return user_cache_dir() / "outside-projects" / f"{folder.name or 'root'}-{digest}"
 
 
-def load_config(start: Path) -> EvolveConfig:
-    """Defaults overlaid with `[tool.nnevolve]` of the nearest pyproject.toml above `start`."""
+def load_config(start: Path, workspace_folders: Sequence[Path] | None = None) -> EvolveConfig:
+    """Defaults overlaid with `[tool.nnevolve]` of the nearest pyproject.toml above `start`
+    (`workspace_folders`: the editor's, see :func:`root_outside_projects`)."""
     pyproject = find_pyproject(start)
     if pyproject is None:
-        return EvolveConfig(root=root_outside_projects(start))
+        return EvolveConfig(root=root_outside_projects(start, workspace_folders))
     try:
         document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--store", type=Path, metavar="PATH", help="the run store (SQLite)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder (default: .nnevolve/runs/RUN_ID)")
+    # for the language server: the project root it chose (store, outputs), from its workspace
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a killed or cancelled run")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     # for the language server: one JSON object per line on stdout, live
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("give a model file, or --resume RUN_ID")
     try:
         config = load_config(Path(args.file) if args.file else Path.cwd())
+        if args.root is not None:
+            config = replace(config, root=args.root.resolve())
         config = config.with_overrides(_overrides(args))
         store = RunStore(config.store_path)
     except (ConfigError, StoreError) as exc:

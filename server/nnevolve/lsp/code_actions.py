@@ -204,7 +204,8 @@ async def _run_by_id(ls: NnevolveLanguageServer, uri: str, run_id: str) -> Offer
     if path is None:
         raise ApplyError(f"{uri} is not a file on disk")
     try:
-        found = await asyncio.to_thread(read_offered_run, store_path_for(path), run_id)
+        store_path = store_path_for(path, ls.workspace_folders())
+        found = await asyncio.to_thread(read_offered_run, store_path, run_id)
     except (StoreError, OSError) as error:
         raise ApplyError(f"cannot read the run store: {error}") from error
     if found is None:
@@ -255,7 +256,7 @@ def register(server: NnevolveLanguageServer) -> None:
             and server.trusted
             and len(document.source) <= EVOLVE_MAX_CHARS
         ):
-            server.offers.load_latest(uri, document.source)
+            server.offers.load_latest(uri, document.source, server.workspace_folders())
 
     server.documents.when_changed(changed)
     server.documents.when_closed(server.offers.withdraw)

@@ -168,7 +168,8 @@ class Evolutions:
         self, run: ActiveRun, request: EvolveRequest, path: Path, text: str
     ) -> dict[str, Any]:
         try:
-            config = load_config(path).with_overrides(request.overrides)
+            config = load_config(path, self.server.workspace_folders())
+            config = config.with_overrides(request.overrides)
         except ConfigError as error:
             raise RunFailed(str(error)) from error
         run.store_path = config.store_path
@@ -178,6 +179,8 @@ class Evolutions:
                 file = await asyncio.to_thread(write_unsaved_copy, config.root, path, text)
             if run.cancel_requested:
                 return await self._cancelled(run)
+            # the engine runs in the root (a file outside the workspace: a new cache folder)
+            await asyncio.to_thread(config.root.mkdir, parents=True, exist_ok=True)
             args = engine_arguments(file, run.model, config, request.overrides)
             run.process = await EvolveProcess.start(engine_command(args), cwd=config.root)
             if run.cancel_requested:  # cancelled while the process was starting

@@ -78,6 +78,8 @@ def engine_arguments(
         "--progress-jsonl",
         "--store",
         str(config.store_path),
+        "--root",  # outputs under the root the server chose (a file outside the workspace: cache)
+        str(config.root),
     ]
     for key, flag in OVERRIDE_FLAGS.items():
         value = overrides.get(key)

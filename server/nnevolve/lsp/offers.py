@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,10 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(path)
 
 
-def store_path_for(file: Path) -> Path:
-    """The run store of the project around `file` (as `nnevolve evolve` would use it)."""
+def store_path_for(file: Path, workspace_folders: Sequence[Path] | None) -> Path:
+    """The run store of the project around `file` (as the server's runs of it use it)."""
     try:
-        return load_config(file).store_path
+        return load_config(file, workspace_folders).store_path
     except ConfigError:
         # a broken [tool.nnevolve] still tells where the project is
         pyproject = find_pyproject(file)
@@ -174,10 +175,12 @@ def read_offered_run(store_path: Path, run_id: str) -> OfferedRun | None:
         )
 
 
-def latest_matching_run(file: Path, text: str) -> OfferedRun | None:
+def latest_matching_run(
+    file: Path, text: str, workspace_folders: Sequence[Path]
+) -> OfferedRun | None:
     """The newest finished (or cancelled, with variants) run of `file`, if its base matches
     `text` (blocking: call in a thread)."""
-    store_path = store_path_for(file)
+    store_path = store_path_for(file, workspace_folders)
     if not store_path.is_file():  # never create a store just by opening a file
         return None
     try:
@@ -230,19 +233,21 @@ class Offers:
                     raise
         return self._offered.get(uri)
 
-    def load_latest(self, uri: str, text: str) -> None:
+    def load_latest(self, uri: str, text: str, workspace_folders: Sequence[Path]) -> None:
         """Look up the latest offered run of the file at `uri` in the background."""
         path = uri_to_path(uri)
         if path is None or uri in self._looked_up:
             return
         self._looked_up.add(uri)
-        task = asyncio.ensure_future(self._load(uri, path, text))
+        task = asyncio.ensure_future(self._load(uri, path, text, workspace_folders))
         self._loading[uri] = task
         task.add_done_callback(lambda _: self._loading.pop(uri, None))
 
-    async def _load(self, uri: str, path: Path, text: str) -> None:
+    async def _load(
+        self, uri: str, path: Path, text: str, workspace_folders: Sequence[Path]
+    ) -> None:
         try:
-            run = await asyncio.to_thread(latest_matching_run, path, text)
+            run = await asyncio.to_thread(latest_matching_run, path, text, workspace_folders)
         except (StoreError, OSError) as error:
             logger.warning("cannot read the run store for %s: %s", path, error)
             return

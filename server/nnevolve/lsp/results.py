@@ -12,6 +12,7 @@ document's text, else null). The run store is read in a thread of its own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,9 @@ def run_json(run: RunRecord, offered: str | None = None) -> dict[str, Any]:
     }
 
 
-def list_runs(file: Path) -> list[RunRecord]:
+def list_runs(file: Path, workspace_folders: Sequence[Path] | None = None) -> list[RunRecord]:
     """The runs of `file`, newest first (blocking); none when the project has no store yet."""
-    store_path = store_path_for(file)
+    store_path = store_path_for(file, workspace_folders)
     if not store_path.is_file():
         return []
     with RunStore(store_path, read_only=True) as store:
@@ -122,17 +123,16 @@ def _candidate_stores(ls: NnevolveLanguageServer, uri: Any) -> list[Path]:
     paths: list[Path] = []
     uris = [uri] if isinstance(uri, str) else []
     uris += list(ls.workspace.text_documents)
+    folders = ls.workspace_folders()
     for candidate in uris:
         path = uri_to_path(candidate)
         if path is not None:
-            paths.append(store_path_for(path))
-    for folder in ls.workspace.folders.values():
-        root = uri_to_path(folder.uri)
-        if root is not None:
-            try:
-                paths.append(load_config(root).store_path)
-            except ConfigError:
-                continue
+            paths.append(store_path_for(path, folders))
+    for root in folders:
+        try:
+            paths.append(load_config(root, folders).store_path)
+        except ConfigError:
+            continue
     return list(dict.fromkeys(paths))
 
 
@@ -154,7 +154,7 @@ async def runs_request(ls: NnevolveLanguageServer, params: Any) -> dict[str, Any
     if not ls.trusted:
         return {"uri": uri, "runs": [], "error": trust.UNTRUSTED_REASON}
     try:
-        runs = await asyncio.to_thread(list_runs, path)
+        runs = await asyncio.to_thread(list_runs, path, ls.workspace_folders())
     except (StoreError, OSError) as error:
         return {"uri": uri, "runs": [], "error": f"cannot read the run store: {error}"}
     offered = await ls.offers.offered(uri)

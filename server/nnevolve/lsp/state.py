@@ -16,6 +16,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lsprotocol import types
@@ -27,7 +28,7 @@ from nnevolve import __version__
 from nnevolve.lsp import transport
 from nnevolve.lsp.documents import AnalyzedDocument, Documents
 from nnevolve.lsp.evolvable import Evolvable
-from nnevolve.lsp.offers import Offers
+from nnevolve.lsp.offers import Offers, uri_to_path
 from nnevolve.lsp.protocol import NnevolveProtocol, converter
 from nnevolve.lsp.run_lenses import Lenses
 
@@ -63,6 +64,18 @@ class NnevolveLanguageServer(LanguageServer):
         self.offers = Offers()
         self.lenses = Lenses(self, self.run_in_background)
         self.evolvable = Evolvable(self.run_in_background)
+
+    def workspace_folders(self) -> tuple[Path, ...]:
+        """The client's workspace folders on disk (its root folder when it names none): a file
+        outside them all keeps its runs in the user's cache (nnevolve.config.load_config)."""
+        try:
+            uris = [folder.uri for folder in self.workspace.folders.values()]
+            root = self.workspace.root_uri
+        except RuntimeError:  # before `initialize`: no workspace yet
+            return ()
+        if not uris and root:
+            uris = [root]
+        return tuple(path for uri in uris if (path := uri_to_path(uri)) is not None)
 
     def run_in_background(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coroutine`` on the server's loop without awaiting it; its errors are logged."""

@@ -244,3 +244,40 @@ def test_comments_stay_on_their_line_when_a_sequential_without_trailing_comma_gr
         "            nn.ReLU()  # act\n",
         "            nn.ReLU(),  # act\n            nn.Dropout(0.1)\n",
     )
+
+
+NESTED_FCN = src(
+    """
+    from torch import nn
+    import torch.nn.functional as F
+
+
+    class Net(nn.Module):
+        def __init__(self, num_classes=10):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.hidden = nn.Linear(64, 32)
+            self.act = nn.Tanh()
+            self.out = nn.Linear(32, num_classes)
+
+        def forward(self, x):
+            return self.out(self.act(self.hidden(self.flatten(x))))
+    """
+)
+
+
+def test_a_forward_written_as_one_expression_takes_a_layer_around_a_nested_call():
+    genome = Genome.parse(NESTED_FCN)
+    wraps = [p for p in insertion_points(genome) if p.style == "wrap"]
+    assert {p.site.container for p in wraps} == {"flatten", "hidden", "act"}  # not the output
+    around_hidden = next(p for p in wraps if p.site.container == "hidden")
+    child = insert_at(genome, around_hidden, gene("nn.Dropout(0.2)", "dropout"))
+    assert child is not None
+    assert "        self.drop1 = nn.Dropout(0.2)\n" in child.source
+    assert "return self.out(self.act(self.drop1(self.hidden(self.flatten(x)))))" in child.source
+    assert child.edits[0].summary == (
+        "insert self.drop1 = nn.Dropout(0.2) after self.hidden at line 14")
+    functional = insert_at(genome, around_hidden,
+                           gene("F.relu(x)", "activation"))
+    assert functional is not None
+    assert "return self.out(self.act(F.relu(self.hidden(self.flatten(x)))))" in functional.source

@@ -3,7 +3,9 @@
 Legal positions: next to a ``layers.append(...)`` statement (a new append to the same list),
 next to an element of an ``nn.Sequential``/``nn.ModuleList`` literal, or, in ``forward``, after
 a statement ``x = ...`` that runs a layer: a functional call ``x = F.relu(x)``, or a new
-attribute ``self.act1 = nn.ReLU()`` used as ``x = self.act1(x)``. Nothing goes after the
+attribute ``self.act1 = nn.ReLU()`` used as ``x = self.act1(x)``; where the layers are
+nested in one expression (``return self.out(self.act(self.hidden(x)))``), around a layer's
+call: ``self.act1(self.hidden(x))`` / ``F.relu(self.hidden(x))``. Nothing goes after the
 layer that produces the network's output.
 """
 
@@ -47,10 +49,11 @@ class InsertionPoint:
 
     site: Site
     after: bool
-    style: str  # "append" | "sequential" | "forward"
+    style: str  # "append" | "sequential" | "forward" | "wrap"
     context: str | None  # data dimension there: "2d", "flat", ... (None: unknown)
     statement: cst.SimpleStatementLine | None = None  # forward: insert after this statement
     variable: str = ""  # forward: the tensor variable the statement assigns
+    use: cst.Call | None = None  # wrap: the layer's call ``self.x(...)`` the new one takes
 
 
 def insert(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
@@ -60,9 +63,10 @@ def insert(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
         return None
     for _ in range(ATTEMPTS):
         point = rng.choice(points)
-        functional = point.style == "forward" and rng.random() < 0.5
+        in_forward = point.style in ("forward", "wrap")
+        functional = in_forward and rng.random() < 0.5
         gene = _draw(pool, rng, point, functional)
-        if gene is None and point.style == "forward":
+        if gene is None and in_forward:
             gene = _draw(pool, rng, point, not functional)
         if gene is None:
             continue
@@ -116,6 +120,7 @@ def insertion_points(g: Genome) -> list[InsertionPoint]:
             continue  # a helper's value, not a step of the forward pass
         anchor = g.anchor(site)
         statements = anchor.use_statements if site.kind == "attribute" else (anchor.statement,)
+        points += _wrap_points(g, site, output_flow)
         for statement in statements:
             variable = _assigned_name(statement)
             if statement is None or variable is None or id(statement) in seen:
@@ -127,6 +132,20 @@ def insertion_points(g: Genome) -> list[InsertionPoint]:
             context = context_at(g, last, after=True)
             points.append(InsertionPoint(last, True, "forward", context, statement, variable))
     return points
+
+
+def _wrap_points(g: Genome, site: Site, output_flow: object) -> list[InsertionPoint]:
+    """Around each use of an attribute layer inside a statement that assigns no variable
+    (``return self.out(self.act(self.hidden(x)))``): the only places such a forward has."""
+    if site.kind != "attribute":
+        return []
+    anchor = g.anchor(site)
+    if output_flow is not None and anchor.flow >= output_flow:
+        return []
+    context = context_at(g, site, after=True)
+    return [InsertionPoint(site, True, "wrap", context, statement, use=call)
+            for call, statement in zip(anchor.use_calls, anchor.use_statements, strict=False)
+            if statement is not None and _assigned_name(statement) is None]
 
 
 def _first_of_each_container(g: Genome) -> list[Site]:
@@ -169,12 +188,14 @@ def insert_at(g: Genome, point: InsertionPoint, gene: Gene) -> Offspring | None:
     where = f"{side} line {point.site.line}"
     if point.style == "sequential":
         where = f"{side} {one_line(point.site.code)} at line {point.site.line}"
-    if point.style == "forward":
+    if point.style in ("forward", "wrap"):
         assert point.statement is not None
         added = _insert_in_forward(g, point, gene, rewrite)
         if added is None:
             return None
         where = f"after line {g.line_of(point.statement)}"
+        if point.style == "wrap":
+            where = f"after self.{point.site.container} at line {g.line_of(point.statement)}"
         summary = f"insert {added} {where}{from_where(gene)}"
         return finish(g, rewrite, [Edit("insert", summary)])
     call = layer_expression(g, gene.code, rewrite)
@@ -200,15 +221,19 @@ def _insert_in_forward(
 ) -> str | None:
     """Add the forward-pass line(s) for ``gene``; returns the words for the summary."""
     assert point.statement is not None
-    variable = cst.Name(point.variable)
     call = layer_expression(g, gene.code, rewrite)
     if call is None:
         return None
+    variable = cst.Name(point.variable or "x")  # wrap points assign no variable
+    taken = point.use if point.use is not None else variable  # what the new layer takes
     if gene.functional:
         if not call.args:
             return None
-        call = call.with_changes(args=[call.args[0].with_changes(value=variable), *call.args[1:]])
-        rewrite.add_statement(point.statement, _assignment(variable, call), after=True)
+        call = call.with_changes(args=[call.args[0].with_changes(value=taken), *call.args[1:]])
+        if point.use is not None:
+            rewrite.replace_node(point.use, call)
+        else:
+            rewrite.add_statement(point.statement, _assignment(variable, call), after=True)
         return gene.code
     init_anchor = _init_anchor(g, point)
     if init_anchor is None:
@@ -217,8 +242,11 @@ def _insert_in_forward(
     attribute = cst.Attribute(cst.Name("self"), cst.Name(name))
     register = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(attribute)], call)])
     rewrite.add_statement(init_anchor, register, after=True)
-    use = cst.Call(func=attribute, args=[cst.Arg(variable)])
-    rewrite.add_statement(point.statement, _assignment(variable, use), after=True)
+    use = cst.Call(func=attribute, args=[cst.Arg(taken)])
+    if point.use is not None:
+        rewrite.replace_node(point.use, use)
+    else:
+        rewrite.add_statement(point.statement, _assignment(variable, use), after=True)
     return f"self.{name} = {gene.code}"
 
 

@@ -46,7 +46,8 @@ class EvolveConfig:
     generations: int = 16
     population: int = 16
     epochs: int = 5
-    max_evals: int | None = None  # trained variants; None = population × (generations + 1)
+    # variants evaluated, trained or from the cache; None = population × (generations + 1)
+    max_evals: int | None = None
     # wall-clock budget in seconds ("10m" in pyproject): breeding stops when it is spent, and
     # the generations no longer limit the run (max_evals still does)
     time: float | None = None
@@ -110,8 +111,9 @@ class EvolveConfig:
 
     @property
     def evaluation_budget(self) -> int | None:
-        """Trained evaluations allowed, the seed network not counted (None: only the time
-        budget limits them)."""
+        """Variant evaluations allowed, trained or taken from the cache alike (a warm cache
+        makes a run faster, never different), the seed network not counted (None: only the
+        time budget limits them)."""
         if self.max_evals is not None:
             return self.max_evals
         if self.time is not None:

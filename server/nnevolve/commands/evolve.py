@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--population", type=int, metavar="P", help="variants per generation")
     parser.add_argument("--epochs", type=int, metavar="E", help="training epochs per variant")
     parser.add_argument("--max-evals", type=int, metavar="N",
-                        help="variants trained at most (cached ones are free)")
+                        help="variants evaluated at most, trained or from the cache (a "
+                             "warm cache makes a run faster, never different)")
     parser.add_argument("--time", metavar="DURATION",
                         help="wall-clock budget of the search, e.g. 90s, 10m, 1h30m (counted "
                              "once the original network is measured): breeding stops when it "

@@ -51,9 +51,10 @@ class RunCounts:
         return self.evaluated + self.failed
 
     def spent(self, screening: float) -> float:
-        """Training spent, in full-budget evaluations: a screening costs `screening` of one
-        (the evaluation budget counts these)."""
-        return self.trained + screening * (self.screened + self.promoted)
+        """The evaluation budget used, in full-budget evaluations: a screening costs
+        `screening` of one. A result taken from the cache costs what training it did (a warm
+        cache makes a run faster, never different)."""
+        return self.trained + self.cached + screening * (self.screened + self.promoted)
 
     def to_json(self) -> dict[str, int]:
         return {**asdict(self), "trained": self.trained}

@@ -205,6 +205,17 @@ def test_a_bad_setting_exits_2_naming_it(tmp_path: Path,
     assert main(["evolve", str(tmp_path / "mlp.py"), "--objectives", "speed"]) == 2
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_device_this_machine_lacks_exits_2_with_one_line(
+        workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evolve", str(workspace / "mlp.py"), "--device", "cuda"]) == 2
+    assert "sees no CUDA device" in capsys.readouterr().err
+    # mixed precision on the CPU is refused, not silently ignored
+    assert main(["evolve", str(workspace / "mlp.py"), "--device", "cpu", "--amp"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "amp = true needs a CUDA device" in err and "\n" not in err
+
+
 def test_progress_jsonl_reports_errors_as_json(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "mlp.py").write_text(MODEL)

@@ -17,6 +17,7 @@ from nnevolve.config import load_config
 from nnevolve.datasets import load_dataset
 from nnevolve.evaluation import Budget
 from nnevolve.evaluation.dask_backend import ClusterError, DaskEvaluationPool, _evaluate
+from nnevolve.evaluation.device import DeviceError
 from nnevolve.evaluation.train import evaluate_variant
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
@@ -101,6 +102,14 @@ def test_close_cancels_a_running_evaluation_within_seconds(cluster) -> None:
     assert time.monotonic() - started < 10
     # the hanging child is stopped, not left to its time limit: the worker's one thread is free
     client.submit(time.sleep, 0, workers=[worker], pure=False).result(timeout=10)
+
+
+def test_the_device_is_resolved_on_the_workers_and_amp_refused_on_their_cpus(cluster) -> None:
+    local, _ = cluster
+    with pytest.raises(DeviceError, match=r"on Dask worker tcp://.*: amp = true needs a CUDA"):
+        DaskEvaluationPool(local.scheduler_address, "digits", budget=Budget(amp=True))
+    with pytest.raises(DeviceError, match=r"on Dask worker tcp://.*sees no CUDA device"):
+        DaskEvaluationPool(local.scheduler_address, "digits", device="cuda")
 
 
 def test_a_wrong_address_fails_fast_with_a_clear_message() -> None:

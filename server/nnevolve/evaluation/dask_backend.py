@@ -21,7 +21,7 @@ import nnevolve
 from nnevolve.datasets import DatasetSplits, load_dataset
 from nnevolve.error_text import one_line
 from nnevolve.evaluation.budget import Budget, EvalResult
-from nnevolve.evaluation.device import check_amp, device_kind, resolve_devices
+from nnevolve.evaluation.device import DeviceError, check_amp, device_kind, resolve_devices
 from nnevolve.evaluation.pool import CANCELLED, EvaluationPool, WorkerStartError
 
 if TYPE_CHECKING:
@@ -173,6 +173,8 @@ class DaskEvaluationPool:
                                    callback_timeout=start_timeout_s)
         kinds = set()
         for worker, answer in sorted(answers.items()):
+            if isinstance(answer, DeviceError):  # the setting, not the installation
+                raise DeviceError(f"on Dask worker {worker}: {answer}")
             if isinstance(answer, BaseException):
                 raise ClusterError(f"Dask worker {worker} cannot evaluate variants "
                                    f"(is nnevolve installed there?): {one_line(answer)}")

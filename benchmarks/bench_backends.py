@@ -4,7 +4,10 @@ Both backends get the same jobs (MLP variants of several widths on digits, the s
 seed) in alternating rounds, with the same number of workers (2 local worker processes; 2 Dask
 worker processes of one thread each). Start-up is timed apart from the rounds. It prints
 evaluations per minute, the share of the wall time not spent in training, whether the results
-are identical, and the Dask overhead (local evaluations per minute / Dask's - 1).
+are identical, and the Dask overhead (local evaluations per minute / Dask's - 1). For the Dask
+rounds it also prints where a Dask worker's time outside the training child goes, from the
+cluster's task stream: before its first task of a round, between two tasks, inside a task but
+outside the child, and after its last task until the round's last result is back.
 
 With ``--gpu`` it also trains a ResNet-style network on 3x32x32 data (generated) on the CPU and
 on CUDA, where torch sees a GPU ("not measured" otherwise).
@@ -86,6 +89,33 @@ def timed_round(pool: Any, work: list[tuple[str, str]]) -> tuple[float, list[Eva
     return time.perf_counter() - start, results
 
 
+def dask_round(pool: Any, work: list[tuple[str, str]]) -> tuple[float, list[EvalResult], list[float]]:
+    """A timed round on the Dask pool, and each worker's idle milliseconds outside its child:
+    before its first task, between tasks, in a task outside the child, after its last task."""
+    from distributed import get_task_stream
+
+    with get_task_stream(client=pool._client) as stream:  # noqa: SLF001
+        start = time.time()
+        wall, results = timed_round(pool, work)
+        end = time.time()
+    tasks = sorted((d for d in stream.data if str(d["key"]).startswith("nnevolve-evaluate-")),
+                   key=lambda d: int(str(d["key"]).rsplit("-", 1)[1]))
+    in_child = {d["key"]: r.total_seconds for d, r in zip(tasks, results)}
+    by_worker: dict[str, list[tuple[float, float, Any]]] = {}
+    for task in tasks:
+        compute = next(s for s in task["startstops"] if s["action"] == "compute")
+        by_worker.setdefault(task["worker"], []).append((compute["start"], compute["stop"],
+                                                         task["key"]))
+    idle = [0.0, 0.0, 0.0, 0.0]
+    for runs in by_worker.values():
+        runs.sort()
+        idle[0] += runs[0][0] - start
+        idle[1] += sum(b[0] - a[1] for a, b in zip(runs, runs[1:]))
+        idle[2] += sum(stop - begin - in_child[key] for begin, stop, key in runs)
+        idle[3] += end - runs[-1][1]
+    return wall, results, [1000.0 * part / len(by_worker) for part in idle]
+
+
 def summary(name: str, walls: list[float], results: list[EvalResult], workers: int,
             startup: float) -> float:
     wall = sum(walls)
@@ -117,12 +147,16 @@ def compare_backends(rounds: int, count: int, epochs: int) -> None:
     timed_round(local, work[:2])  # the same warm-up for the local pool
     walls: dict[str, list[float]] = {"local": [], "dask": []}
     results: dict[str, list[EvalResult]] = {"local": [], "dask": []}
+    idle: list[list[float]] = []
     try:
         for _ in range(rounds):
-            for name, pool in (("local", local), ("dask", dask)):
-                wall, done = timed_round(pool, work)
-                walls[name].append(wall)
-                results[name] += done
+            wall, done = timed_round(local, work)
+            walls["local"].append(wall)
+            results["local"] += done
+            wall, done, parts = dask_round(dask, work)
+            walls["dask"].append(wall)
+            results["dask"] += done
+            idle.append(parts)
     finally:
         dask.close()
         cluster.close()
@@ -135,6 +169,12 @@ def compare_backends(rounds: int, count: int, epochs: int) -> None:
         (r.accuracy, r.params) for r in results["dask"]]
     print(f"identical accuracy and parameters: {same}")
     print(f"Dask overhead: {here / there - 1:+.1%} (local evaluations/min / Dask's - 1)")
+    mean = [sum(parts[i] for parts in idle) / len(idle) for i in range(4)]
+    per_task = count / 2
+    print(f"a Dask worker's idle time per round (mean of {rounds}): before its first task "
+          f"{mean[0]:.0f} ms, between tasks {mean[1]:.0f} ms ({mean[1] / (per_task - 1):.1f} ms "
+          f"each), in its tasks outside the child {mean[2]:.0f} ms, after its last task "
+          f"{mean[3]:.0f} ms")
 
 
 def compare_devices(count: int) -> None:

@@ -6,7 +6,8 @@ here: its own data loading (scikit-learn's digits / the idx files read directly)
 stratified split drawn with another seed (same sizes), its own training loop with the same
 budget (epochs, batch size, Adam at the same learning rate, cross-entropy) and three seeds of
 its own. A variant agrees when the independent mean is within 2 points of the mean the run
-reported. Printed per variant, then per dataset and overall.
+reported. Printed per variant (and the variants the run withheld because their mean was not
+pinned down, with why), then per dataset and overall.
 
 Run from the repository root (the MNIST files are the real test set in ../shared)::
 
@@ -193,8 +194,11 @@ def main() -> None:
                     continue
                 data = split(x, y, *sizes(dataset, config, len(y)), seed=SPLIT_SEED)
                 print(f"\n{dataset}, run seed {seed}: {len(result.pareto)} offered variant(s), "
-                      f"run {time.monotonic() - started:.0f}s; train {len(data[1])} / val "
-                      f"{len(data[3])} for the independent trainer", flush=True)
+                      f"{len(result.withheld)} withheld, run {time.monotonic() - started:.0f}s; "
+                      f"train {len(data[1])} / val {len(data[3])} for the independent trainer",
+                      flush=True)
+                for withheld in result.withheld:
+                    print(f"  withheld: {withheld}")
                 print(f"  {'variant':<12} {'params':>8} {'reported (mean ± sd, n)':>26} "
                       f"{'independent (3 seeds)':>22} {'diff':>6}  agree")
                 rows: list[tuple[str, ParetoVariant]] = [("base", result.base)] if result.base else []

@@ -1,6 +1,8 @@
 """Numbers a user can trust: a base network at chance level stops the run with the budget
 settings to raise; the front is decided on the means over the confirmation seeds, so a variant
-that won the search on one lucky seed is not offered; differences inside the noise are ties."""
+that won the search on one lucky seed is not offered; a variant whose seeds disagree gets more
+seeds until its mean is pinned down, or is withheld with the reason; differences inside the
+noise are ties."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from nnevolve.config import load_config
 from nnevolve.evaluation import EvalResult
 from nnevolve.run import run_evolution
 from nnevolve.search import RunCancelled, dominates, pareto_indices
-from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
-from nnevolve.search.noise import Noise, calibrate
+from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, train_seeds,
+                                          withheld_reasons)
+from nnevolve.search.noise import Noise, calibrate, seed_spread
 from nnevolve.store import Evaluation, RunStore
 from run_support import SLOW_NET, make_workspace
 
@@ -91,16 +94,6 @@ def test_a_difference_inside_the_noise_is_a_tie_not_a_dominance() -> None:
     assert pareto_indices([base, dropout, smaller], objectives, NOISE) == [2]
     # better by more than the noise: a real dominance
     assert dominates(ok(0.85, 1000, 1.0), base, objectives, NOISE)
-
-
-def test_a_mean_whose_seeds_disagree_far_more_than_the_bases_is_not_offered() -> None:
-    def mean(accuracy: float, spread: float, params: int) -> Evaluation:
-        return Evaluation(status="ok", accuracy=accuracy, params=params, latency_ms=1.0,
-                          accuracy_spread=spread, seeds=2)
-
-    steady, erratic = mean(0.85, 0.02, 500), mean(0.60, 0.07, 100)  # the limit is 3 × 0.02
-    assert pareto_indices([ok(0.8), steady, erratic], OBJECTIVES) == [1, 2]
-    assert pareto_indices([ok(0.8), steady, erratic], OBJECTIVES, NOISE) == [1]
 
 
 def test_chance_level_variants_are_never_on_the_front() -> None:
@@ -215,3 +208,62 @@ class _Slow(FakePool):
         if source == self.stuck:
             return cf.Future()
         return super().submit(source, class_name, with_test=with_test, seed=seed)
+
+
+# -- pinning the means down -------------------------------------------------------------------
+
+# seed 0 is the search's; 1… confirm. NOISE pins a mean at a standard error of 1 point
+SEEDS = {
+    "base": [0.80] * 9,
+    "steady": [0.88, 0.87, 0.89] + [0.88] * 6,  # pinned with the 2 confirmation seeds
+    "wobbly": [0.84, 0.825, 0.855, 0.84, 0.83, 0.85, 0.84, 0.84, 0.84],  # pinned with 3
+    # the smallest network, on the front by its size, but ± 14 points from seed to seed
+    "swinging": [0.90, 0.60, 0.90, 0.65, 0.88, 0.62, 0.91, 0.70, 0.85],
+}
+SIZES = {"base": 1000, "steady": 2000, "wobbly": 500, "swinging": 300}
+
+
+def test_a_mean_not_pinned_down_gets_more_seeds_and_is_withheld_at_the_cap(
+        tmp_path: Path) -> None:
+    accuracies = {(name, seed): a for name, values in SEEDS.items()
+                  for seed, a in enumerate(values)}
+    pool = FakePool(accuracies, SIZES)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id = store.create_run(file="net.py", class_name="Net", base_source="base",
+                                  base_hash="base", config={}, dataset_fingerprint="fp",
+                                  budget_key="bk", train_seed=0, confirm_seeds=2)
+        for name, values in SEEDS.items():
+            store.add_variant(run_id, source=name, source_hash=name, status="evaluated",
+                              is_base=name == "base")
+            store.put_evaluation(name, "fp", "bk", ok(values[0], SIZES[name]), train_seed=0)
+
+        def train(wanted: list[tuple[object, int]]) -> None:
+            train_seeds([SeedJob(v.source, v.source_hash, "Net", seed)  # type: ignore[attr-defined]
+                         for v, count in wanted for seed in range(1, count + 1)],
+                        store=store, pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+                        with_test=False, should_stop=lambda: False)
+
+        train([(v, 2) for v in store.variants(run_id)])  # the confirmation seeds
+        pin_down(lambda: store.variants(run_id), OBJECTIVES, NOISE, train)
+        variants = {v.source: v for v in store.variants(run_id)}
+        trained = {name: sorted(s for n, s in pool.submitted if n == name) for name in SEEDS}
+        assert trained["steady"] == [1, 2]  # its seeds agree: nothing more
+        assert trained["wobbly"] == [1, 2, 3]  # the seeds its spread asked for, then pinned
+        assert trained["swinging"] == list(range(1, 9))  # up to the cap, never pinned down
+        assert variants["wobbly"].confirmed.seeds == 3
+        assert variants["wobbly"].confirmed.accuracy == pytest.approx(0.84)
+        offered = offered_front(list(variants.values()), OBJECTIVES, NOISE, confirmed=True)
+        assert {v.source for v in offered} == {"steady", "wobbly"}
+        reasons = withheld_reasons(list(variants.values()), OBJECTIVES, NOISE)
+        assert list(reasons) == [variants["swinging"].id]
+        assert "moves ± 13.3 points between training seeds" in reasons[variants["swinging"].id]
+        assert "over 8 seeds" in reasons[variants["swinging"].id]
+
+
+def test_the_spread_of_all_seeds_counts_the_searchs_lucky_seed() -> None:
+    # two confirmation seeds that agree do not hide the search's lucky one
+    confirmed = Evaluation(status="ok", accuracy=0.80, accuracy_spread=0.0, seeds=2, params=1)
+    assert seed_spread(0.80, confirmed) == pytest.approx(0.0, abs=1e-12)
+    assert seed_spread(0.95, confirmed) == pytest.approx(0.0866, abs=1e-4)
+    assert NOISE.pinned(0.0, 2) and not NOISE.pinned(0.0866, 2)
+    assert NOISE.mean_error == 0.01 and NOISE.seeds_to_pin(0.03) == 9

@@ -56,6 +56,11 @@ def test_a_variant_reports_the_mean_of_its_confirmation_seeds_once_all_trained(
         assert store.variants(run_id)[0].confirmed == confirmed
         store.set_pareto(run_id, [variant_id])
         assert store.pareto(run_id)[0].confirmed == confirmed
+        # the further seeds a mean that was not pinned down got count, up to the first gap
+        store.put_evaluation("h", "fp", "bk", ok(0.90), train_seed=8)
+        assert store.get_variant(variant_id).confirmed.seeds == 4  # 6, 7, 8 and 9
+        store.put_evaluation("h", "fp", "bk", ok(0.90), train_seed=11)  # after a gap
+        assert store.get_variant(variant_id).confirmed.accuracy == pytest.approx(0.625)
 
 
 def test_the_front_is_listed_by_confirmed_accuracy(tmp_path: Path) -> None:

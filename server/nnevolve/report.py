@@ -212,6 +212,8 @@ def print_result(console: Console, result: RunResult, *, lineage: bool = False) 
         console.print(f"training recipe: {result.recipe}", markup=False, highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)} (variants train without it)")
+    for withheld in result.withheld:
+        console.print(f"[yellow]withheld:[/] {escape(withheld)}")
     if s.trained:
         console.print(
             f"{s.evals_per_minute:.1f} evaluations/min · overhead {percent(s.overhead_share)} "

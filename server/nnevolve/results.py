@@ -131,6 +131,8 @@ class RunResult:
     recipe: str = ""  # the training recipe variants were trained with, and from which lines
     warnings: tuple[str, ...] = ()  # what of the user's training code is not honoured
     screening: float = 0.0  # share of the budget children were screened with (0: none)
+    # variants of the front not offered, each with why: "1,450 params (line 12: …): its accuracy …"
+    withheld: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +146,7 @@ class RunResult:
             "out_dir": str(self.out_dir) if self.out_dir else None,
             "recipe": self.recipe, "warnings": list(self.warnings),
             "screening": self.screening,
+            "withheld": list(self.withheld),
         }
 
 
@@ -167,6 +170,8 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
                                          train_file=_output_file(out_dir, i, record.status,
                                                                  script))
               for i, v in enumerate(front, start=1)]
+    withheld = tuple(_withheld(v, record.base_source, base_analysis)
+                     for v in store.withheld(run_id))
     config = EvolveConfig.from_json(record.config)
     recipe, warnings = describe_recipe(record.base_source, config, record.train_source)
     return RunResult(
@@ -175,7 +180,14 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
         pareto=pareto, counts=record.counts, stats=stats or _empty_stats(),
         out_dir=out_dir, base_on_front=bool(base_variant and base_variant.is_pareto),
         recipe=recipe, warnings=warnings, screening=record.screening or 0.0,
+        withheld=withheld,
     )
+
+
+def _withheld(variant: Variant, base_source: str, base_analysis: Analysis) -> str:
+    params = variant.figures.params if variant.figures is not None else None
+    changes = "; ".join(variant_changes(base_source, variant.source, base_analysis=base_analysis))
+    return f"{params or 0:,} params ({changes or 'no change'}): {variant.reason}"
 
 
 def describe_recipe(base_source: str, config: EvolveConfig,

@@ -48,7 +48,8 @@ from nnevolve.search import (
     SearchCounts,
 )
 from nnevolve.search.candidate import edit_dicts
-from nnevolve.search.confirmation import SeedJob, offered_front, train_seeds
+from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, train_seeds,
+                                          withheld_reasons)
 from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
 from nnevolve.search.screening import screening_fraction, screening_key
@@ -344,7 +345,7 @@ class _Session:
         breeder.seen.add(source_hash(setup.base_source))
         self._report("calibrating", f"training {setup.class_name} with {CALIBRATION_SEEDS} "
                                     "seeds to measure the noise")
-        extra = self._more_seeds([seed], CALIBRATION_SEEDS - 1, pool)
+        extra = self._more_seeds([(seed, CALIBRATION_SEEDS - 1)], pool)
         evaluator.evaluate([seed], 0, is_base=True)
         metrics = seed.metrics
         assert metrics is not None  # evaluate() returns once each candidate has its evaluation
@@ -370,16 +371,16 @@ class _Session:
             self.store.set_screening(self.run_id, decided)
         evaluator.screening = self.screening = decided
 
-    def _more_seeds(self, candidates: list[Candidate], count: int, pool: EvaluationPool,
+    def _more_seeds(self, wanted: list[tuple[Candidate, int]], pool: EvaluationPool,
                     should_stop: Callable[[], bool] | None = None,
                     ) -> dict[tuple[str, int], Evaluation]:
-        """Train `candidates` with the `count` seeds after the run's (cached ones are free);
+        """Train each candidate with the `count` seeds after the run's (cached ones are free);
         RunCancelled when `should_stop` (by default the run's cancel) says so."""
         record = self.store.get_run(self.run_id)
         assert record is not None
-        seeds = range(record.train_seed + 1, record.train_seed + 1 + count)
+        first = record.train_seed + 1
         jobs = [SeedJob(c.source, c.source_hash, self.engine_model, s, c.train_source)
-                for c in candidates for s in seeds]
+                for c, count in wanted for s in range(first, first + count)]
 
         def progress(done: int, total: int) -> None:
             if self.confirming:
@@ -391,8 +392,9 @@ class _Session:
                            should_stop=should_stop or self.should_stop, on_result=progress)
 
     def _confirm(self, pool: EvaluationPool) -> None:
-        """Train the search's front and the base with the run's confirmation seeds; from here
-        on the front is decided on the means (a cancel offers what is confirmed so far)."""
+        """Train the search's front and the base with the run's confirmation seeds, and the
+        variants of the confirmed front whose mean is not pinned down with more; from here on
+        the front is decided on the means (a cancel offers what is confirmed so far)."""
         record = self.store.get_run(self.run_id)
         assert record is not None
         variants = self.store.variants(self.run_id)
@@ -406,11 +408,15 @@ class _Session:
         if time_budget is not None and time_budget.past_grace():
             return  # no time left to confirm: the front stands on the search's figures
         self.confirming = True
+        stop = lambda: self.should_stop() or (  # noqa: E731
+            time_budget is not None and time_budget.past_grace())
         try:
-            self._more_seeds([_candidate(v, self.engine_model) for v in ranked],
-                             record.confirm_seeds, pool,
-                             should_stop=lambda: self.should_stop() or (
-                                 time_budget is not None and time_budget.past_grace()))
+            self._more_seeds([(_candidate(v, self.engine_model), record.confirm_seeds)
+                              for v in ranked], pool, should_stop=stop)
+            pin_down(lambda: self.store.variants(self.run_id), self.config.objectives,
+                     self.noise, lambda wanted: self._more_seeds(
+                         [(_candidate(v, self.engine_model), n) for v, n in wanted], pool,
+                         should_stop=stop))
         except RunCancelled:
             if self.should_stop():
                 raise
@@ -521,6 +527,8 @@ class _Session:
         front = offered_front(variants, self.config.objectives, self.noise,
                               confirmed=self.confirming)
         self.store.set_pareto(self.run_id, [v.id for v in front])
+        self.store.set_withheld(self.run_id, withheld_reasons(
+            variants, self.config.objectives, self.noise) if self.confirming else {})
         self._track_shown(front + [v for v in variants if v.is_base])
         if status == "finished":
             self._report("finishing", "writing the variants")

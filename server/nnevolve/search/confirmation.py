@@ -2,8 +2,11 @@
 candidates after it (confirmation), and the front decided on the means they give.
 
 A variant that won the search on one lucky seed loses its place once its mean over the
-confirmation seeds is known (the search's seed, which chose it, is left out of that mean). Each seed's result is cached by (source, dataset, budget, training seed), so a
-seed is trained once, and a cancelled confirmation resumes where it stopped.
+confirmation seeds is known (the search's seed, which chose it, is left out of that mean). A
+variant of that front whose mean is not yet pinned down (its seeds disagree) is trained with
+more seeds, up to MAX_CONFIRM_SEEDS; one still not pinned down then is withheld, with the
+reason. Each seed's result is cached by (source, dataset, budget, training seed), so a seed is
+trained once, and a cancelled confirmation resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import TYPE_CHECKING
 from nnevolve.evaluation.budget import is_timeout
 from nnevolve.search.evaluator import PoolFailure, RunCancelled, as_evaluation
 from nnevolve.search.front import pareto_indices
+from nnevolve.search.noise import seed_spread
+from nnevolve.store import MAX_CONFIRM_SEEDS
 
 if TYPE_CHECKING:
     from nnevolve.evaluation import EvalResult, EvaluationPool
@@ -81,11 +86,87 @@ def offered_front(variants: Sequence[Variant], objectives: Sequence[str], noise:
                   *, confirmed: bool) -> list[Variant]:
     """The variants a run offers: non-dominated beyond the noise, none at chance level.
 
-    With `confirmed`, only variants whose confirmation finished compete (the base with
-    whatever it has), on their means, and none whose seeds disagree far more than the base's;
-    otherwise every evaluated variant, on the search's figure.
+    With `confirmed`, only variants whose confirmation finished and whose mean is pinned down
+    compete (the base with whatever it has), on their means; otherwise every evaluated
+    variant, on the search's figure.
     """
+    if confirmed:
+        return _front(variants, objectives, noise, lambda v: v.is_base or pinned(v, noise))
+    contenders = [v for v in variants if v.evaluation is not None]
+    return [contenders[i] for i in pareto_indices([v.evaluation for v in contenders],
+                                                  objectives, noise)]
+
+
+def pinned(variant: Variant, noise: Noise | None) -> bool:
+    """Whether a confirmed variant's mean is pinned down (any mean, without a noise)."""
+    if variant.confirmed is None or variant.evaluation is None:
+        return False
+    return noise is None or noise.pinned(_spread(variant), variant.confirmed.seeds)
+
+
+def pin_down(variants: Callable[[], list[Variant]], objectives: Sequence[str],
+             noise: Noise | None, train: Callable[[list[tuple[Variant, int]]], object]) -> None:
+    """Give the variants of the confirmed front whose mean is not pinned down more seeds
+    (`train` trains each variant with its first N confirmation seeds), round after round,
+    until each is pinned down or has MAX_CONFIRM_SEEDS (then it is withheld)."""
+    while True:
+        current = {v.id: v for v in variants()}
+        wanted = seeds_wanted(list(current.values()), objectives, noise)
+        if not wanted:
+            return
+        train([(current[i], count) for i, count in wanted.items()])
+
+
+def seeds_wanted(variants: Sequence[Variant], objectives: Sequence[str],
+                 noise: Noise | None) -> dict[int, int]:
+    """Variant id → the confirmation seeds it should have: for each variant on the front of
+    the confirmed means (among those pinned down or that more seeds still may pin) whose mean
+    is not pinned down yet. Empty once the front is settled."""
+    if noise is None:
+        return {}
+    front = _front(variants, objectives, noise,
+                   lambda v: v.is_base or pinned(v, noise) or _seeds(v) < MAX_CONFIRM_SEEDS)
+    wanted = {}
+    for variant in front:
+        if not variant.is_base and not pinned(variant, noise):
+            seeds = _seeds(variant)
+            wanted[variant.id] = min(MAX_CONFIRM_SEEDS,
+                                     max(seeds + 1, noise.seeds_to_pin(_spread(variant))))
+    return wanted
+
+
+def withheld_reasons(variants: Sequence[Variant], objectives: Sequence[str],
+                     noise: Noise | None) -> dict[int, str]:
+    """Variant id → why it is not offered, for each variant that would be on the front of the
+    confirmed means but whose mean is not pinned down."""
+    if noise is None:
+        return {}
+    front = _front(variants, objectives, noise, lambda v: True)
+    return {v.id: _not_pinned(v, noise) for v in front
+            if not v.is_base and not pinned(v, noise)}
+
+
+def _front(variants: Sequence[Variant], objectives: Sequence[str], noise: Noise | None,
+           competes: Callable[[Variant], bool]) -> list[Variant]:
     contenders = [v for v in variants if v.evaluation is not None
-                  and (not confirmed or v.is_base or v.confirmed is not None)]
-    figures = [v.figures if confirmed else v.evaluation for v in contenders]
-    return [contenders[i] for i in pareto_indices(figures, objectives, noise)]
+                  and (v.is_base or v.confirmed is not None) and competes(v)]
+    return [contenders[i] for i in pareto_indices([v.figures for v in contenders], objectives,
+                                                  noise)]
+
+
+def _seeds(variant: Variant) -> int:
+    return variant.confirmed.seeds if variant.confirmed is not None else 0
+
+
+def _spread(variant: Variant) -> float:
+    assert variant.confirmed is not None and variant.evaluation is not None
+    return seed_spread(float(variant.evaluation.accuracy or 0.0), variant.confirmed)
+
+
+def _not_pinned(variant: Variant, noise: Noise) -> str:
+    confirmed = variant.confirmed
+    assert confirmed is not None
+    return (f"its accuracy moves ± {100 * _spread(variant):.1f} points between training seeds, "
+            f"so its mean over {confirmed.seeds} seeds ({100 * (confirmed.accuracy or 0):.1f}%) "
+            f"is not known to ± {100 * noise.mean_error:.2g} points; more epochs make a network "
+            "train more steadily")

@@ -41,12 +41,11 @@ def pareto_indices(evaluations: Sequence[Evaluation | None], objectives: Sequenc
 
     With `noise`, a variant dominates another only when it is better beyond the noise on one
     objective and not worse beyond it on any (params are exact); points that tie within the
-    noise on every objective appear once (the first); variants at chance level, and means
-    over seeds that disagree far more than the base's, are left out.
+    noise on every objective appear once (the first); variants at chance level are left out.
     Without it, plain dominance, and identical points appear once.
     """
     usable = [i for i, e in enumerate(evaluations) if e is not None and e.status == "ok"
-              and (noise is None or not (noise.at_chance(e) or noise.unstable(e)))]
+              and (noise is None or not noise.at_chance(e))]
     if not usable:
         return []
     points = np.array([objective_vector(evaluations[i], objectives) for i in usable])

@@ -3,10 +3,15 @@
 Before the search the base is trained with CALIBRATION_SEEDS seeds; the spread of its accuracy
 and latency is the run's noise. Differences inside it are ties, not improvements, and a network
 that does not beat chance by three times it has learnt nothing that could be compared.
+
+A confirmed mean is offered only once it is pinned down: its standard error (the spread of the
+variant's own seeds over the square root of their number) within `mean_error`. A network whose
+accuracy swings between seeds gets more seeds until it is, or is withheld at MAX_CONFIRM_SEEDS.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -19,9 +24,9 @@ ACCURACY_FLOOR = 0.01  # below a point, three seeds cannot tell the spread from 
 # the load of a shared machine moves a latency by this share of it between two evaluations
 LATENCY_FLOOR = 0.10
 CHANCE_MARGIN = 3.0  # spreads above chance a network must be to count as having learnt
-# a confirmed variant whose accuracy spreads over seeds this many times more than the base's
-# is not offered: its figure would not hold when the user trains it
-UNSTABLE_SPREAD = 3.0
+# the standard error a reported mean may keep (a fraction): about ±1.5 points at 95%, so
+# another trainer's mean lands within 2 points of it
+MEAN_ERROR = 0.0075
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,19 @@ class Noise:
     def at_chance(self, evaluation: Evaluation) -> bool:
         return float(evaluation.accuracy or 0.0) < self.chance_threshold
 
-    def unstable(self, evaluation: Evaluation) -> bool:
-        """A mean over seeds whose seeds disagree far more than the base's do."""
-        spread = evaluation.accuracy_spread
-        return spread is not None and spread > UNSTABLE_SPREAD * self.accuracy
+    @property
+    def mean_error(self) -> float:
+        """The standard error at which a confirmed mean is pinned down: MEAN_ERROR, or half
+        the base's spread where that is larger (finer than the run can compare is not asked)."""
+        return max(MEAN_ERROR, self.accuracy / 2)
+
+    def pinned(self, spread: float, seeds: int) -> bool:
+        """Whether a mean over `seeds` seeds whose accuracies spread by `spread` is pinned down."""
+        return spread / math.sqrt(max(seeds, 1)) <= self.mean_error
+
+    def seeds_to_pin(self, spread: float) -> int:
+        """How many seeds pin down the mean of a network whose accuracy spreads by `spread`."""
+        return math.ceil((spread / self.mean_error) ** 2)
 
     def tolerances(self, objectives: Sequence[str]) -> list[float]:
         """Per objective (as `objective_vector` gives it), the difference that is a tie."""
@@ -76,3 +90,14 @@ def calibrate(evaluations: Sequence[Evaluation], num_classes: int) -> Noise:
         chance=1.0 / max(num_classes, 1), base_accuracy=statistics.fmean(accuracies),
         base_latency_ms=base_latency, seeds=len(evaluations),
     )
+
+
+def seed_spread(search_accuracy: float, confirmed: Evaluation) -> float:
+    """The standard deviation of a variant's accuracy over all the seeds it trained with: the
+    search's, which chose it (its luck widens the spread, never narrows it), and the
+    confirmation's (`confirmed` is their mean and spread)."""
+    n = confirmed.seeds
+    mean, spread = float(confirmed.accuracy or 0.0), float(confirmed.accuracy_spread or 0.0)
+    grand = (n * mean + search_accuracy) / (n + 1)
+    squares = (n - 1) * spread ** 2 + n * (mean - grand) ** 2 + (search_accuracy - grand) ** 2
+    return math.sqrt(squares / n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
+from nnevolve.store.records import MAX_CONFIRM_SEEDS, Evaluation, RunCounts, RunRecord, Variant
 from nnevolve.store.run_store import (
     DEFAULT_STORE,
     RunStore,
@@ -14,6 +14,7 @@ from nnevolve.store.schema import SCHEMA_VERSION, StoreError
 
 __all__ = [
     "DEFAULT_STORE",
+    "MAX_CONFIRM_SEEDS",
     "SCHEMA_VERSION",
     "Evaluation",
     "RunCounts",

@@ -8,6 +8,9 @@ from typing import Any
 RUN_STATUSES = ("running", "finished", "cancelled", "failed")
 # screened: trained on the run's screening share of the budget only (never offered)
 VARIANT_STATUSES = ("pending", "rejected", "screened", "evaluated", "failed")
+# the confirmation trains a variant with more seeds, up to this many, while its mean is not
+# pinned down (search.noise)
+MAX_CONFIRM_SEEDS = 8
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,12 @@ class Variant:
     edits: list[dict[str, str]]
     generation: int
     status: str
-    reason: str | None
+    reason: str | None  # why it was rejected, failed, or (evaluated) is withheld
     cached: bool
     is_base: bool
     is_pareto: bool
     evaluation: Evaluation | None  # trained with the run's seed
-    # the mean over the run's confirmation seeds, once all of them trained
+    # the mean over the run's confirmation seeds (and any further ones), once all of them trained
     confirmed: Evaluation | None = None
     # the run's training script as this variant changed it (None: unchanged)
     train_source: str | None = None

@@ -8,6 +8,7 @@ that was already evaluated.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import secrets
 import statistics
@@ -19,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nnevolve.store.records import Evaluation, RunCounts, RunRecord, Variant
+from nnevolve.store.records import (MAX_CONFIRM_SEEDS, Evaluation, RunCounts, RunRecord,
+                                    Variant)
 from nnevolve.store import claims
 from nnevolve.store.opening import open_store
 from nnevolve.store.schema import StoreError
@@ -324,7 +326,9 @@ class RunStore:
         return sorted(self._confirm([_variant(row) for row in rows]), key=_most_accurate_first)
 
     def _confirm(self, variants: list[Variant]) -> list[Variant]:
-        """The variants with their `confirmed` figures, where every seed of their run trained."""
+        """The variants with their `confirmed` figures, where every seed of their run trained:
+        the mean over the run's confirmation seeds and the further ones (up to
+        MAX_CONFIRM_SEEDS) that trained after them without a gap."""
         out = []
         for variant, seeds, key in variants:
             if not seeds or variant.evaluation is None:
@@ -333,12 +337,32 @@ class RunStore:
             rows = self._query(
                 f"SELECT train_seed, {_EVALUATION_COLUMNS} FROM evaluations WHERE source_hash = ?"
                 " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed BETWEEN ? AND ?",
-                (variant.source_hash, *key, seeds[0], seeds[-1]),
+                (variant.source_hash, *key, seeds.start,
+                 seeds.start + max(len(seeds), MAX_CONFIRM_SEEDS) - 1),
             )
             by_seed = {row[0]: Evaluation(*row[1:]) for row in rows}
-            confirmed = mean_evaluation([by_seed[s] for s in seeds if s in by_seed], len(seeds))
+            trained = list(itertools.takewhile(lambda s: s in by_seed, itertools.count(seeds.start)))
+            confirmed = mean_evaluation([by_seed[s] for s in trained], len(seeds))
             out.append(dataclasses.replace(variant, confirmed=confirmed))
         return out
+
+    def set_withheld(self, run_id: str, reasons: dict[int, str]) -> None:
+        """Record why each of `reasons`' evaluated variants is not offered (and that the
+        run's other evaluated variants are not withheld)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE variants SET reason = NULL WHERE run_id = ?"
+                         " AND status = 'evaluated'", (run_id,))
+            conn.executemany("UPDATE variants SET reason = ? WHERE id = ? AND run_id = ?"
+                             " AND status = 'evaluated'",
+                             [(reason, i, run_id) for i, reason in reasons.items()])
+
+    def withheld(self, run_id: str) -> list[Variant]:
+        """The evaluated variants the run does not offer for a reason it recorded."""
+        rows = self._query(
+            f"SELECT {_VARIANT_COLUMNS} {_VARIANT_JOIN} WHERE v.run_id = ?"
+            " AND v.status = 'evaluated' AND v.reason IS NOT NULL AND v.is_pareto = 0"
+            " ORDER BY v.id", (run_id,))
+        return sorted(self._confirm([_variant(row) for row in rows]), key=_most_accurate_first)
 
     # -- evaluation cache -------------------------------------------------------------------
 
@@ -409,9 +433,9 @@ _RUN_COLUMNS = (
 )
 
 
-def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]:
-    """A variant row, the training seeds its run reports the mean of (the confirmation seeds:
-    the search's own seed chose the variant, so its luck is left out), and its cache key."""
+def _variant(row: tuple[Any, ...]) -> tuple[Variant, range, tuple[str, str]]:
+    """A variant row, the training seeds its run reports the mean of at least (the confirmation
+    seeds: the search's own seed chose the variant, so its luck is left out), and its cache key."""
     evaluation = Evaluation(*row[12:21]) if row[12] is not None else None
     variant = Variant(
         id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
@@ -421,7 +445,7 @@ def _variant(row: tuple[Any, ...]) -> tuple[Variant, list[int], tuple[str, str]]
         fidelity=float(row[26]), promoted=bool(row[27]),
     )
     train_seed, confirm_seeds = int(row[21]), int(row[22])
-    return variant, list(range(train_seed + 1, train_seed + confirm_seeds + 1)), (row[23], row[24])
+    return variant, range(train_seed + 1, train_seed + confirm_seeds + 1), (row[23], row[24])
 
 
 def mean_evaluation(evaluations: Sequence[Evaluation], seeds: int) -> Evaluation | None:

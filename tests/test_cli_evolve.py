@@ -91,9 +91,10 @@ def test_pareto_json_has_the_figures_of_the_store(evolved: dict[str, Any], works
                 "lineage", "seeds", "accuracy_spread", "latency_spread_ms"} <= set(entry)
         assert "test_accuracy" not in entry  # digits has no test split
         assert entry["class"] == "Mlp" and entry["kwargs"] == {}
-        # the figures are the means over the run's two confirmation seeds
+        # the figures are the means over the run's two confirmation seeds, or more where
+        # they disagreed (up to 8)
         confirmed = variant.confirmed
-        assert confirmed is not None and entry["seeds"] == 2
+        assert confirmed is not None and 2 <= entry["seeds"] == confirmed.seeds <= 8
         assert entry["accuracy"] == confirmed.accuracy
         assert entry["accuracy_spread"] == confirmed.accuracy_spread
         assert entry["params"] == confirmed.params == variant.evaluation.params

@@ -75,9 +75,12 @@ export const SERVER_ARGS: readonly string[] = launch.server;
  */
 export const SERVER_CWD: string = __dirname;
 
-/** What the server is told at start: evolving runs workspace code, so it needs trust. */
-export function initializationOptions(workspaceTrusted: boolean): { workspaceTrusted: boolean } {
-  return { workspaceTrusted };
+/**
+ * What the server is told at start: evolving runs workspace code, so it needs trust; and an
+ * editor wants a run's failure within seconds, so the server keeps an engine started ahead.
+ */
+export function initializationOptions(workspaceTrusted: boolean): { workspaceTrusted: boolean; prestartEngine: boolean } {
+  return { workspaceTrusted, prestartEngine: true };
 }
 
 export type CheckResult =

@@ -331,9 +331,10 @@ def _make_client() -> EditorClient:
 
 async def start_editor(
     workspace: Path, capabilities: types.ClientCapabilities | None = None,
-    client_name: str = "Visual Studio Code",
+    client_name: str = "Visual Studio Code", options: dict[str, Any] | None = None,
 ) -> EditorClient:
-    """A real server over stdio on `workspace`, initialized as VS Code would (unless told)."""
+    """A real server over stdio on `workspace`, initialized as VS Code would (unless told;
+    `options` are the initializationOptions)."""
     config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=_make_client)
     client = await config.start()
     assert isinstance(client, EditorClient)
@@ -344,6 +345,7 @@ async def start_editor(
             client_info=types.ClientInfo(name=client_name),
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri, name=workspace.name)],
+            initialization_options=options,
         )
     )
     return client

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,43 @@ async def test_a_model_that_cannot_be_built_fails_with_the_reason(
         (run,) = store.list_runs()
         assert run.status == "failed" and "cannot be built" in (run.error or "")
     await assert_healthy(editor, uri)
+
+
+async def test_a_model_that_cannot_be_built_is_reported_within_seconds_by_a_warm_engine(
+    tmp_path: Path,
+) -> None:
+    unbuildable = MODEL.replace("def __init__(self):", "def __init__(self, width=None):").replace(
+        "nn.Linear(64, 32)", "nn.Linear(64, width)")
+    client = await start_editor(tmp_path, options={"prestartEngine": True})
+    try:
+        uri = client.open(write_workspace(tmp_path, model=unbuildable))
+        # opening a model file starts an engine for its folder ahead of any run
+        (spare,) = await wait_for(lambda: children_of(client.server_pid), 60, "an engine ahead")
+        await wait_for(lambda: any("an engine is warm for runs in" in m.message
+                                   for m in client.log_messages), 600, "the engine to warm up")
+        started = time.monotonic()
+        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        engines: set[int] = set()
+        while not (client.progress_of("Evolving Net")
+                   and isinstance(client.progress_of("Evolving Net")[-1], types.WorkDoneProgressEnd)):
+            engines.update(children_of(client.server_pid))
+            await asyncio.sleep(0.02)
+        elapsed = time.monotonic() - started
+        result = await asyncio.wait_for(run, 60)
+        assert result["status"] == "failed" and "cannot be built" in result["message"]
+        # the engine started ahead ran the check (no torch start-up in between): seconds,
+        # where a cold engine spends 5-20 s importing torch alone
+        assert spare in engines
+        assert elapsed < 10, f"the failure came {elapsed:.1f} s after the request"
+        # one notification: the error, no info toast beside it
+        shown = [m for m in client.messages if m.type != types.MessageType.Log]
+        assert [m.type for m in shown] == [types.MessageType.Error], shown
+        await failure_diagnostic(client, uri, line=9)
+        # the spare was used up by the run; the next run gets a fresh one
+        (fresh,) = await wait_for(lambda: children_of(client.server_pid), 60, "a fresh engine")
+        assert fresh != spare
+    finally:
+        await stop_editor(client)
 
 
 async def test_a_model_that_needs_arguments_is_refused_at_once_with_the_fix(

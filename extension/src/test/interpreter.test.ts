@@ -124,8 +124,8 @@ describe('workspace isolation and trust', () => {
   });
 
   it('tells the server whether the workspace is trusted', () => {
-    assert.deepEqual(initializationOptions(false), { workspaceTrusted: false });
-    assert.deepEqual(initializationOptions(true), { workspaceTrusted: true });
+    assert.deepEqual(initializationOptions(false), { workspaceTrusted: false, prestartEngine: true });
+    assert.deepEqual(initializationOptions(true), { workspaceTrusted: true, prestartEngine: true });
   });
 
   it('declares limited support for untrusted workspaces, the interpreter setting restricted', () => {

@@ -87,6 +87,11 @@ class Evolutions:
         self.server = server
         self.active: dict[str, ActiveRun] = {}
         self.failures: dict[str, Failure] = {}
+        # an engine started ahead (torch imported, forkserver up) for the next run in its folder
+        self.spare: EvolveProcess | None = None
+        self.spare_watch: asyncio.Task[None] | None = None  # says when the spare is warm
+        self.seen: set[str] = set()  # documents already looked at for a model to evolve
+        self.closing = False
 
     # -- the command ------------------------------------------------------------------------
 
@@ -104,14 +109,24 @@ class Evolutions:
         run = ActiveRun(uri)
         self.active[uri] = run  # claimed before the first await: a second request sees it
         try:
-            return await self._evolve(run, request)
+            outcome = await self._evolve(run, request)
+            self._release(run)  # the run is over for the user; its leftovers are not
+            if run.process is not None:
+                self.prepare(run.process.cwd)  # the next run in this folder starts warm
+                await run.process.wait()  # the answer comes once no process of it is left
+            return outcome
         finally:
             if run.process is not None and run.process.returncode is None:
                 # the request itself was cancelled (shutdown): never leave a run behind
                 await asyncio.shield(run.process.stop())
-            self.active.pop(uri, None)
+            self._release(run)
+
+    def _release(self, run: ActiveRun) -> None:
+        """The document has no run any more (a new one may start)."""
+        if self.active.get(run.uri) is run:
+            del self.active[run.uri]
             # after the progress's end and the run's offers: a lens asked for now is final
-            self.server.lenses.show(uri, None)
+            self.server.lenses.show(run.uri, None)
 
     async def _evolve(self, run: ActiveRun, request: EvolveRequest) -> dict[str, Any]:
         try:
@@ -182,11 +197,17 @@ class Evolutions:
             # the engine runs in the root (a file outside the workspace: a new cache folder)
             await asyncio.to_thread(config.root.mkdir, parents=True, exist_ok=True)
             args = engine_arguments(file, run.model, config, request.overrides)
-            run.process = await EvolveProcess.start(engine_command(args), cwd=config.root)
+            run.process = await self._engine(config.root)
+            try:
+                await run.process.launch(args)
+            except OSError:  # it died while it warmed up: its exit status and stderr say why
+                raise RunFailed(self._crash_reason(run, await run.process.wait())) from None
             if run.cancel_requested:  # cancelled while the process was starting
                 await run.process.stop()
             result, error_message = await self._follow(run, file != path, path)
-            code = await run.process.wait()
+            # the engine stored the run's end before its last line: the outcome need not wait
+            # for its process group to go (its teardown, then the workers', takes a while)
+            code = 0 if result or error_message is not None else await run.process.wait()
         except OSError as error:
             raise RunFailed(f"the engine could not run: {error}") from error
         finally:
@@ -308,6 +329,80 @@ class Evolutions:
         except (StoreError, OSError) as store_error:
             logger.warning("cannot record the end of run %s: %s", run.run_id, store_error)
 
+    # -- engines started ahead --------------------------------------------------------------
+
+    def prepare(self, root: Path) -> None:
+        """Start an engine ahead for runs in `root` (replacing one for another folder), when
+        the client asked for it (``initializationOptions.prestartEngine``) and the workspace
+        is trusted (the engine runs from the workspace's folder)."""
+        if self.closing or not self.server.prestart_engine or not self.server.trusted:
+            return
+        spare = self.spare
+        if spare is not None and spare.cwd == root and spare.returncode is None:
+            return
+        self.spare = None
+        if spare is not None:
+            self.server.run_in_background(spare.stop())
+        self.server.run_in_background(self._start_spare(root))
+
+    async def _start_spare(self, root: Path) -> None:
+        try:
+            spare = await EvolveProcess.start(engine_command(), cwd=root)
+        except OSError as error:
+            logger.warning("cannot start an engine ahead in %s: %s", root, error)
+            return
+        if self.spare is not None or self.closing:  # another came first, or the server ends
+            await spare.stop()
+            return
+        self.spare = spare
+        self.spare_watch = self.server.run_in_background(self._say_when_warm(spare))
+
+    async def _say_when_warm(self, spare: EvolveProcess) -> None:
+        if await spare.warmed_up() and self.spare is spare:
+            self.server.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Log,
+                message=f"nnevolve: an engine is warm for runs in {spare.cwd}"))
+
+    async def _engine(self, root: Path) -> EvolveProcess:
+        """The run's engine: the one started ahead for its folder, else one started now."""
+        spare, self.spare = self.spare, None
+        if self.spare_watch is not None:
+            self.spare_watch.cancel()  # the run reads the engine's output from here on
+            self.spare_watch = None
+        if spare is not None and spare.cwd == root and spare.returncode is None:
+            return spare
+        if spare is not None:
+            self.server.run_in_background(spare.stop())
+        return await EvolveProcess.start(engine_command(), cwd=root)
+
+    def document_seen(self, uri: str) -> None:
+        """A document opened or edited: the first time, an engine is started ahead for its
+        folder if it holds a model to evolve."""
+        if uri in self.seen or not self.server.prestart_engine:
+            return
+        self.seen.add(uri)
+        self.server.run_in_background(self._prepare_for(uri))
+
+    async def _prepare_for(self, uri: str) -> None:
+        document = await self.server.documents.analyzed(uri)
+        path = uri_to_path(uri)
+        if document is None or path is None or not model_classes_of(document):
+            return
+        try:
+            root = (await asyncio.to_thread(load_config, path,
+                                             self.server.workspace_folders())).root
+        except ConfigError:
+            return  # evolving it would fail on its settings first
+        if root.is_dir():  # a file outside the workspace gets its folder with its first run
+            self.prepare(root)
+
+    async def stop_spare(self) -> None:
+        """The server ends: so does the engine started ahead."""
+        self.closing = True
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            await spare.stop()
+
     # -- cancellation -----------------------------------------------------------------------
 
     async def cancel(self, uri: str) -> bool:
@@ -394,6 +489,7 @@ class Evolutions:
     def forget(self, uri: str) -> None:
         """The document was closed: its failure is no longer shown."""
         self.failures.pop(uri, None)
+        self.seen.discard(uri)
 
     def _clear_failure(self, uri: str) -> None:
         if self.failures.pop(uri, None) is not None:
@@ -503,6 +599,7 @@ def register(server: NnevolveLanguageServer) -> None:
     @server.feature(types.SHUTDOWN)
     async def stop_runs(ls: LanguageServer, *_: Any) -> None:
         server.lenses.closing = True
-        await registry.cancel_all()
+        await asyncio.gather(registry.cancel_all(), registry.stop_spare())
 
+    server.documents.when_changed(registry.document_seen)
     server.documents.when_closed(registry.forget)

@@ -26,16 +26,19 @@ _STDERR_LINES = 40  # enough of the tail to explain a crash
 _LINE_LIMIT = 16 * 1024 * 1024  # a progress line is small; a runaway line must not stall the reader
 
 
-def engine_command(args: list[str]) -> list[str]:
-    """`nnevolve <args>` with the server's interpreter, stopped if this server dies."""
-    return [sys.executable, "-m", "nnevolve.lsp.engine_guard", str(os.getpid()), *args]
+def engine_command() -> list[str]:
+    """An engine with the server's interpreter, stopped if this server dies; it warms up,
+    then runs the `nnevolve` arguments `launch` sends it (:mod:`nnevolve.lsp.engine_guard`)."""
+    return [sys.executable, "-m", "nnevolve.lsp.engine_guard", str(os.getpid())]
 
 
 class EvolveProcess:
     """One running `nnevolve evolve ... --progress-jsonl` and its process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, cwd: Path) -> None:
         self._proc = proc
+        self.cwd = cwd  # the run's folder: an engine started ahead serves runs of this one only
+        self.launched = False
         self.pid = proc.pid
         self.pgid = proc.pid  # start_new_session makes the child its group's leader
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
@@ -45,7 +48,8 @@ class EvolveProcess:
     async def start(
         cls, command: list[str], *, cwd: Path, env: dict[str, str] | None = None
     ) -> EvolveProcess:
-        """Start `command` in a new process group; raises OSError when it cannot be started."""
+        """Start `command` in a new process group, its stdin open for `launch`; raises
+        OSError when it cannot be started."""
         child_env = dict(os.environ if env is None else env)
         # one thread per worker: torch with more threads than cores was erratic here
         child_env.setdefault("OMP_NUM_THREADS", "1")
@@ -54,13 +58,27 @@ class EvolveProcess:
             *command,
             cwd=str(cwd),
             env=child_env,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             limit=_LINE_LIMIT,
         )
-        return cls(proc)
+        return cls(proc, cwd)
+
+    async def launch(self, args: list[str]) -> None:
+        """Send the engine its run, `nnevolve ARGS`, and close its stdin; raises OSError when
+        the process is gone (its exit status and stderr then say why)."""
+        stdin = self._proc.stdin
+        assert stdin is not None and not self.launched
+        self.launched = True
+        try:
+            stdin.write((json.dumps({"args": args}) + "\n").encode("utf-8"))
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as error:
+            raise OSError(f"the engine exited before its run started: {error}") from error
+        finally:
+            stdin.close()
 
     async def _drain_stderr(self) -> None:
         assert self._proc.stderr is not None
@@ -89,6 +107,18 @@ class EvolveProcess:
                 continue
             if isinstance(message, dict):
                 yield message
+
+    async def warmed_up(self) -> bool:
+        """Wait for an engine started ahead to say it is warm (False: it ended first). Only
+        before its run: `messages` reads the same stream."""
+        messages = self.messages()
+        try:
+            async for message in messages:
+                if message.get("event") == "ready":
+                    return True
+            return False
+        finally:
+            await messages.aclose()
 
     async def wait(self) -> int:
         """Wait for the process to exit (and its stderr to be read); its exit status.

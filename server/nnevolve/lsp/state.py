@@ -58,6 +58,8 @@ class NnevolveLanguageServer(LanguageServer):
         self.documents = Documents(self)
         self.documents.follow()
         self.client_name = ""  # clientInfo.name from initialize: what the client can render
+        # initializationOptions.prestartEngine: keep an engine started ahead of the next run
+        self.prestart_engine = False
         # off only when the client says the workspace is untrusted (nnevolve.lsp.trust)
         self.trusted = True
         self.diagnostic_sources: list[DiagnosticSource] = []

@@ -28,11 +28,13 @@ def _says_untrusted(options: Any) -> bool:
 
 
 def register(server: NnevolveLanguageServer) -> None:
-    """Read the client's trust (``server.trusted``: then evolve and stored runs are on) and its
-    name from its ``initialize`` request."""
+    """Read the client's trust (``server.trusted``: then evolve and stored runs are on), its
+    name and whether it wants engines started ahead from its ``initialize`` request."""
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: Any, params: types.InitializeParams) -> None:
         # the one initialize handler pygls allows, so it also keeps the client's name
         server.client_name = params.client_info.name if params.client_info else ""
         server.trusted = not _says_untrusted(params.initialization_options)
+        options = params.initialization_options
+        server.prestart_engine = isinstance(options, dict) and options.get("prestartEngine") is True

@@ -155,6 +155,22 @@ async def test_a_model_that_cannot_be_built_is_reported_within_seconds_by_a_warm
         await stop_editor(client)
 
 
+async def test_a_run_asked_for_while_the_engine_ahead_warms_up_takes_it(tmp_path: Path) -> None:
+    unbuildable = MODEL.replace("nn.Linear(64, 32)", "nn.Linear(64, None)")
+    client = await start_editor(tmp_path, options={"prestartEngine": True})
+    try:
+        uri = client.open(write_workspace(tmp_path, model=unbuildable))
+        (spare,) = await wait_for(lambda: children_of(client.server_pid), 60, "an engine ahead")
+        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        assert not any("engine is warm" in m.message for m in client.log_messages)
+        # the server stops watching for "ready" before the run reads the engine's output
+        result = await asyncio.wait_for(run, 300)
+        assert result["status"] == "failed" and "cannot be built" in result["message"]
+        assert not any("engine is warm" in m.message for m in client.log_messages)
+    finally:
+        await stop_editor(client)
+
+
 async def test_a_model_that_needs_arguments_is_refused_at_once_with_the_fix(
     tmp_path: Path, editor: EditorClient
 ) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import select
 import signal
 import sys
 import threading
@@ -50,6 +51,8 @@ def warm_up() -> None:
     import nnevolve.commands.evolve  # noqa: F401, PLC0415
     import nnevolve.run  # noqa: F401, PLC0415  (torch, scikit-learn, pymoo)
 
+    if select.select([sys.stdin], [], [], 0)[0]:
+        return  # the run is already here: the forkserver goes on importing beside it
     # one fork waits for the forkserver's own imports: the static checker's fork is then quick
     process = torch_process_context().Process(target=os.getpid, name="nnevolve-warm-up")
     process.start()

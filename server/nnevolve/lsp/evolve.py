@@ -366,9 +366,11 @@ class Evolutions:
     async def _engine(self, root: Path) -> EvolveProcess:
         """The run's engine: the one started ahead for its folder, else one started now."""
         spare, self.spare = self.spare, None
-        if self.spare_watch is not None:
-            self.spare_watch.cancel()  # the run reads the engine's output from here on
-            self.spare_watch = None
+        watch, self.spare_watch = self.spare_watch, None
+        if watch is not None:
+            # the run reads the engine's output from here on: the watch must have let go of it
+            watch.cancel()
+            await asyncio.wait([watch])
         if spare is not None and spare.cwd == root and spare.returncode is None:
             return spare
         if spare is not None:

@@ -13,6 +13,7 @@ import pytest
 
 from nnevolve.config import load_config
 from nnevolve.evaluation import EvalResult
+from nnevolve.results import build_result
 from nnevolve.run import run_evolution
 from nnevolve.search import RunCancelled, dominates, pareto_indices
 from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, train_seeds,
@@ -258,6 +259,10 @@ def test_a_mean_not_pinned_down_gets_more_seeds_and_is_withheld_at_the_cap(
         assert list(reasons) == [variants["swinging"].id]
         assert "moves ± 13.3 points between training seeds" in reasons[variants["swinging"].id]
         assert "over 8 seeds" in reasons[variants["swinging"].id]
+        # the run keeps why, and its result says it
+        store.set_withheld(run_id, reasons)
+        (said,) = build_result(store, run_id).withheld
+        assert said.startswith("300 params (") and reasons[variants["swinging"].id] in said
 
 
 def test_the_spread_of_all_seeds_counts_the_searchs_lucky_seed() -> None:

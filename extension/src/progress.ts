@@ -34,6 +34,7 @@ export interface ActiveRun {
 interface Tracked {
   run: ActiveRun;
   client: LanguageClient;
+  hidden: boolean; // cancelled by the user: no longer shown, its summary still to come
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
   reported: number; // percentage already shown: VS Code takes increments
   finish?: () => void;
@@ -64,7 +65,7 @@ export class RunProgress implements vscode.Disposable {
   }
 
   active(): ActiveRun[] {
-    return [...this.runs.values()].map((tracked) => tracked.run);
+    return [...this.runs.values()].filter((tracked) => !tracked.hidden).map((tracked) => tracked.run);
   }
 
   /** Ask the server to stop a run (it keeps what was evaluated). */
@@ -75,9 +76,12 @@ export class RunProgress implements vscode.Disposable {
     }
     tracked.run.cancelling = true;
     this.output.info(`cancelling: ${tracked.run.title}`);
-    tracked.progress?.report({ message: 'cancelling…' });
-    this.changed.fire(this.active());
     await tracked.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+    // the stop is asked for: its notification and status-bar item go now, and the server's
+    // summary of what the run kept follows once its engine has stopped (`end`)
+    tracked.hidden = true;
+    tracked.finish?.();
+    this.changed.fire(this.active());
   }
 
   /** End every run of a client that stopped: its progress will never end by itself. */
@@ -109,6 +113,7 @@ export class RunProgress implements vscode.Disposable {
     this.runs.set(token, {
       run: { token, title: 'NN Evolve', message: undefined, percentage: undefined, cancellable: false, cancelling: false },
       client,
+      hidden: false,
       reported: 0,
       listener,
     });
@@ -120,6 +125,9 @@ export class RunProgress implements vscode.Disposable {
       return;
     }
     this.output.info(`run started: ${value.title}${value.message ? ` · ${value.message}` : ''}`);
+    if (tracked.hidden) {
+      return; // cancelled before it began: nothing to show
+    }
     Object.assign(tracked.run, {
       title: value.title,
       message: value.message,

@@ -170,7 +170,7 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
                                          train_file=_output_file(out_dir, i, record.status,
                                                                  script))
               for i, v in enumerate(front, start=1)]
-    withheld = tuple(_withheld(v, record.base_source, base_analysis)
+    withheld = tuple(_withheld(v, record, base_analysis)
                      for v in store.withheld(run_id))
     config = EvolveConfig.from_json(record.config)
     recipe, warnings = describe_recipe(record.base_source, config, record.train_source)
@@ -184,9 +184,9 @@ def build_result(store: RunStore, run_id: str, *, stats: RunStats | None = None)
     )
 
 
-def _withheld(variant: Variant, base_source: str, base_analysis: Analysis) -> str:
+def _withheld(variant: Variant, record: RunRecord, base_analysis: Analysis) -> str:
     params = variant.figures.params if variant.figures is not None else None
-    changes = "; ".join(variant_changes(base_source, variant.source, base_analysis=base_analysis))
+    changes = "; ".join(changes_of(record, variant, base_analysis=base_analysis))
     return f"{params or 0:,} params ({changes or 'no change'}): {variant.reason}"
 
 

@@ -166,3 +166,29 @@ async def test_a_cancel_while_the_variants_are_written_ends_as_finished_and_says
             assert record.status == "finished"
     finally:
         await stop_editor(client)
+
+
+async def test_evolve_right_after_cancel_starts_once_the_cancelled_run_has_stopped(
+    tmp_path: Path,
+) -> None:
+    model_file = write_workspace(tmp_path, **LONG_BUDGET)
+    client = await start_editor(tmp_path)
+    try:
+        uri = client.open(model_file)
+        first = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
+        await wait_for(lambda: client.progress_of("Evolving Net"), 60, "the progress")
+        # the user cancels, then asks again at once: not "already evolving", but a new run
+        client.window_work_done_progress_cancel(
+            types.WorkDoneProgressCancelParams(token=client.progress_token("Evolving Net"))
+        )
+        await wait_for(lambda: any(getattr(r, "message", None) == "cancelling…"
+                                   for r in client.progress_of("Evolving Net")), 30, "cancelling")
+        second = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        assert (await asyncio.wait_for(first, 60))["status"] == "cancelled"
+        await wait_for(lambda: len(children_of(client.server_pid)) == 1, 60, "the second run")
+        assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": True}
+        assert (await asyncio.wait_for(second, 60))["status"] == "cancelled"
+        assert not any("already evolving" in m.message for m in client.messages)
+    finally:
+        await stop_editor(client)

@@ -29,7 +29,7 @@ from nnevolve.lsp import diagnostics, figures, trust
 from nnevolve.lsp.analysis_worker import examine
 from nnevolve.lsp.code_lens import find_model_class, model_classes_of
 from nnevolve.lsp.documents import AnalyzedDocument
-from nnevolve.lsp.evolve_process import EvolveProcess, engine_command
+from nnevolve.lsp.evolve_process import STOP_GRACE_S, EvolveProcess, engine_command
 from nnevolve.lsp.evolve_request import EvolveRequest, RequestError, engine_arguments, parse_request
 from nnevolve.lsp.offers import OfferedRun, read_offered_run, uri_to_path
 from nnevolve.lsp.run_lenses import CANCEL_COMMAND, EVOLVE_COMMAND, RunningLens
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from nnevolve.lsp.state import NnevolveLanguageServer
 
 logger = logging.getLogger(__name__)
+
+
+FINISHING_GRACE_S = 60.0  # a cancel while the variants are written waits this long for them
 
 
 class RunFailed(Exception):
@@ -59,6 +62,7 @@ class ActiveRun:
     cancel_requested: bool = False
     last_progress: dict[str, Any] = field(default_factory=dict)
     stage: str | None = None  # where the run is, as its notification says (figures.stage)
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # the document is free again
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class Evolutions:
     async def evolve(self, request: EvolveRequest) -> dict[str, Any]:
         """Run the engine on the request's model class; answer when the run has ended."""
         uri = request.uri
+        if uri in self.active and self.active[uri].cancel_requested:
+            # "Evolve" right after "Cancel": the cancelled run is stopping; this one follows it
+            await self.active[uri].released.wait()
         if uri in self.active:
             running = self.active[uri]
             message = (
@@ -125,6 +132,7 @@ class Evolutions:
         """The document has no run any more (a new one may start)."""
         if self.active.get(run.uri) is run:
             del self.active[run.uri]
+            run.released.set()
             # after the progress's end and the run's offers: a lens asked for now is final
             self.server.lenses.show(run.uri, None)
 
@@ -416,7 +424,10 @@ class Evolutions:
         self._report(run, "cancelling…", None)
         self._show_lens(run)
         if run.process is not None:
-            await run.process.stop()
+            # the search has ended: the engine finishes writing the variants (seconds, under
+            # load more than the usual grace) and the run ends finished; it is not killed midway
+            finishing = run.last_progress.get("phase") == "finishing"
+            await run.process.stop(FINISHING_GRACE_S if finishing else STOP_GRACE_S)
         return True
 
     async def cancel_all(self) -> None:

@@ -183,6 +183,10 @@ def test_the_channels_are_read_where_the_block_goes() -> None:
     vgg = Genome.parse((SAMPLES / "vgg_cfg.py").read_text(), "VGG11")
     assert {channels_at(vgg, p) for p in insertion_points(vgg)
             if p.after and p.context == "2d" and p.site.line in (38, 39, 40)} == {"x"}
+    # right after a Flatten no layer before tells the width: the next layer's input does
+    stack = Genome.parse((SAMPLES / "layers_append.py").read_text(), "AppendNet")
+    [after_flatten] = [p for p in insertion_points(stack) if p.after and p.site.line == 17]
+    assert channels_at(stack, after_flatten) == "hidden * 4 * 4"
 
 
 def _pool() -> GenePool:

@@ -19,15 +19,50 @@ def channels_at(g: Genome, point: InsertionPoint) -> str | None:
     """The channel count of the data after ``point``'s layer, as code valid there: the width
     of the convolution or normalization before it (through activations, pooling and dropout)
     in the same literal or layer list, or, in ``forward``, in a chain of statements that only
-    apply layers (``x = self.pool(F.relu(self.conv1(x)))``); None when it cannot be told."""
+    apply layers (``x = self.pool(F.relu(self.conv1(x)))``); in a literal or list, failing
+    that, the input width of the layer after it (``nn.Linear(hidden * 4 * 4, 64)`` after a
+    Flatten); None when it cannot be told."""
     if point.style == "forward":
         candidates = _forward_chain(g, point.statement)
     else:
         ordered = g.in_flow_order(g.live_sites())
         if point.site not in ordered:
             return None
-        candidates = [s for s in ordered[: ordered.index(point.site) + 1]
-                      if _same_place(g, s, point)]
+        here = ordered.index(point.site)
+        candidates = [s for s in ordered[: here + 1] if _same_place(g, s, point)]
+        found = _width_before(g, point, candidates)
+        if found is None:
+            found = _width_after(g, point, [s for s in ordered[here + 1:]
+                                            if _same_place(g, s, point)])
+        return found
+    return _width_before(g, point, candidates)
+
+
+def _width_after(g: Genome, point: InsertionPoint, following: list[Site]) -> str | None:
+    """The input width of the first layer after the point that has one, through activations,
+    pooling and dropout, in the same literal or list."""
+    for site in following:
+        if site.type in PASS_THROUGH:
+            continue
+        try:
+            call = ast.parse(site.code.strip(), mode="eval").body
+        except SyntaxError:
+            return None
+        widths = WIDTH_ARGS.get(site.name.rsplit(".", 1)[-1], ())
+        if not isinstance(call, ast.Call) or not widths or site.type not in (
+                "connection", "normalization"):
+            return None
+        name, position = widths[0] if site.type == "connection" else widths[-1]
+        width = argument(call, name, position)
+        if width is None or isinstance(width, ast.Constant) and not isinstance(width.value, int):
+            return None
+        return ast.unparse(width)
+    return None
+
+
+def _width_before(g: Genome, point: InsertionPoint, candidates: list[Site]) -> str | None:
+    """The output width of the last layer of ``candidates`` that has one (through
+    activations, pooling and dropout)."""
     for site in reversed(candidates):
         if site.type in PASS_THROUGH:
             continue

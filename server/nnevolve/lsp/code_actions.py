@@ -83,28 +83,21 @@ class _Rebased:
     variants: tuple[VariantEdit, ...]
 
 
-# the variants re-based onto one version per document: code actions are asked on every move
-_REBASED: dict[str, _Rebased] = {}
-
-
 def rebased_variants(
-    document: AnalyzedDocument, run: OfferedRun, train: FileText | None
+    ls: NnevolveLanguageServer, document: AnalyzedDocument, run: OfferedRun,
+    train: FileText | None
 ) -> tuple[VariantEdit, ...]:
     """Each offered variant with its edits against this version of the document and of the
     training script (a file whose changed lines were edited withholds it)."""
-    cached = _REBASED.get(document.uri)
+    cache = ls.offers.rebased
+    cached = cache.get(document.uri)
     if (cached is not None and cached.version == document.version
             and cached.run_id == run.run_id and cached.train == train):
         return cached.variants
     model = document_text(document)
     variants = tuple(variant_edit(model, variant, train) for variant in run.variants)
-    _REBASED[document.uri] = _Rebased(document.version, run.run_id, train, variants)
+    cache[document.uri] = _Rebased(document.version, run.run_id, train, variants)
     return variants
-
-
-def forget_rebased(uri: str) -> None:
-    """The document was closed: drop its re-based variants."""
-    _REBASED.pop(uri, None)
 
 
 def _wants_rewrites(params: types.CodeActionParams) -> bool:
@@ -134,7 +127,7 @@ async def code_actions(
     actions = []
     count = len(run.variants)
     train = await train_text(ls, run)
-    for edit in rebased_variants(document, run, train):
+    for edit in rebased_variants(ls, document, run, train):
         title = action_title(edit.variant, count, run)
         if edit.withheld is not None:  # the user changed its lines: greyed out, with the reason
             if _shows_disabled(ls):
@@ -276,4 +269,4 @@ def register(server: NnevolveLanguageServer) -> None:
             )
             return {"applied": False, "reason": message}
 
-    server.documents.when_closed(forget_rebased)
+    server.documents.when_closed(lambda uri: server.offers.rebased.pop(uri, None))

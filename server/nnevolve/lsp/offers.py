@@ -206,6 +206,9 @@ class Offers:
         self._offered: dict[str, OfferedRun] = {}
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._looked_up: set[str] = set()  # the store is read once per opening, not per keystroke
+        # per URI, the offered variants re-based onto one document version (code_actions):
+        # code actions are asked on every cursor move
+        self.rebased: dict[str, Any] = {}
 
     def offer(self, uri: str, run: OfferedRun) -> None:
         """Offer `run`'s variants on `uri` (a run that just ended replaces the previous one)."""
@@ -217,6 +220,7 @@ class Offers:
     def withdraw(self, uri: str) -> None:
         """Forget what `uri` offers (its document was closed)."""
         self._offered.pop(uri, None)
+        self.rebased.pop(uri, None)
         self._looked_up.discard(uri)
         loading = self._loading.pop(uri, None)
         if loading is not None:

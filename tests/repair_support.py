@@ -28,3 +28,14 @@ def run_for_real(source: str, class_name: str, input_shape: tuple[int, ...],
     assert tuple(output.shape) == (2, num_classes)
     output.sum().backward()  # trainable end to end, not only shape-consistent
     return output
+
+
+def head_input(model: torch.nn.Module) -> tuple[int, ...]:
+    """The shape the output layer (the last Linear) is given for a batch of digits."""
+    seen: list[tuple[int, ...]] = []
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    head.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
+    model.eval()
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 10)
+    return seen[-1]

@@ -21,6 +21,7 @@ from nnevolve.operators.insert import insertion_points
 from nnevolve.operators.channels import channels_at
 from nnevolve.operators.insert_residual import insert_residual, insert_residual_at
 from nnevolve.repair import repair
+from repair_support import head_input
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -107,16 +108,6 @@ def test_a_residual_class_is_taken_with_its_helpers_and_imports_only_when_self_c
     assert block.provenance == "from fakezoo resnet.py"
 
 
-def _head_input(model: nn.Module) -> tuple[int, ...]:
-    seen: list[tuple[int, ...]] = []
-    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    head.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
-    model.eval()
-    with torch.no_grad():
-        assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 10)
-    return seen[-1]
-
-
 @pytest.mark.parametrize(("name", "model"), [
     ("convnet_small.py", "SmallConvNet"), ("vgg_cfg.py", "VGG11"),
     ("layers_append.py", "AppendNet"), ("resnet_blocks.py", "ResNet8")])
@@ -124,7 +115,7 @@ def test_an_inserted_residual_block_keeps_the_network_and_its_head_shape(name: s
                                                                         model: str) -> None:
     source = (SAMPLES / name).read_text()
     g = Genome.parse(source, model)
-    before = _head_input(build_model(source, model))
+    before = head_input(build_model(source, model))
     block = _residual()
     children = [insert_residual_at(g, p, block) for p in insertion_points(g)
                 if p.after and p.context == "2d"]
@@ -137,7 +128,7 @@ def test_an_inserted_residual_block_keeps_the_network_and_its_head_shape(name: s
         assert fixed.ok and fixed.fixes == (), (child.edits, fixed.reason)
         model_ = build_model(child.source, model)
         assert any(type(m).__name__.startswith("Residual") for m in model_.modules())
-        assert _head_input(model_) == before, child.edits
+        assert head_input(model_) == before, child.edits
 
 
 def test_the_class_goes_in_once_and_a_name_the_file_uses_is_not_taken() -> None:

@@ -17,6 +17,7 @@ from nnevolve.gene_pool.pool import Block
 from nnevolve.genome import Genome
 from nnevolve.operators.replace_block import adapted_block, layer_runs, replace_block, replace_run
 from nnevolve.repair import repair
+from repair_support import head_input
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # classic files of the samples, each with its model expression
@@ -35,22 +36,11 @@ BLOCKS = [
 ]
 
 
-def _head_input(model: nn.Module) -> tuple[int, ...]:
-    """The shape the output layer (the last Linear) is given for a batch of digits."""
-    seen: list[tuple[int, ...]] = []
-    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    head.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
-    model.eval()
-    with torch.no_grad():
-        assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 10)
-    return seen[-1]
-
-
 @pytest.mark.parametrize(("name", "model"), CLASSIC)
 def test_every_replacement_builds_with_the_same_shape_at_the_head(name: str, model: str) -> None:
     source = (SAMPLES / name).read_text()
     g = Genome.parse(source, model)
-    before = _head_input(build_model(source, model))
+    before = head_input(build_model(source, model))
     runs = layer_runs(g)
     assert runs
     children = [replace_run(g, run, block) for run in runs for block in BLOCKS]
@@ -60,7 +50,7 @@ def test_every_replacement_builds_with_the_same_shape_at_the_head(name: str, mod
         fixed = repair(child.source, model, (1, 8, 8), 10)
         # the run's widths are kept: nothing for the repair to fix
         assert fixed.ok and fixed.fixes == (), (child.edits, fixed.reason, fixed.fixes)
-        assert _head_input(build_model(child.source, model)) == before, child.edits
+        assert head_input(build_model(child.source, model)) == before, child.edits
 
 
 def test_a_block_takes_the_runs_widths_stride_and_pooling() -> None:

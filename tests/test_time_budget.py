@@ -3,6 +3,7 @@ the budget's clock, evaluations cut past its grace, and a whole run that stops o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import Future
@@ -231,3 +232,52 @@ def test_a_run_with_a_time_budget_stops_on_time_and_writes_its_outputs(
     assert all(p.seconds_left is not None and p.generations is None for _, p in searching)
     lefts = [p.seconds_left for _, p in searching]
     assert lefts == sorted(lefts, reverse=True) and lefts[-1] < 2  # counted down to the end
+
+
+class SwingingStandInPool(SlowStandInPool):
+    """Every variant but the first source (the original network) swings ±6 points between
+    training seeds, and a confirmation seed takes a second: the time's grace cuts the pass
+    before any variant's mean is pinned down."""
+
+    SECONDS = 0.05
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(budget)
+        self.base: str | None = None
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None, train_source: str | None = None,
+               fraction: float = 1.0) -> Future[EvalResult]:
+        self.base = self.base or source
+        answer = StandInPool.submit(self, source, class_name, with_test=with_test, seed=seed)
+        result = answer.result()
+        if source != self.base and result.accuracy is not None and seed:
+            result = dataclasses.replace(result, accuracy=result.accuracy
+                                         + (0.06 if seed % 2 else -0.06))
+        future: Future[EvalResult] = Future()
+        slow = source != self.base and bool(seed)  # a variant's confirmation seed
+
+        def train() -> None:
+            with self.slots:
+                time.sleep(1.0 if slow else self.SECONDS)
+            if future.set_running_or_notify_cancel():
+                future.set_result(result)
+
+        threading.Thread(target=train, daemon=True).start()
+        return future
+
+
+def test_a_confirmation_cut_by_the_time_budget_still_offers_the_searchs_front(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nnevolve.run.open_backend",
+                        lambda config, budget, **_: SwingingStandInPool(budget))
+    workspace = make_workspace(tmp_path, SETTINGS.replace("confirm_seeds = 0", "confirm_seeds = 2"),
+                               {"mlp.py": MLP})
+    config = load_config(workspace / "mlp.py")
+    with RunStore(config.store_path) as store:
+        result = run_evolution(config, workspace / "mlp.py", store=store)
+        variants = store.variants(result.run_id)
+    assert result.status == "finished", result.error
+    # the pass began (some variant has a confirmation seed) but pinned none down in time
+    assert any(v.confirmed is not None for v in variants if not v.is_base)
+    assert result.pareto, "nothing offered: the cut pass hid the whole front"

@@ -48,8 +48,8 @@ from nnevolve.search import (
     SearchCounts,
 )
 from nnevolve.search.candidate import edit_dicts
-from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, train_seeds,
-                                          withheld_reasons)
+from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, pinned,
+                                          train_seeds, withheld_reasons)
 from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
 from nnevolve.search.screening import screening_fraction, screening_key
@@ -420,9 +420,9 @@ class _Session:
         except RunCancelled:
             if self.should_stop():
                 raise
-            # the time budget's grace ended it: the front is what was confirmed, or, when
-            # no variant was, the search's figures
-            self.confirming = any(v.confirmed is not None for v in self.store.variants(
+            # the time budget's grace ended it: the front is what was pinned down, or, when
+            # no variant was (a cut confirmation proves no swing), the search's figures
+            self.confirming = any(pinned(v, self.noise) for v in self.store.variants(
                 self.run_id) if not v.is_base)
 
     def _resumed(self, breeder: Breeder, evaluator: Evaluator) -> list[Candidate]:

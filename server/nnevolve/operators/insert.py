@@ -131,7 +131,37 @@ def insertion_points(g: Genome) -> list[InsertionPoint]:
                 continue
             context = context_at(g, last, after=True)
             points.append(InsertionPoint(last, True, "forward", context, statement, variable))
-    return points
+    return points + _before_forward(g, points)
+
+
+def _before_forward(g: Genome, points: list[InsertionPoint]) -> list[InsertionPoint]:
+    """Before forward's first layer statement when it takes the input as it reassigns it
+    (``x = self.flatten(x)``): the only place a layer can see the input's own shape."""
+    forward = _forward_method(g)
+    if forward is None or len(forward.args.args) < 2:
+        return []
+    lines = range(forward.lineno, (forward.end_lineno or forward.lineno) + 1)
+    inside = [p for p in points if p.style == "forward" and p.statement is not None
+              and g.line_of(p.statement) in lines]
+    if not inside:
+        return []
+    first = min(inside, key=lambda p: g.line_of(p.statement))  # type: ignore[arg-type]
+    if first.variable != forward.args.args[1].arg:
+        return []
+    site = next(s for s in g.in_flow_order() if first.statement is g.anchor(s).statement
+                or first.statement in g.anchor(s).use_statements)
+    return [InsertionPoint(site, False, "forward", context_at(g, site, after=False),
+                           first.statement, first.variable)]
+
+
+def _forward_method(g: Genome) -> ast.FunctionDef | None:
+    """The model class's own ``forward``."""
+    for node in g.tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == g.class_name:
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef) and method.name == "forward":
+                    return method
+    return None
 
 
 def _wrap_points(g: Genome, site: Site, output_flow: object) -> list[InsertionPoint]:
@@ -193,7 +223,7 @@ def insert_at(g: Genome, point: InsertionPoint, gene: Gene) -> Offspring | None:
         added = _insert_in_forward(g, point, gene, rewrite)
         if added is None:
             return None
-        where = f"after line {g.line_of(point.statement)}"
+        where = f"{side} line {g.line_of(point.statement)}"
         if point.style == "wrap":
             where = f"after self.{point.site.container} at line {g.line_of(point.statement)}"
         summary = f"insert {added} {where}{from_where(gene)}"
@@ -233,7 +263,7 @@ def _insert_in_forward(
         if point.use is not None:
             rewrite.replace_node(point.use, call)
         else:
-            rewrite.add_statement(point.statement, _assignment(variable, call), after=True)
+            rewrite.add_statement(point.statement, _assignment(variable, call), after=point.after)
         return gene.code
     init_anchor = _init_anchor(g, point)
     if init_anchor is None:
@@ -246,7 +276,7 @@ def _insert_in_forward(
     if point.use is not None:
         rewrite.replace_node(point.use, use)
     else:
-        rewrite.add_statement(point.statement, _assignment(variable, use), after=True)
+        rewrite.add_statement(point.statement, _assignment(variable, use), after=point.after)
     return f"self.{name} = {gene.code}"
 
 

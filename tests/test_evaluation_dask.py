@@ -194,3 +194,50 @@ def test_a_resumed_run_takes_the_cluster_named_now(tmp_path: Path) -> None:
         kept = _resume(EvolveConfig(root=tmp_path), store, run_id)
     assert moved.config.cluster == "tcp://new-head:8786"
     assert kept.config.cluster == "tcp://old-head:8786"
+
+
+# about 0.05 s a batch: each evaluation runs long enough to kill its Dask worker meanwhile
+SLOW_SEED = SEED_NET.replace("return self.net(x)",
+                             "import time; time.sleep(0.05); return self.net(x)")
+
+
+def test_a_run_whose_dask_worker_is_killed_mid_evaluation_finishes_and_writes_outputs(
+        cluster, tmp_path: Path) -> None:
+    import threading
+
+    local, client = cluster
+    workspace = make_workspace(tmp_path, SETTINGS + "confirm_seeds = 0\n",
+                               {"mlp.py": SLOW_SEED})
+    config = load_config(workspace / "mlp.py").with_overrides(
+        {"cluster": local.scheduler_address, "store": tmp_path / "runs.sqlite"})
+    searching, killed = threading.Event(), []
+    pids = client.run(os.getpid)  # known beforehand: the kill follows the sighting at once
+
+    def kill_one_search_evaluation() -> None:
+        if not searching.wait(900):  # never the base network's: a run without it fails
+            return
+        killed.append(running_worker(client))
+        os.kill(pids[killed[0]], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one_search_evaluation, daemon=True)
+    killer.start()
+    # no rerun allowed: the evaluation on the killed worker is a failed variant, with the reason
+    allowed, local.scheduler.allowed_failures = local.scheduler.allowed_failures, 0
+    try:
+        with RunStore(config.store_path) as store:
+            result = run_evolution(
+                config, workspace / "mlp.py", store=store,
+                progress=lambda report: report.phase == "search" and searching.set())
+            variants = store.variants(result.run_id)
+    finally:
+        local.scheduler.allowed_failures = allowed
+        killer.join(timeout=60)
+    assert killed, "no worker was killed"
+    assert result.status == "finished", result.error
+    died = [v for v in variants if v.status == "failed"
+            and (v.reason or "").startswith("Dask workers died while evaluating it")]
+    # what the worker ran, and what it held queued next (the scheduler fails both)
+    assert 1 <= len(died) <= 2, [(v.status, v.reason) for v in variants]
+    assert all(v.status in ("evaluated", "failed") for v in variants)
+    assert result.pareto and (result.out_dir / "pareto.json").is_file()
+    client.wait_for_workers(2, timeout=120)

@@ -60,7 +60,9 @@ class DaskEvaluationPool:
     scattered to every worker once; path datasets (``idx:``, ``npz:``, ``folder:``) are read
     by the workers from the same path. ``device`` applies on the workers. A Dask worker that
     dies mid-evaluation has its task rerun elsewhere by the scheduler; when workers keep dying
-    on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason.
+    on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason. When
+    the workers holding the scattered data die with it, the data is scattered again and the
+    evaluations the scheduler cancelled for it are sent once more.
     Raises ClusterError (a wrong address fails within ``connect_timeout_s``), DatasetError or
     DeviceError.
     """
@@ -76,7 +78,8 @@ class DaskEvaluationPool:
         self._lock = threading.Lock()
         self._closed = False
         self._job_ids = itertools.count()
-        self._jobs: dict[int, tuple[Future[EvalResult], DaskFuture]] = {}
+        self._jobs: dict[int, _Job] = {}
+        self._splits: DatasetSplits | None = None  # kept to scatter again when a holder dies
         session = uuid.uuid4().hex
         try:
             kind = self._worker_device_kind(device, (budget or Budget()).amp, start_timeout_s)
@@ -95,6 +98,7 @@ class DaskEvaluationPool:
                                       max_train=max_train, max_val=max_val)
                 self.fingerprint, self.input_shape = splits.fingerprint, splits.input_shape
                 self.num_classes, self.has_test = splits.num_classes, splits.x_test is not None
+                self._splits = splits
                 self._data = self._client.scatter(splits, broadcast=True, hash=False)
         except BaseException:
             self._client.close(timeout=_CLOSE_TIMEOUT_S)
@@ -120,13 +124,19 @@ class DaskEvaluationPool:
             if self._closed:
                 raise RuntimeError("the evaluation pool is closed")
             job_id = next(self._job_ids)
-            task = self._client.submit(
-                _evaluate, self._data, source, class_name, with_test,
-                self.seed if seed is None else seed, self._settings, train_source, fraction,
-                key=f"nnevolve-evaluate-{self._settings.session}-{job_id}", pure=False)
-            self._jobs[job_id] = (future, task)
-        task.add_done_callback(lambda done: self._finish(job_id, done))
+            job = _Job(future, (source, class_name, with_test, self.seed if seed is None else seed,
+                                self._settings, train_source, fraction))
+            self._jobs[job_id] = job
+            self._send(job_id, job)
         return future
+
+    def _send(self, job_id: int, job: _Job) -> None:
+        """Submit `job` to the cluster (called with the lock held)."""
+        job.task = self._client.submit(
+            _evaluate, self._data, *job.arguments,
+            key=f"nnevolve-evaluate-{self._settings.session}-{job_id}-{job.sent}", pure=False)
+        job.sent += 1
+        job.task.add_done_callback(lambda done: self._finish(job_id, done))
 
     def evaluate_many(self, jobs: list[tuple[str, str]], *,
                       with_test: bool = False) -> list[EvalResult]:
@@ -142,11 +152,12 @@ class DaskEvaluationPool:
                 return
             self._closed = True
             jobs, self._jobs = list(self._jobs.values()), {}
-        for future, _ in jobs:
-            _settle(future, EvalResult.failed(CANCELLED, pool_failure=True))
+        for job in jobs:
+            _settle(job.future, EvalResult.failed(CANCELLED, pool_failure=True))
         try:
             if jobs:
-                self._client.cancel([task for _, task in jobs], force=True)
+                self._client.cancel([job.task for job in jobs if job.task is not None],
+                                    force=True)
             # a cancelled task's thread waits for its child process: the session's pools end them
             self._client.run(_close_session, self._settings.session, on_error="ignore",
                              callback_timeout=_CLOSE_TIMEOUT_S)
@@ -191,10 +202,30 @@ class DaskEvaluationPool:
     def _finish(self, job_id: int, task: DaskFuture) -> None:
         """Turn a finished Dask task into its job's EvalResult (on Dask's callback thread)."""
         with self._lock:
-            job = self._jobs.pop(job_id, None)
-        if job is None:  # close() settled it already
-            return
-        _settle(job[0], _task_result(task))
+            job = self._jobs.get(job_id)
+            if job is None or job.task is not task:  # close() settled it, or it was resent
+                return
+            if task.status == "cancelled" and self._data_lost() and job.sent < 2:
+                # the only workers holding the scattered data died: scatter it again, resend once
+                self._data = self._client.scatter(self._splits, broadcast=True, hash=False)
+            if task.status == "cancelled" and self._splits is not None and job.sent < 2:
+                self._send(job_id, job)
+                return
+            del self._jobs[job_id]
+        _settle(job.future, _task_result(task))
+
+    def _data_lost(self) -> bool:
+        return self._splits is not None and self._data.status != "finished"
+
+
+@dataclass
+class _Job:
+    """One evaluation sent to the cluster: its caller's future, what it runs, its task."""
+
+    future: Future[EvalResult]
+    arguments: tuple[Any, ...]
+    task: DaskFuture | None = None
+    sent: int = 0  # times submitted: a task cancelled for lost data is sent once more
 
 
 # --------------------------------------------------------------------------- client side

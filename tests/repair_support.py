@@ -39,3 +39,14 @@ def head_input(model: torch.nn.Module) -> tuple[int, ...]:
     with torch.no_grad():
         assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 10)
     return seen[-1]
+
+
+def trains(model: torch.nn.Module) -> bool:
+    """Whether one training step on a batch of digits runs (False: autograd refuses it)."""
+    model.train()
+    try:
+        model(torch.randn(2, 1, 8, 8)).sum().backward()
+    except RuntimeError as exc:
+        assert "modified by an inplace operation" in str(exc), exc
+        return False
+    return True

@@ -214,7 +214,7 @@ def test_a_store_of_the_previous_schema_is_migrated_and_its_runs_read(tmp_path: 
         store.add_variant(run_id, source=MODEL, source_hash=source_hash(MODEL), is_base=True)
     conn = sqlite3.connect(path)  # the columns of schema 2, as an older nnevolve left them
     for table, column in (("runs", "train_file"), ("runs", "train_source"),
-                          ("variants", "train_source")):
+                          ("variants", "train_source"), ("runs", "screening")):
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     conn.execute("UPDATE schema_version SET version = 2")
     conn.commit()

@@ -764,3 +764,31 @@ def test_a_layer_used_twice_is_solved_from_the_width_it_was_declared_with():
                 return self.fc2(self.norm(x))
         """)
     assert fixes == ("LayerNorm normalized_shape 2 * h→4 * h at line 9",)
+
+
+def test_a_network_that_builds_but_cannot_train_is_refused_with_the_reason():
+    # forward runs; backward does not: the in-place += overwrites the ReLU output its
+    # gradient needs (a block ending in a ReLU put where a norm layer's output was added to)
+    source = src(
+        """
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 1, 3, padding=1)
+                self.act = nn.ReLU()
+                self.fc = nn.Linear(64, 10)
+
+            def forward(self, x):
+                out = self.act(self.conv(x))
+                out += x
+                return self.fc(out.flatten(1))
+        """)
+    result = repair(source, "Net", (1, 8, 8), 10)
+    assert not result.ok
+    assert result.reason == ("training would fail: an in-place operation (such as `+=`) "
+                             "changes a tensor the backward pass needs (output 0 of Relu)")
+    fine = repair(source.replace("out += x", "out = out + x"), "Net", (1, 8, 8), 10)
+    assert fine.ok, fine.reason

@@ -226,7 +226,8 @@ class GenePool:
     def blocks(self) -> list[Block]:
         """The multi-line blocks, in a stable order."""
         rows = self._db.execute("SELECT code, origin FROM blocks ORDER BY code")
-        return [Block(tuple(json.loads(code)), origin) for code, origin in rows]
+        return [Block(tuple(_out_of_place(line) for line in json.loads(code)), origin)
+                for code, origin in rows]
 
     def genes(self, type: str | None = None, *, functional: bool | None = None) -> list[Gene]:
         """The genes (of one type; only functional or only layer forms), in a stable order."""
@@ -404,3 +405,10 @@ def default_gene_pool(model_file: Path, store_dir: Path,
 
 class ZooWarning(UserWarning):
     """A model zoo named in the settings is not installed."""
+
+
+def _out_of_place(code: str) -> str:
+    """``nn.ReLU(inplace=True)`` → ``nn.ReLU()``: the same function, but placed in another
+    network an in-place layer may overwrite a tensor its autograd still needs."""
+    return (code.replace("(inplace=True)", "()").replace(", inplace=True)", ")")
+            .replace("inplace=True, ", ""))

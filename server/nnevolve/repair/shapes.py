@@ -324,6 +324,30 @@ def _run_choosing_flattens(instrumented: InstrumentedSource, class_name: str,
             last_dim_sites.add(exc.site)
 
 
+def _backward_problem(instrumented: InstrumentedSource, class_name: str,
+                      input_shape: tuple[int, ...]) -> str | None:
+    """Why training would fail where forward does not: a backward pass on the meta device
+    (the trace's stand-in layers keep no autograd graph), e.g. an in-place ``+=`` on the
+    output of a layer whose gradient needs it (a ReLU). Other meta failures say nothing."""
+    try:
+        with _quiet(), torch.device("meta"):
+            model = _build(instrumented, class_name, ShapeTrace(), ReshapeRecorder())
+            model.train()
+            output = model(torch.zeros((BATCH, *input_shape)))
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                output.float().sum().backward()
+    except RuntimeError as exc:
+        text = str(exc)
+        if "modified by an inplace operation" in text:
+            which = text.split("which is ", 1)[-1].split(", is at version", 1)[0]
+            return ("training would fail: an in-place operation (such as `+=`) changes a tensor "
+                    f"the backward pass needs ({which})")
+    except BaseException as exc:  # noqa: BLE001 - the trace already judged forward
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+    return None
+
+
 def trace_shapes(instrumented: InstrumentedSource, class_name: str,
                  input_shape: tuple[int, ...]) -> ShapeTrace:
     """Build ``class_name`` from the instrumented source and trace one forward pass.
@@ -333,7 +357,9 @@ def trace_shapes(instrumented: InstrumentedSource, class_name: str,
     Never raises for problems in the user's code: they come back in ``problem``.
     """
     try:
-        return _run_choosing_flattens(instrumented, class_name, input_shape, "meta")
+        trace = _run_choosing_flattens(instrumented, class_name, input_shape, "meta")
+        problem = _backward_problem(instrumented, class_name, input_shape)
+        return trace if problem is None else ShapeTrace(problem=problem)
     except Rejection as exc:
         if not _meta_unsupported(exc):
             return ShapeTrace(problem=str(exc))

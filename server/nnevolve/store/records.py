@@ -29,8 +29,9 @@ class Evaluation:
     latency_spread_ms: float | None = None
     accuracy_spread: float | None = None  # standard deviation over the seeds
     seeds: int = 1
-    # CPU time of the training loop, as the worker measured it (not stored: None when read)
-    train_cpu_seconds: float | None = None
+    # CPU time of the training loop, as the worker measured it (not stored: None when read,
+    # so not compared either: a cached result equals the fresh one)
+    train_cpu_seconds: float | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

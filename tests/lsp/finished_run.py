@@ -58,7 +58,8 @@ class FinishedRun:
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     workspace = tmp_path_factory.mktemp("finished")
-    model_file = write_workspace(workspace)
+    # without latency (timed, so load-dependent) the front is the same on every machine
+    model_file = write_workspace(workspace, population=6, objectives=["error", "params"])
     result = run_cli(model_file)
     assert result["status"] == "finished", result
     run = FinishedRun(workspace, model_file, result)

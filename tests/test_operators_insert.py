@@ -283,25 +283,9 @@ def test_a_forward_written_as_one_expression_takes_a_layer_around_a_nested_call(
     assert "return self.out(self.act(F.relu(self.hidden(self.flatten(x)))))" in functional.source
 
 
-FCN_BY_STATEMENT = src(
-    """
-    from torch import nn
-
-
-    class Net(nn.Module):
-        def __init__(self, num_classes=10):
-            super().__init__()
-            self.flatten = nn.Flatten()
-            self.hidden = nn.Linear(64, 32)
-            self.act = nn.Tanh()
-            self.out = nn.Linear(32, num_classes)
-
-        def forward(self, x):
-            x = self.flatten(x)
-            x = self.act(self.hidden(x))
-            return self.out(x)
-    """
-)
+FCN_BY_STATEMENT = NESTED_FCN.replace(
+    "        return self.out(self.act(self.hidden(self.flatten(x))))\n",
+    "        x = self.flatten(x)\n        x = self.act(self.hidden(x))\n        return self.out(x)\n")
 
 
 def test_a_layer_can_go_before_forwards_first_statement_and_see_the_input_shape():
@@ -309,11 +293,11 @@ def test_a_layer_can_go_before_forwards_first_statement_and_see_the_input_shape(
 
     genome = Genome.parse(FCN_BY_STATEMENT)
     (first,) = [p for p in insertion_points(genome) if not p.after and p.style == "forward"]
-    assert genome.line_of(first.statement) == 13 and first.context is None  # before the flatten
+    assert genome.line_of(first.statement) == 14 and first.context is None  # before the flatten
     child = insert_at(genome, first, gene("nn.Conv2d(1, 8, 3, padding=1)", "connection"))
     assert child is not None
     assert "        x = self.layer1(x)\n        x = self.flatten(x)\n" in child.source
     assert child.edits[0].summary.startswith("insert self.layer1 = nn.Conv2d(1, 8, 3, padding=1) "
-                                              "before line 13")
+                                              "before line 14")
     fitted = repair(child.source, "Net", (1, 8, 8), 10)  # the Linear after it is widened
     assert fitted.ok, fitted.reason

@@ -49,8 +49,9 @@ def timings(function: Callable[[], object], repeats: int) -> list[float]:
     return sorted(samples)
 
 
-def percentile(ordered: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (nearest rank) of sorted samples."""
+def percentile(samples: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 

@@ -20,14 +20,13 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+
+from lsp_client import Editor, until  # this folder is on sys.path when run as a script
 
 MODEL = '''import torch.nn as nn
 
@@ -45,56 +44,6 @@ class Net(nn.Module):
 '''
 SETTINGS = ('[tool.nnevolve]\ndataset = "digits"\ngenerations = 1\npopulation = 4\n'
             "epochs = 1\nworkers = 1\n")
-
-
-class Editor:
-    """A pygls client that records the server's notifications and log lines."""
-
-    def __init__(self) -> None:
-        self.client = LanguageClient("nnevolve-bench", "0.1")
-        self.shown: list[tuple[float, types.ShowMessageParams]] = []
-        self.logged: list[tuple[float, str]] = []
-        self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)(lambda params: None)
-        self.client.feature(types.PROGRESS)(lambda params: None)
-        self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(lambda params: None)
-        self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(lambda params: None)
-        self.client.feature(types.WINDOW_SHOW_MESSAGE)(
-            lambda params: self.shown.append((time.perf_counter(), params)))
-        self.client.feature(types.WINDOW_LOG_MESSAGE)(
-            lambda params: self.logged.append((time.perf_counter(), params.message)))
-        self._drain: asyncio.Task[None] | None = None
-
-    async def start(self, workspace: Path, options: dict[str, Any] | None) -> None:
-        await self.client.start_io(sys.executable, "-m", "nnevolve.lsp")
-        server = self.client._server
-        if server is not None and server.stderr is not None:  # an undrained pipe would block it
-            self._drain = asyncio.create_task(self._drain_stderr(server.stderr))
-        capabilities = types.ClientCapabilities(
-            window=types.WindowClientCapabilities(work_done_progress=True))
-        await self.client.initialize_async(types.InitializeParams(
-            capabilities=capabilities, root_uri=workspace.as_uri(),
-            initialization_options=options))
-        self.client.initialized(types.InitializedParams())
-
-    @staticmethod
-    async def _drain_stderr(stream: asyncio.StreamReader) -> None:
-        while await stream.readline():
-            pass
-
-    async def stop(self) -> None:
-        await self.client.shutdown_async(None)
-        self.client.exit(None)
-        await self.client.stop()
-        if self._drain is not None:
-            self._drain.cancel()
-
-
-async def until(condition: Any, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the server did not answer in time")
-        await asyncio.sleep(0.02)
 
 
 async def one_round(warm: bool) -> tuple[float, int, float | None]:

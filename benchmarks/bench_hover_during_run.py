@@ -17,14 +17,14 @@ import os
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+# this folder is on sys.path when run as a script
+from bench_analysis import percentile
+from lsp_client import Editor
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "convnet_small.py"
 
@@ -34,91 +34,6 @@ def _field(value: Any, name: str) -> Any:
     if isinstance(value, dict):
         return value.get(name)
     return getattr(value, name, None)
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (nearest rank) of ``samples``."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
-
-
-class Editor:
-    """A pygls client that accepts progress tokens and records the server's progress."""
-
-    def __init__(self) -> None:
-        self.client = LanguageClient("nnevolve-bench", "0.1")
-        self.progress: list[Any] = []
-        self.version = 1
-
-        def accept(params: Any) -> None:
-            return None
-
-        def record(params: types.ProgressParams) -> None:
-            self.progress.append(params.value)
-
-        self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)(accept)
-        self.client.feature(types.PROGRESS)(record)
-        self.client.feature(types.WINDOW_SHOW_MESSAGE)(accept)
-        self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(accept)
-        self._drain: asyncio.Task[None] | None = None
-
-    async def start(self, workspace: Path) -> None:
-        await self.client.start_io(sys.executable, "-m", "nnevolve.lsp")
-        server = self.client._server
-        if server is not None and server.stderr is not None:  # an undrained pipe would block it
-            self._drain = asyncio.create_task(self._drain_stderr(server.stderr))
-        capabilities = types.ClientCapabilities(
-            window=types.WindowClientCapabilities(work_done_progress=True)
-        )
-        await self.client.initialize_async(
-            types.InitializeParams(capabilities=capabilities, root_uri=workspace.as_uri())
-        )
-        self.client.initialized(types.InitializedParams())
-
-    @staticmethod
-    async def _drain_stderr(stream: asyncio.StreamReader) -> None:
-        while await stream.readline():
-            pass
-
-    async def stop(self) -> None:
-        await self.client.shutdown_async(None)
-        self.client.exit(None)
-        await self.client.stop()
-        if self._drain is not None:
-            self._drain.cancel()
-
-    def open(self, uri: str, text: str) -> None:
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=uri, language_id="python", version=1, text=text
-                )
-            )
-        )
-
-    def replace_line(self, uri: str, line: int, text: str) -> None:
-        self.version += 1
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.version),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(
-                            start=types.Position(line, 0), end=types.Position(line + 1, 0)
-                        ),
-                        text=text,
-                    )
-                ],
-            )
-        )
-
-    async def hover(self, uri: str, line: int, character: int) -> types.Hover | None:
-        return await self.client.text_document_hover_async(
-            types.HoverParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line, character),
-            )
-        )
 
 
 async def hover_timings(
@@ -192,11 +107,7 @@ async def measure(hovers: int, workers: int) -> list[str]:
         idle = await hover_timings(editor, uri, spots, hovers)
         idle_edit = await edit_hover_timings(editor, uri, lines, spots[0], hovers // 3)
 
-        run = asyncio.ensure_future(
-            editor.client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="nnevolve.evolve", arguments=[{"uri": uri}])
-            )
-        )
+        run = asyncio.ensure_future(editor.command("nnevolve.evolve", uri))
         started = time.perf_counter()
         while not any(str(_field(p, "message")).startswith("generation") for p in editor.progress):
             if run.done():
@@ -211,9 +122,7 @@ async def measure(hovers: int, workers: int) -> list[str]:
         during = await hover_timings(editor, uri, spots, hovers)
         during_edit = await edit_hover_timings(editor, uri, lines, spots[0], hovers // 3)
         assert not run.done(), "the run must last through the measurement"
-        await editor.client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="nnevolve.cancel", arguments=[{"uri": uri}])
-        )
+        await editor.command("nnevolve.cancel", uri)
         await asyncio.wait_for(run, 60)
     finally:
         await editor.stop()

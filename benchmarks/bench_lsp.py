@@ -28,8 +28,9 @@ import sys
 import time
 from typing import Any
 
+# this folder is on sys.path when run as a script
+from bench_analysis import percentile, resnet_source
 from bench_analysis import report as analysis_report
-from bench_analysis import resnet_source  # this folder is on sys.path when run as a script
 
 
 def large_source(lines: int = 20_000) -> str:
@@ -42,12 +43,6 @@ def large_source(lines: int = 20_000) -> str:
         "        self.act = nn.ReLU()\n"
     )
     return "import torch.nn as nn\n\n" + "".join(block.format(n) for n in range(lines // 5))
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (nearest rank) of ``samples``."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 def ms(seconds: float) -> str:

@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from pymoo.indicators.hv import HV
 from scipy.stats import spearmanr
 
 from nnevolve.config import EvolveConfig, resolve_dataset
@@ -46,8 +43,9 @@ from nnevolve.run import run_evolution
 from nnevolve.search.screening import FRACTION
 from nnevolve.store import RunStore, Variant
 
-REFERENCE_POINT = (1.0, 7.0)  # (error, log10 parameters)
-DATA_DIR = Path(tempfile.gettempdir()) / "nnevolve-bench-data"
+# this folder is on sys.path when run as a script
+from bench_runs import (DATA_DIR, REFERENCE_POINT, Column, hypervolume, print_means,
+                        run_config, run_folder, side_by_side)
 
 # A weak start: a one-hidden-layer tanh network (the issue's 784→32→10 FCN); repair sizes
 # its input to each dataset.
@@ -86,38 +84,39 @@ class Outcome:
     store: Path
 
 
+COLUMNS = [
+    Column("dataset", "dataset", 30, text=True), Column("scr", "screening", 4, text=True),
+    Column("seed", "seed", 4), Column("full", "full", 5), Column("screened", "screened", 8),
+    Column("spent", "spent", 6, ".1f"), Column("HV", "hypervolume", 7, ".3f"),
+    Column("best", "best_accuracy", 7, ".1f", "%", scale=100),
+    Column("wall", "wall_seconds", 7, ".0f", "s"),
+]
+MEANS = [dataclasses.replace(c, form=".1f") if c.field in ("full", "screened") else c
+         for c in COLUMNS if c.field != "seed"]
+
+
 def offered_figures(variants: list[Variant]) -> tuple[float, float]:
     """HV and best accuracy of what the run offers (its front, the base when on it)."""
-    points, best = [], 0.0
-    for variant in variants:
-        figures = variant.figures
-        if not variant.is_pareto or figures is None or figures.status != "ok":
-            continue
-        points.append((1.0 - float(figures.accuracy or 0.0), math.log10(max(figures.params or 1, 1))))
-        best = max(best, float(figures.accuracy or 0.0))
-    if not points:
-        return 0.0, 0.0
-    return float(HV(ref_point=np.array(REFERENCE_POINT))(np.array(points))), best
+    offered = [v.figures for v in variants
+               if v.is_pareto and v.figures is not None and v.figures.status == "ok"]
+    return (hypervolume((1.0 - float(f.accuracy or 0.0), f.params or 1) for f in offered),
+            max((float(f.accuracy or 0.0) for f in offered), default=0.0))
 
 
 def config_for(folder: Path, dataset: str, screening: str, seed: int,
                args: argparse.Namespace) -> EvolveConfig:
-    return EvolveConfig(
-        root=folder, dataset=resolve_dataset(dataset, Path.cwd()), seed=seed,
+    return run_config(
+        folder, dataset, seed=seed,
         # the budget (or the time), not the generations, ends both runs
         population=args.population, generations=10_000,
         max_evals=None if args.time else args.evals, time=args.time,
         epochs=args.epochs, workers=args.workers, objectives=("error", "params"),
-        screening=screening, confirm_seeds=args.confirm_seeds, max_train=args.max_train,
-        # every variant trains its full epochs: a seconds cap would make accuracy depend on load
-        max_train_seconds=3600.0, time_limit_s=3600.0, data_dir=DATA_DIR,
-    )
+        screening=screening, confirm_seeds=args.confirm_seeds, max_train=args.max_train)
 
 
 def run_once(dataset: str, screening: str, seed: int, args: argparse.Namespace,
              work: Path) -> Outcome:
-    folder = work / f"{dataset.replace(':', '_').replace('/', '_')}-{screening}-{seed}"
-    folder.mkdir(parents=True)
+    folder = run_folder(work, dataset, screening, seed)
     model = folder / "fcn.py"
     model.write_text(SEED_NETWORK)
     config = config_for(folder, dataset, screening, seed, args)
@@ -172,28 +171,6 @@ def rank_correlation(outcome: Outcome, args: argparse.Namespace, limit: int) -> 
           f"{spearmanr(full, data).statistic:>9.3f} {statistics.median(data_s):>17.3f}")
 
 
-def print_row(o: Outcome) -> None:
-    print(f"{o.dataset:<30} {o.screening:<4} {o.seed:>4} {o.full:>5} {o.screened:>8} "
-          f"{o.spent:>6.1f} {o.hypervolume:>7.3f} {100 * o.best_accuracy:>6.1f}% "
-          f"{o.wall_seconds:>6.0f}s", flush=True)
-
-
-def print_summary(outcomes: list[Outcome]) -> None:
-    print("\nmean over seeds")
-    print(f"{'dataset':<30} {'scr':<4} {'full':>5} {'screened':>8} {'spent':>6} {'HV':>7} "
-          f"{'best':>7} {'wall':>7}")
-    for dataset in dict.fromkeys(o.dataset for o in outcomes):
-        for screening in ("off", "on"):
-            group = [o for o in outcomes if (o.dataset, o.screening) == (dataset, screening)]
-
-            def mean(name: str, group: list[Outcome] = group) -> float:
-                return statistics.fmean(getattr(o, name) for o in group)
-
-            print(f"{dataset:<30} {screening:<4} {mean('full'):>5.1f} {mean('screened'):>8.1f} "
-                  f"{mean('spent'):>6.1f} {mean('hypervolume'):>7.3f} "
-                  f"{100 * mean('best_accuracy'):>6.1f}% {mean('wall_seconds'):>6.0f}s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"])
@@ -217,17 +194,12 @@ def main() -> None:
           f"variant, {args.workers} workers, objectives error,params, front confirmed with "
           f"{args.confirm_seeds} more seeds; screening: {FRACTION:g} of the steps first; "
           f"HV reference point {REFERENCE_POINT}")
-    print(f"{'dataset':<30} {'scr':<4} {'seed':>4} {'full':>5} {'screened':>8} {'spent':>6} "
-          f"{'HV':>7} {'best':>7} {'wall':>7}")
-    outcomes = []
     with tempfile.TemporaryDirectory(prefix="nnevolve-bench-") as work:
-        for dataset in args.datasets:
-            for seed in args.seeds:
-                for screening in ("off", "on"):
-                    outcome = run_once(dataset, screening, seed, args, Path(work))
-                    print_row(outcome)
-                    outcomes.append(outcome)
-        print_summary(outcomes)
+        outcomes = side_by_side(
+            args.datasets, args.seeds, ("off", "on"),
+            lambda dataset, screening, seed: run_once(dataset, screening, seed, args, Path(work)),
+            COLUMNS)
+        print_means(outcomes, MEANS)
         if args.correlation:
             for dataset in args.datasets:
                 first = next(o for o in outcomes if o.dataset == dataset and o.screening == "off")

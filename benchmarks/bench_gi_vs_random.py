@@ -28,43 +28,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from pymoo.indicators.hv import HV
-
-from nnevolve.config import EvolveConfig, resolve_dataset
 from nnevolve.run import RunResult, run_evolution
 from nnevolve.store import RunStore
 
-REFERENCE_POINT = (1.0, 7.0)  # (error, log10 parameters)
-MNIST = "idx:../shared/data/mnist-t10k"
+# this folder is on sys.path when run as a script
+from bench_runs import (MNIST, REFERENCE_POINT, Column, convnet_source, hypervolume,
+                        print_means, run_config, run_folder, side_by_side)
 
-# A small ConvNet; repair adapts its widths to each dataset's image size and classes.
-SEED_NETWORK = '''"""Benchmark seed: a small ConvNet."""
-import torch
-from torch import nn
-
-
-class ConvNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(32 * 7 * 7, 128),
-            nn.ReLU(),
-            nn.Linear(128, 10),
-        )
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
-'''
+SEED_NETWORK = convnet_source(channels=(16, 32), hidden=128)
 
 
 @dataclass
@@ -84,38 +55,45 @@ class Outcome:
     wall_seconds: float
 
 
+def percent(title: str, field: str, width: int) -> Column:
+    return Column(title, field, width, ".1f", "%", scale=100)
+
+
+COLUMNS = [
+    Column("dataset", "dataset", 32, text=True), Column("algo", "algorithm", 7, text=True),
+    Column("seed", "seed", 4), Column("trained", "trained", 7),
+    Column("HV", "hypervolume", 8, ".3f"), percent("best acc", "best_accuracy", 9),
+    percent("valid", "valid_rate", 8), percent("rejected", "rejection_rate", 9),
+    Column("evals/min", "evals_per_minute", 9, ".1f"), percent("overhead", "overhead_share", 9),
+    Column("busy", "utilisation", 6, ".0f", "%", scale=100),
+    Column("lat ms", "median_latency_ms", 7, ".2f"), Column("wall", "wall_seconds", 7, ".0f", "s"),
+]
+MEANS = [c for c in COLUMNS if c.field not in ("seed", "trained", "wall_seconds")]
+
+
 def front_figures(store: RunStore, run_id: str) -> tuple[float, float, float]:
     """HV of every successfully trained variant of the run (the seed included), the best
     accuracy, and the median latency of the variants (how much compute they need)."""
-    points, best, latencies = [], 0.0, []
-    for variant in store.variants(run_id):
-        e = variant.evaluation
-        if e is None or e.status != "ok" or e.accuracy is None or not e.params:
-            continue
-        points.append((1.0 - e.accuracy, math.log10(e.params)))
-        best = max(best, e.accuracy)
-        latencies.append(e.latency_ms or 0.0)
-    if not points:
+    trained = [v.evaluation for v in store.variants(run_id) if v.evaluation is not None
+               and v.evaluation.status == "ok" and v.evaluation.accuracy is not None
+               and v.evaluation.params]
+    if not trained:
         return 0.0, 0.0, 0.0
-    indicator = HV(ref_point=np.array(REFERENCE_POINT))
-    return float(indicator(np.array(points))), best, statistics.median(latencies)
+    return (hypervolume((1.0 - e.accuracy, e.params) for e in trained),
+            max(e.accuracy for e in trained),
+            statistics.median(e.latency_ms or 0.0 for e in trained))
 
 
 def run_once(dataset: str, algorithm: str, seed: int, args: argparse.Namespace,
              work: Path) -> Outcome:
-    folder = work / f"{dataset.replace(':', '_').replace('/', '_')}-{algorithm}-{seed}"
-    folder.mkdir(parents=True)
+    folder = run_folder(work, dataset, algorithm, seed)
     model = folder / "convnet.py"
     model.write_text(args.model_file.read_text() if args.model_file else SEED_NETWORK)
     generations = math.ceil(args.evals / args.population) + 2  # the budget, not this, binds
-    config = EvolveConfig(
-        root=folder, dataset=resolve_dataset(dataset, Path.cwd()), algorithm=algorithm, seed=seed,
-        population=args.population, generations=generations, max_evals=args.evals,
-        epochs=args.epochs, workers=args.workers, objectives=tuple(args.objectives.split(",")),
-        # every variant trains its full epochs: a seconds cap would make accuracy depend on load
-        max_train_seconds=3600.0, time_limit_s=3600.0,
-        data_dir=Path(tempfile.gettempdir()) / "nnevolve-bench-data",
-    )
+    config = run_config(
+        folder, dataset, algorithm=algorithm, seed=seed, population=args.population,
+        generations=generations, max_evals=args.evals, epochs=args.epochs,
+        workers=args.workers, objectives=tuple(args.objectives.split(",")))
     started = time.monotonic()
     with RunStore(config.store_path) as store:
         result: RunResult = run_evolution(config, model, store=store)
@@ -127,32 +105,6 @@ def run_once(dataset: str, algorithm: str, seed: int, args: argparse.Namespace,
                    s.static_rejection_rate or 0.0, s.evals_per_minute, s.overhead_share or 0.0,
                    s.utilisation or 0.0, latency, result.counts.trained,
                    time.monotonic() - started)
-
-
-def print_row(o: Outcome) -> None:
-    print(f"{o.dataset:<32} {o.algorithm:<7} {o.seed:>4} {o.trained:>7} {o.hypervolume:>8.3f} "
-          f"{100 * o.best_accuracy:>8.1f}% {100 * o.valid_rate:>7.1f}% "
-          f"{100 * o.rejection_rate:>8.1f}% {o.evals_per_minute:>9.1f} "
-          f"{100 * o.overhead_share:>8.1f}% {100 * o.utilisation:>5.0f}% "
-          f"{o.median_latency_ms:>7.2f} {o.wall_seconds:>6.0f}s", flush=True)
-
-
-def print_summary(outcomes: list[Outcome]) -> None:
-    print("\nmean over seeds")
-    print(f"{'dataset':<32} {'algo':<7} {'HV':>8} {'best acc':>9} {'valid':>8} "
-          f"{'rejected':>9} {'evals/min':>9} {'overhead':>9} {'busy':>6} {'lat ms':>7}")
-    keys = sorted({(o.dataset, o.algorithm) for o in outcomes}, key=lambda k: (k[0], k[1]))
-    for dataset, algorithm in keys:
-        group = [o for o in outcomes if (o.dataset, o.algorithm) == (dataset, algorithm)]
-
-        def mean(name: str, group: list[Outcome] = group) -> float:
-            return statistics.fmean(getattr(o, name) for o in group)
-
-        print(f"{dataset:<32} {algorithm:<7} {mean('hypervolume'):>8.3f} "
-              f"{100 * mean('best_accuracy'):>8.1f}% {100 * mean('valid_rate'):>7.1f}% "
-              f"{100 * mean('rejection_rate'):>8.1f}% {mean('evals_per_minute'):>9.1f} "
-              f"{100 * mean('overhead_share'):>8.1f}% {100 * mean('utilisation'):>5.0f}% "
-              f"{mean('median_latency_ms'):>7.2f}")
 
 
 def main() -> None:
@@ -171,18 +123,12 @@ def main() -> None:
     print(f"{args.evals} trained evaluations per run, population {args.population}, "
           f"{args.epochs} epoch(s) per variant, {args.workers} workers, "
           f"objectives {args.objectives}; HV reference point {REFERENCE_POINT}")
-    print(f"{'dataset':<32} {'algo':<7} {'seed':>4} {'trained':>7} {'HV':>8} {'best acc':>9} "
-          f"{'valid':>8} {'rejected':>9} {'evals/min':>9} {'overhead':>9} {'busy':>6} "
-          f"{'lat ms':>7} {'wall':>7}")
-    outcomes = []
     with tempfile.TemporaryDirectory(prefix="nnevolve-bench-") as work:
-        for dataset in args.datasets:
-            for seed in args.seeds:
-                for algorithm in ("nsga2", "random"):
-                    outcome = run_once(dataset, algorithm, seed, args, Path(work))
-                    print_row(outcome)
-                    outcomes.append(outcome)
-    print_summary(outcomes)
+        outcomes = side_by_side(
+            args.datasets, args.seeds, ("nsga2", "random"),
+            lambda dataset, algorithm, seed: run_once(dataset, algorithm, seed, args, Path(work)),
+            COLUMNS)
+    print_means(outcomes, MEANS)
 
 
 if __name__ == "__main__":

@@ -34,38 +34,14 @@ from nnevolve.results import ParetoVariant
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
 
-MNIST = "idx:../shared/data/mnist-t10k"
+# this folder is on sys.path when run as a script
+from bench_runs import MNIST, convnet_source, run_config, run_folder
+
 AGREEMENT_POINTS = 2.0
 INDEPENDENT_SEEDS = (1001, 1002, 1003)
 SPLIT_SEED = 4242  # the independent trainer's split: not the one the run used
 
-# A small ConvNet; repair adapts its widths to each dataset's image size.
-SEED_NETWORK = '''"""Benchmark seed: a small ConvNet."""
-import torch
-from torch import nn
-
-
-class ConvNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(16 * 7 * 7, 64),
-            nn.ReLU(),
-            nn.Linear(64, 10),
-        )
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
-'''
+SEED_NETWORK = convnet_source(channels=(8, 16), hidden=64)
 
 
 # -- the independent trainer: nothing below uses nnevolve ------------------------------------
@@ -137,20 +113,13 @@ def train_and_score(source: str, model_expression: str, data: tuple[torch.Tensor
 # -- the runs ----------------------------------------------------------------------------
 
 def evolve(dataset: str, seed: int, args: argparse.Namespace, work: Path):
-    folder = work / f"{dataset.replace(':', '_').replace('/', '_')}-{seed}"
-    folder.mkdir(parents=True)
+    folder = run_folder(work, dataset, seed)
     model = folder / "convnet.py"
     model.write_text(SEED_NETWORK)
-    config = EvolveConfig(
-        root=folder, dataset=resolve_dataset(dataset, Path.cwd()), seed=seed,
-        population=args.population, generations=args.generations, epochs=args.epochs,
-        lr=args.lr, workers=args.workers, objectives=("error", "params"),
-        confirm_seeds=args.confirm_seeds,
-        max_train=args.max_train, max_val=args.max_val,
-        # every variant trains its full epochs: a seconds cap would make accuracy depend on load
-        max_train_seconds=3600.0, time_limit_s=3600.0,
-        data_dir=Path(tempfile.gettempdir()) / "nnevolve-bench-data",
-    )
+    config = run_config(
+        folder, dataset, seed=seed, population=args.population, generations=args.generations,
+        epochs=args.epochs, lr=args.lr, workers=args.workers, objectives=("error", "params"),
+        confirm_seeds=args.confirm_seeds, max_train=args.max_train, max_val=args.max_val)
     with RunStore(config.store_path) as store:
         result = run_evolution(config, model, store=store)
     return config, result

@@ -25,7 +25,7 @@ from nnevolve.operators.common import (
     one_line,
 )
 from nnevolve.operators.dimensions import context_at, dimension
-from nnevolve.operators.rewrite import Rewrite, splice_functional, splice_with
+from nnevolve.operators.rewrite import Rewrite
 
 DESCRIPTION = "Exchange a line (or a run of lines) of one line type between two parents."
 MAX_RUN = 3
@@ -105,12 +105,8 @@ def transplant(
             return None
         rewrite.need_imports(imports)
         anchor = a.anchor(mine).call
-        if mine.kind == "forward_call":
-            rewrite.replace_node(anchor, splice_with(call))
-            new_code = code_of(splice_functional(anchor, call))
-        else:
-            rewrite.replace_node(anchor, call)
-            new_code = code_of(call)
+        new_code = code_of(rewrite.replace_call(anchor, call,
+                                                functional=mine.kind == "forward_call"))
         if one_line(new_code) != one_line(mine.code):
             changed.append((mine, new_code))
     if not changed:

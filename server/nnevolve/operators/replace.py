@@ -28,7 +28,7 @@ from nnevolve.operators.common import (
     one_line,
 )
 from nnevolve.operators.dimensions import context_at, dimension, fits
-from nnevolve.operators.rewrite import Rewrite, splice_functional, splice_with
+from nnevolve.operators.rewrite import Rewrite
 
 DESCRIPTION = "Replace a typed line by another line of the same type from the gene pool."
 
@@ -128,11 +128,6 @@ def replace_site(g: Genome, site: Site, gene: Gene) -> Offspring | None:
     anchor = g.anchor(site).call
     if site.kind != "forward_call":
         call = keep_symbolic_widths(anchor, call)
-    if site.kind == "forward_call":
-        rewrite.replace_node(anchor, splice_with(call))
-        new_code = code_of(splice_functional(anchor, call))
-    else:
-        rewrite.replace_node(anchor, call)
-        new_code = code_of(call)
+    new_code = code_of(rewrite.replace_call(anchor, call, functional=site.kind == "forward_call"))
     summary = f"replace {one_line(site.code)} by {one_line(new_code)} at line {site.line}"
     return finish(g, rewrite, [Edit("replace", summary + from_where(gene))])

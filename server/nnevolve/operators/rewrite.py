@@ -40,6 +40,15 @@ class Rewrite:
         self.replace[id(node)] = new if callable(new) else _constant_edit(new)
         self.touched.append(node)
 
+    def replace_call(self, anchor: cst.Call, new: cst.Call, *, functional: bool) -> cst.Call:
+        """Replace a site's call ``anchor`` by ``new`` and return the call as it will read; a
+        functional call keeps its own tensor argument (see :func:`splice_functional`)."""
+        if functional:
+            self.replace_node(anchor, splice_with(new))
+            return splice_functional(anchor, new)
+        self.replace_node(anchor, new)
+        return new
+
     def add_statement(
         self, anchor: cst.BaseStatement, new: cst.BaseStatement, *, after: bool
     ) -> None:

@@ -181,6 +181,10 @@ class EditorClient(LanguageClient):
             types.ExecuteCommandParams(command=command, arguments=[argument])
         )
 
+    def evolve(self, uri: str, **argument: Any) -> asyncio.Future[Any]:
+        """Start ``nnevolve.evolve`` on ``uri``; the future ends with the run's result."""
+        return asyncio.ensure_future(self.execute("nnevolve.evolve", {"uri": uri, **argument}))
+
     async def code_actions(self, uri: str, line: int) -> list[types.CodeAction]:
         result = await self.text_document_code_action_async(
             types.CodeActionParams(
@@ -386,29 +390,25 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def children_of(pid: int) -> list[int]:
-    """Running (not zombie) processes whose parent is `pid` (Linux /proc)."""
+def _running(field: int, value: int) -> list[int]:
+    """Running (not zombie) processes whose stat `field` (1: parent, 2: group) is `value`."""
     found = []
     for entry in os.listdir("/proc"):
         if (
             entry.isdigit()
             and (fields := _stat(int(entry)))
-            and fields[1] == str(pid)
+            and fields[field] == str(value)
             and fields[0] != "Z"
         ):
             found.append(int(entry))
     return found
+
+
+def children_of(pid: int) -> list[int]:
+    """Running (not zombie) processes whose parent is `pid` (Linux /proc)."""
+    return _running(1, pid)
 
 
 def group_members(pgid: int) -> list[int]:
     """Running (not zombie) processes of process group `pgid` (Linux /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if (
-            entry.isdigit()
-            and (fields := _stat(int(entry)))
-            and fields[2] == str(pgid)
-            and fields[0] != "Z"
-        ):
-            found.append(int(entry))
-    return found
+    return _running(2, pgid)

@@ -62,7 +62,7 @@ async def test_a_run_cancelled_in_the_editor_offers_what_it_found(tmp_path: Path
     client = await start_editor(tmp_path)
     try:
         uri = client.open(model_file)
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
         # cancel once a variant that the front will keep has been evaluated
         await wait_for(
             lambda: found_so_far(store_path),

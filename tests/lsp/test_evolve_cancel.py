@@ -53,7 +53,7 @@ async def test_the_cancel_button_stops_the_run_and_keeps_what_it_evaluated(tmp_p
     client = await start_editor(tmp_path)
     try:
         uri = client.open(model_file)
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
         await wait_for(
             lambda: evaluated_so_far(store_path) >= 1, 300, "a first evaluation", every=0.25
         )
@@ -97,7 +97,7 @@ async def test_the_cancel_command_stops_a_run_that_is_still_starting(tmp_path: P
         assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": False}
         assert any("No run is evolving model.py" in m.message for m in client.messages)
 
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
         await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
         engine, _ = engine_group(client)
         assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": True}
@@ -112,7 +112,7 @@ async def test_shutting_the_server_down_stops_its_run(tmp_path: Path) -> None:
     model_file = write_workspace(tmp_path, **LONG_BUDGET)
     client = await start_editor(tmp_path)
     uri = client.open(model_file)
-    run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+    run = client.evolve(uri)
     await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
     engine, _ = engine_group(client)
     await stop_editor(client)
@@ -125,7 +125,7 @@ async def test_a_killed_server_takes_its_run_with_it(tmp_path: Path) -> None:
     store_path = tmp_path / ".nnevolve" / "runs.sqlite"
     client = await start_editor(tmp_path)
     uri = client.open(model_file)
-    run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+    run = client.evolve(uri)
     await wait_for(lambda: recorded_runs(store_path), 300, "the run to be recorded", every=0.5)
     engine, _ = engine_group(client)
     os.kill(client.server_pid, signal.SIGKILL)  # a crashed editor: no shutdown, no exit
@@ -144,7 +144,7 @@ async def test_a_cancel_while_the_variants_are_written_ends_as_finished_and_says
     client = await start_editor(tmp_path)
     try:
         uri = client.open(model_file)
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
 
         def writing() -> bool:
             reports = client.progress_of("Evolving Net")
@@ -175,7 +175,7 @@ async def test_evolve_right_after_cancel_starts_once_the_cancelled_run_has_stopp
     client = await start_editor(tmp_path)
     try:
         uri = client.open(model_file)
-        first = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        first = client.evolve(uri)
         await wait_for(lambda: children_of(client.server_pid), 60, "the engine to start")
         await wait_for(lambda: client.progress_of("Evolving Net"), 60, "the progress")
         # the user cancels, then asks again at once: not "already evolving", but a new run
@@ -184,7 +184,7 @@ async def test_evolve_right_after_cancel_starts_once_the_cancelled_run_has_stopp
         )
         await wait_for(lambda: any(getattr(r, "message", None) == "cancelling…"
                                    for r in client.progress_of("Evolving Net")), 30, "cancelling")
-        second = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        second = client.evolve(uri)
         assert (await asyncio.wait_for(first, 60))["status"] == "cancelled"
         await wait_for(lambda: len(children_of(client.server_pid)) == 1, 60, "the second run")
         assert await client.execute("nnevolve.cancel", {"uri": uri}) == {"cancelled": True}

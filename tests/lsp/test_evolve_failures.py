@@ -131,7 +131,7 @@ async def test_a_model_that_cannot_be_built_is_reported_within_seconds_by_a_warm
         await wait_for(lambda: any("an engine is warm for runs in" in m.message
                                    for m in client.log_messages), 600, "the engine to warm up")
         started = time.monotonic()
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
         engines: set[int] = set()
         while not (client.progress_of("Evolving Net")
                    and isinstance(client.progress_of("Evolving Net")[-1], types.WorkDoneProgressEnd)):
@@ -161,7 +161,7 @@ async def test_a_run_asked_for_while_the_engine_ahead_warms_up_takes_it(tmp_path
     try:
         uri = client.open(write_workspace(tmp_path, model=unbuildable))
         (spare,) = await wait_for(lambda: children_of(client.server_pid), 60, "an engine ahead")
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri}))
+        run = client.evolve(uri)
         assert not any("engine is warm" in m.message for m in client.log_messages)
         # the server stops watching for "ready" before the run reads the engine's output
         result = await asyncio.wait_for(run, 300)
@@ -220,7 +220,7 @@ async def test_an_engine_that_dies_mid_run_is_reported_and_recorded(
     tmp_path: Path, editor: EditorClient
 ) -> None:
     uri = editor.open(write_workspace(tmp_path, generations=50, population=8))
-    run = asyncio.ensure_future(editor.execute("nnevolve.evolve", {"uri": uri}))
+    run = editor.evolve(uri)
     store_path = tmp_path / ".nnevolve" / "runs.sqlite"
     await wait_for(lambda: recorded_runs(store_path), 300, "the run to be recorded", every=0.5)
     (engine,) = children_of(editor.server_pid)

@@ -61,7 +61,7 @@ async def flow(tmp_path_factory: pytest.TempPathFactory):
         uri = client.open(model_file)
         client.set_text(uri, SAMPLE)
         lenses = await client.code_lenses(uri)
-        run = asyncio.ensure_future(client.execute("nnevolve.evolve", {"uri": uri, "model": "FCN"}))
+        run = client.evolve(uri, model="FCN")
         await wait_for(lambda: client.progress_of("Evolving FCN"), 120, "the progress to begin")
         second = await client.execute("nnevolve.evolve", {"uri": uri})
         hover = await client.hover(uri, LINEAR_LINE, SAMPLE.splitlines()[LINEAR_LINE].index("nn."))

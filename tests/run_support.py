@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,6 +68,19 @@ class Net(nn.Module):
     def forward(self, x):
         return self.net(x)
 '''
+
+
+# A small digits run; the tests override what they are about.
+SMALL_RUN: dict[str, object] = {
+    "dataset": "digits", "population": 4, "generations": 1, "epochs": 2, "lr": 0.01,
+    "workers": 2, "seed": 3, "objectives": ["error", "params"],
+}
+
+
+def run_settings(**overrides: object) -> str:
+    """`[tool.nnevolve]` lines: SMALL_RUN with `overrides`."""
+    return "\n".join(f"{key} = {json.dumps(value)}"
+                     for key, value in {**SMALL_RUN, **overrides}.items())
 
 
 def make_workspace(folder: Path, settings: str, files: dict[str, str]) -> Path:

@@ -22,7 +22,7 @@ from nnevolve.evaluation.train import evaluate_variant
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
 from run_support import MLP as SEED_NET
-from run_support import NET, make_workspace
+from run_support import NET, make_workspace, run_settings
 
 pytestmark = pytest.mark.slow
 
@@ -120,16 +120,7 @@ def test_a_wrong_address_fails_fast_with_a_clear_message() -> None:
     assert time.monotonic() - started < 10
 
 
-SETTINGS = """
-dataset = "digits"
-population = 4
-generations = 1
-epochs = 2
-lr = 0.01
-workers = 2
-seed = 3
-objectives = ["error", "params"]
-"""
+SETTINGS = run_settings()
 
 
 def front(workspace: Path, **overrides: object) -> list[tuple[str, float, int]]:
@@ -206,7 +197,7 @@ def test_a_run_whose_dask_worker_is_killed_mid_evaluation_finishes_and_writes_ou
     import threading
 
     local, client = cluster
-    workspace = make_workspace(tmp_path, SETTINGS + "confirm_seeds = 0\n",
+    workspace = make_workspace(tmp_path, run_settings(confirm_seeds=0),
                                {"mlp.py": SLOW_SEED})
     config = load_config(workspace / "mlp.py").with_overrides(
         {"cluster": local.scheduler_address, "store": tmp_path / "runs.sqlite"})

@@ -13,20 +13,11 @@ from nnevolve.run import RunError, RunProgress, RunResult, run_evolution
 from nnevolve.search import dominates
 from nnevolve.store import RunStore
 from run_support import SLOW_NET as SEED
-from run_support import make_workspace
+from run_support import make_workspace, run_settings
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = """
-dataset = "digits"
-population = 6
-generations = 2
-epochs = 3
-lr = 0.01
-workers = 2
-seed = 1
-objectives = ["error", "params"]
-"""
+SETTINGS = run_settings(population=6, generations=2, epochs=3, seed=1)
 
 
 @pytest.fixture(scope="module")

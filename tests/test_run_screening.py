@@ -14,22 +14,11 @@ from nnevolve.run import RunResult, run_evolution
 from nnevolve.search.screening import screening_key
 from nnevolve.store import RunStore
 from run_support import SLOW_NET as SEED
-from run_support import make_workspace
+from run_support import make_workspace, run_settings
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = """
-dataset = "digits"
-population = 6
-generations = 2
-epochs = 2
-lr = 0.01
-workers = 2
-seed = 3
-confirm_seeds = 0
-screening = "on"
-objectives = ["error", "params"]
-"""
+SETTINGS = run_settings(population=6, generations=2, confirm_seeds=0, screening="on")
 
 
 @pytest.fixture(scope="module")

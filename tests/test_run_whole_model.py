@@ -14,20 +14,10 @@ from nnevolve.config import load_config
 from nnevolve.genome.model_spec import instantiate
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
-from run_support import make_workspace
+from run_support import make_workspace, run_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-SETTINGS = """
-dataset = "digits"
-population = 4
-generations = 1
-epochs = 2
-lr = 0.01
-workers = 2
-seed = 3
-confirm_seeds = 0
-objectives = ["error", "params"]
-"""
+SETTINGS = run_settings(confirm_seeds=0)
 
 LIBRARY_ONLY = '''
 import torch.nn as nn

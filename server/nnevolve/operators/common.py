@@ -71,6 +71,11 @@ def layer_expression(genome: Genome, canonical: str, rewrite: Rewrite) -> cst.Ca
         return None
     if not isinstance(call, cst.Call):
         return None
+    return spelled(call, genome, rewrite)
+
+
+def spelled(call: cst.Call, genome: Genome, rewrite: Rewrite) -> cst.Call | None:
+    """``call`` in the names ``genome``'s file imports; records the imports it needs."""
     try:
         rendered, imports = render(call, genome.tree)
     except ValueError:

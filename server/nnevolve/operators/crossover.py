@@ -13,7 +13,7 @@ import random
 import libcst as cst
 
 from nnevolve.genome import Genome, Site
-from nnevolve.genome.canonical import bind_constants, canonicalize, render
+from nnevolve.genome.canonical import bind_constants, canonicalize
 from nnevolve.operators.common import (
     ATTEMPTS,
     MODULE_KINDS,
@@ -23,6 +23,7 @@ from nnevolve.operators.common import (
     editable_sites,
     finish,
     one_line,
+    spelled,
 )
 from nnevolve.operators.dimensions import context_at, dimension
 from nnevolve.operators.rewrite import Rewrite
@@ -99,11 +100,9 @@ def transplant(
         call = adapt(a, mine, b, theirs, keep_output_width=mine == output)
         if call is None:
             return None
-        try:
-            call, imports = render(call, a.tree)
-        except ValueError:
+        call = spelled(call, a, rewrite)
+        if call is None:
             return None
-        rewrite.need_imports(imports)
         anchor = a.anchor(mine).call
         new_code = code_of(rewrite.replace_call(anchor, call,
                                                 functional=mine.kind == "forward_call"))

@@ -14,14 +14,20 @@ from genome_support import (
     src,
 )
 from nnevolve.genome import Genome
-from nnevolve.operators import delete
+from nnevolve.operators import Offspring, delete
 from nnevolve.operators.delete import deletable_sites, delete_site
 
 
-def test_an_appended_layer_goes_with_its_statement():
-    genome = Genome.parse(COLOR_NET)
-    child = delete_site(genome, at(genome, "nn.ReLU()", 1))
+def deleted(source: str, code: str, occurrence: int = 0) -> Offspring:
+    """``source`` without the site whose code is ``code`` (its ``occurrence``-th)."""
+    genome = Genome.parse(source)
+    child = delete_site(genome, at(genome, code, occurrence))
     assert child is not None
+    return child
+
+
+def test_an_appended_layer_goes_with_its_statement():
+    child = deleted(COLOR_NET, "nn.ReLU()", 1)
     assert child.source == COLOR_NET.replace(
         "        layers.append(nn.ReLU())                            # activation function\n", ""
     )
@@ -29,33 +35,26 @@ def test_an_appended_layer_goes_with_its_statement():
 
 
 def test_a_sequential_element_goes_with_its_own_comment():
-    genome = Genome.parse(SEQUENTIAL_NET)
-    child = delete_site(genome, at(genome, "nn.Conv2d(1, 16, 3, padding=1)"))
-    assert child is not None
+    child = deleted(SEQUENTIAL_NET, "nn.Conv2d(1, 16, 3, padding=1)")
     assert child.source == SEQUENTIAL_NET.replace(
         "            nn.Conv2d(1, 16, 3, padding=1),  # first block\n", ""
     )
 
 
 def test_the_last_sequential_element_leaves_the_literal_well_formed():
-    genome = Genome.parse(SEQUENTIAL_NET)
-    child = delete_site(genome, at(genome, "nn.MaxPool2d(2)"))
-    assert child is not None
+    child = deleted(SEQUENTIAL_NET, "nn.MaxPool2d(2)")
     # the comment of the deleted line goes with it; the trailing comma style stays
     assert child.source == SEQUENTIAL_NET.replace(
         "            nn.MaxPool2d(2),  # 8x8 -> 4x4\n", ""
     )
-    one_line = delete_site(genome, at(genome, "nn.ReLU()", 1))
-    assert one_line is not None
+    one_line = deleted(SEQUENTIAL_NET, "nn.ReLU()", 1)
     assert changed_lines(SEQUENTIAL_NET, one_line.source)[1] == [
         "        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 4 * 4, 32), nn.Linear(32, 10))"
     ]
 
 
 def test_an_attribute_goes_with_its_uses_in_forward():
-    genome = Genome.parse(ATTRIBUTE_NET)
-    child = delete_site(genome, at(genome, "nn.Dropout(0.25)"))
-    assert child is not None
+    child = deleted(ATTRIBUTE_NET, "nn.Dropout(0.25)")
     assert child.source == ATTRIBUTE_NET.replace(
         "        self.drop = nn.Dropout(0.25)\n", ""
     ).replace("        x = self.drop(x)\n", "")
@@ -63,9 +62,7 @@ def test_an_attribute_goes_with_its_uses_in_forward():
 
 
 def test_a_nested_use_gives_way_to_its_argument():
-    genome = Genome.parse(ATTRIBUTE_NET)
-    child = delete_site(genome, at(genome, "nn.Linear(16 * 2 * 2, 64)"))
-    assert child is not None
+    child = deleted(ATTRIBUTE_NET, "nn.Linear(16 * 2 * 2, 64)")
     assert changed_lines(ATTRIBUTE_NET, child.source) == (
         ["        self.fc1 = nn.Linear(16 * 2 * 2, 64)", "        x = F.relu(self.fc1(x))"],
         ["        x = F.relu(x)"],
@@ -92,9 +89,7 @@ def test_an_attribute_used_in_another_way_becomes_identity():
                 return self.fc2(x)
         """
     )
-    genome = Genome.parse(source)
-    child = delete_site(genome, at(genome, "nn.ReLU()"))
-    assert child is not None
+    child = deleted(source, "nn.ReLU()")
     assert changed_lines(source, child.source) == (
         ["        self.act = nn.ReLU()"],
         ["        self.act = nn.Identity()"],
@@ -103,9 +98,7 @@ def test_an_attribute_used_in_another_way_becomes_identity():
 
 
 def test_a_functional_call_gives_way_to_its_tensor():
-    genome = Genome.parse(ATTRIBUTE_NET)
-    child = delete_site(genome, at(genome, "F.relu(self.conv1(x))"))
-    assert child is not None
+    child = deleted(ATTRIBUTE_NET, "F.relu(self.conv1(x))")
     assert changed_lines(ATTRIBUTE_NET, child.source)[1] == [
         "        x = F.max_pool2d(self.conv1(x), 2)"
     ]
@@ -127,9 +120,7 @@ def test_a_functional_call_gives_way_to_its_tensor():
                 return self.fc2(x)
         """
     )
-    genome = Genome.parse(standalone)
-    child = delete_site(genome, at(genome, "F.relu(x)"))
-    assert child is not None
+    child = deleted(standalone, "F.relu(x)")
     assert child.source == standalone.replace("        x = F.relu(x)\n", "")
 
 

@@ -15,7 +15,7 @@ from genome_support import (
 )
 from nnevolve.gene_pool import Gene, GenePool
 from nnevolve.genome import Genome
-from nnevolve.operators import insert
+from nnevolve.operators import Offspring, insert
 from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
 
 
@@ -41,10 +41,18 @@ def point(
     )
 
 
-def test_a_new_append_statement_goes_after_the_line_in_the_same_list():
-    genome = Genome.parse(COLOR_NET)
-    child = insert_at(genome, point(genome, 12), gene("nn.BatchNorm2d(16)", "normalization"))
+def inserted(source: str, line: int, code: str, type_: str, *, after: bool = True,
+             at: str | None = None) -> Offspring:
+    """``source`` with the gene ``code`` inserted next to the site at ``line`` (the one whose
+    code is ``at`` when given)."""
+    genome = Genome.parse(source)
+    child = insert_at(genome, point(genome, line, after=after, code=at), gene(code, type_))
     assert child is not None
+    return child
+
+
+def test_a_new_append_statement_goes_after_the_line_in_the_same_list():
+    child = inserted(COLOR_NET, 12, "nn.BatchNorm2d(16)", "normalization")
     # the new line copies neither the comment nor anything but the list name
     assert child.source == COLOR_NET.replace(
         "        layers.append(nn.Conv2d(2*p, out_feature, 1))      # connection layer\n",
@@ -55,9 +63,7 @@ def test_a_new_append_statement_goes_after_the_line_in_the_same_list():
 
 
 def test_the_first_layer_of_a_list_can_get_a_line_before_it():
-    genome = Genome.parse(TANH_NET)
-    child = insert_at(genome, point(genome, 10, after=False), gene("nn.Dropout(0.1)", "dropout"))
-    assert child is not None
+    child = inserted(TANH_NET, 10, "nn.Dropout(0.1)", "dropout", after=False)
     assert changed_lines(TANH_NET, child.source) == (
         [],
         ["        slayers.append(nn.Dropout(0.1))"],
@@ -66,11 +72,7 @@ def test_the_first_layer_of_a_list_can_get_a_line_before_it():
 
 
 def test_an_element_joins_a_multi_line_sequential_in_its_style():
-    genome = Genome.parse(SEQUENTIAL_NET)
-    child = insert_at(
-        genome, point(genome, 9, code="nn.BatchNorm2d(16)"), gene("nn.Dropout2d(0.1)", "dropout")
-    )
-    assert child is not None
+    child = inserted(SEQUENTIAL_NET, 9, "nn.Dropout2d(0.1)", "dropout", at="nn.BatchNorm2d(16)")
     assert child.source == SEQUENTIAL_NET.replace(
         "            nn.BatchNorm2d(16),\n",
         "            nn.BatchNorm2d(16),\n            nn.Dropout2d(0.1),\n",
@@ -79,11 +81,7 @@ def test_an_element_joins_a_multi_line_sequential_in_its_style():
 
 
 def test_an_element_after_the_last_one_keeps_the_comment_and_trailing_comma():
-    genome = Genome.parse(SEQUENTIAL_NET)
-    child = insert_at(
-        genome, point(genome, 11, code="nn.MaxPool2d(2)"), gene("nn.Dropout2d(0.1)", "dropout")
-    )
-    assert child is not None
+    child = inserted(SEQUENTIAL_NET, 11, "nn.Dropout2d(0.1)", "dropout", at="nn.MaxPool2d(2)")
     assert child.source == SEQUENTIAL_NET.replace(
         "            nn.MaxPool2d(2),  # 8x8 -> 4x4\n",
         "            nn.MaxPool2d(2),  # 8x8 -> 4x4\n            nn.Dropout2d(0.1),\n",
@@ -91,13 +89,8 @@ def test_an_element_after_the_last_one_keeps_the_comment_and_trailing_comma():
 
 
 def test_an_element_joins_a_one_line_sequential():
-    genome = Genome.parse(SEQUENTIAL_NET)
-    child = insert_at(
-        genome,
-        point(genome, 13, code="nn.Linear(16 * 4 * 4, 32)"),
-        gene("nn.Dropout(0.25)", "dropout"),
-    )
-    assert child is not None
+    child = inserted(SEQUENTIAL_NET, 13, "nn.Dropout(0.25)", "dropout",
+                     at="nn.Linear(16 * 4 * 4, 32)")
     assert changed_lines(SEQUENTIAL_NET, child.source)[1] == [
         (
             "        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 4 * 4, 32), nn.Dropout(0.25),"
@@ -107,9 +100,7 @@ def test_an_element_joins_a_one_line_sequential():
 
 
 def test_a_functional_activation_goes_after_a_forward_statement():
-    genome = Genome.parse(ATTRIBUTE_NET)
-    child = insert_at(genome, point(genome, 21), gene("F.leaky_relu(x, 0.1)", "activation"))
-    assert child is not None
+    child = inserted(ATTRIBUTE_NET, 21, "F.leaky_relu(x, 0.1)", "activation")
     assert child.source == ATTRIBUTE_NET.replace(
         "        x = self.drop(x)\n",
         "        x = self.drop(x)\n        x = F.leaky_relu(x, 0.1)\n",
@@ -118,9 +109,7 @@ def test_a_functional_activation_goes_after_a_forward_statement():
 
 
 def test_a_layer_in_attribute_style_becomes_a_new_attribute_and_its_use():
-    genome = Genome.parse(ATTRIBUTE_NET)
-    child = insert_at(genome, point(genome, 19), gene("nn.BatchNorm2d(16)", "normalization"))
-    assert child is not None
+    child = inserted(ATTRIBUTE_NET, 19, "nn.BatchNorm2d(16)", "normalization")
     assert child.source == ATTRIBUTE_NET.replace(
         "        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)\n",
         "        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)\n        self.norm1 = nn.BatchNorm2d(16)\n",
@@ -148,9 +137,7 @@ def test_a_functional_gene_uses_the_files_spelling_or_brings_its_import():
                 return self.fc2(x)
         """
     )
-    genome = Genome.parse(with_nn)
-    child = insert_at(genome, point(genome, 11), gene("F.relu(x)", "activation"))
-    assert child is not None
+    child = inserted(with_nn, 11, "F.relu(x)", "activation")
     # torch.nn.functional is reachable as nn.functional: no new import
     assert child.source == with_nn.replace(
         "        x = self.fc1(x)\n", "        x = self.fc1(x)\n        x = nn.functional.relu(x)\n"
@@ -160,9 +147,7 @@ def test_a_functional_gene_uses_the_files_spelling_or_brings_its_import():
         .replace("nn.Module", "Module")
         .replace("nn.Linear", "Linear")
     )
-    genome = Genome.parse(bare)
-    child = insert_at(genome, point(genome, 11), gene("F.relu(x)", "activation"))
-    assert child is not None
+    child = inserted(bare, 11, "F.relu(x)", "activation")
     assert child.source == bare.replace(
         "from torch.nn import Linear, Module\n",
         "from torch.nn import Linear, Module\nimport torch.nn.functional as F\n",
@@ -235,11 +220,7 @@ def test_comments_stay_on_their_line_when_a_sequential_without_trailing_comma_gr
                 return self.head(self.features(x))
         """
     )
-    genome = Genome.parse(source)
-    child = insert_at(
-        genome, point(genome, 9, code="nn.ReLU()"), gene("nn.Dropout(0.1)", "dropout")
-    )
-    assert child is not None
+    child = inserted(source, 9, "nn.Dropout(0.1)", "dropout", at="nn.ReLU()")
     assert child.source == source.replace(
         "            nn.ReLU()  # act\n",
         "            nn.ReLU(),  # act\n            nn.Dropout(0.1)\n",

@@ -44,8 +44,8 @@ from nnevolve.search.screening import FRACTION
 from nnevolve.store import RunStore, Variant
 
 # this folder is on sys.path when run as a script
-from bench_runs import (DATA_DIR, REFERENCE_POINT, Column, hypervolume, print_means,
-                        run_config, run_folder, side_by_side)
+from bench_runs import (DATA_DIR, REFERENCE_POINT, Column, hypervolume, run_config,
+                        run_folder, side_by_side)
 
 # A weak start: a one-hidden-layer tanh network (the 784→32→10 FCN); repair sizes
 # its input to each dataset.
@@ -195,11 +195,8 @@ def main() -> None:
           f"{args.confirm_seeds} more seeds; screening: {FRACTION:g} of the steps first; "
           f"HV reference point {REFERENCE_POINT}")
     with tempfile.TemporaryDirectory(prefix="nnevolve-bench-") as work:
-        outcomes = side_by_side(
-            args.datasets, args.seeds, ("off", "on"),
-            lambda dataset, screening, seed: run_once(dataset, screening, seed, args, Path(work)),
-            COLUMNS)
-        print_means(outcomes, MEANS)
+        outcomes = side_by_side(args.datasets, args.seeds, ("off", "on"),
+                                lambda *run: run_once(*run, args, Path(work)), COLUMNS, MEANS)
         if args.correlation:
             for dataset in args.datasets:
                 first = next(o for o in outcomes if o.dataset == dataset and o.screening == "off")

@@ -33,7 +33,7 @@ from nnevolve.store import RunStore
 
 # this folder is on sys.path when run as a script
 from bench_runs import (MNIST, REFERENCE_POINT, Column, convnet_source, hypervolume,
-                        print_means, run_config, run_folder, side_by_side)
+                        run_config, run_folder, side_by_side)
 
 SEED_NETWORK = convnet_source(channels=(16, 32), hidden=128)
 
@@ -124,11 +124,8 @@ def main() -> None:
           f"{args.epochs} epoch(s) per variant, {args.workers} workers, "
           f"objectives {args.objectives}; HV reference point {REFERENCE_POINT}")
     with tempfile.TemporaryDirectory(prefix="nnevolve-bench-") as work:
-        outcomes = side_by_side(
-            args.datasets, args.seeds, ("nsga2", "random"),
-            lambda dataset, algorithm, seed: run_once(dataset, algorithm, seed, args, Path(work)),
-            COLUMNS)
-    print_means(outcomes, MEANS)
+        side_by_side(args.datasets, args.seeds, ("nsga2", "random"),
+                     lambda *run: run_once(*run, args, Path(work)), COLUMNS, MEANS)
 
 
 if __name__ == "__main__":

@@ -110,9 +110,10 @@ def row(columns: Sequence[Column], outcome: Any) -> str:
 
 
 def side_by_side(datasets: Sequence[str], seeds: Sequence[int], arms: Sequence[str],
-                 run_once: Callable[[str, str, int], Any],
-                 columns: Sequence[Column]) -> list[Any]:
-    """Every arm on every dataset and seed, one after the other; a row per run as it ends."""
+                 run_once: Callable[[str, str, int], Any], columns: Sequence[Column],
+                 means: Sequence[Column]) -> list[Any]:
+    """Every arm on every dataset and seed, one after the other: a row per run as it ends,
+    then the means over seeds."""
     print(header(columns))
     outcomes = []
     for dataset in datasets:
@@ -121,6 +122,7 @@ def side_by_side(datasets: Sequence[str], seeds: Sequence[int], arms: Sequence[s
                 outcome = run_once(dataset, arm, seed)
                 print(row(columns, outcome), flush=True)
                 outcomes.append(outcome)
+    print_means(outcomes, means)
     return outcomes
 
 

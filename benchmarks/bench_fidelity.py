@@ -47,7 +47,7 @@ from nnevolve.store import RunStore, Variant
 from bench_runs import (DATA_DIR, REFERENCE_POINT, Column, hypervolume, run_config,
                         run_folder, side_by_side)
 
-# A weak start: a one-hidden-layer tanh network (the issue's 784→32→10 FCN); repair sizes
+# A weak start: a one-hidden-layer tanh network (784→32→10); repair sizes
 # its input to each dataset.
 SEED_NETWORK = '''"""Benchmark seed: a small fully connected network."""
 import torch

@@ -10,7 +10,7 @@ minimal JSON-RPC client (plain ``json``, so the client's own cost stays out of t
   3,000-line file waits while the large one is being analysed.
 
 First it prints the analysis figures of bench_analysis.py (ast.parse vs ``analyze()``), so one
-run gives every figure of issue 2's benchmark.
+run gives every figure of the editor-path benchmark.
 
 Run: ``.venv/bin/python benchmarks/bench_lsp.py [--edits 100] [--hovers 1000] [--repeats 100]``
 """

@@ -94,6 +94,17 @@ def test_the_training_seed_is_a_parameter_of_each_job(pool, good):
     assert pool.submit(NET, "Net", seed=0).result(timeout=60).accuracy == good.accuracy
 
 
+def test_a_job_may_train_on_a_split_redrawn_with_its_seed(pool, good):
+    digits = load_dataset("digits")
+    from nnevolve.evaluation.train import evaluate_variant
+
+    redrawn = pool.submit(NET, "Net", seed=0, split_seed=4).result(timeout=60)
+    assert redrawn.status == "ok" and redrawn.accuracy != good.accuracy
+    assert redrawn.accuracy == evaluate_variant(NET, "Net", digits, BUDGET, seed=0,
+                                                split_seed=4).accuracy
+    assert pool.submit(NET, "Net", seed=0).result(timeout=60).accuracy == good.accuracy
+
+
 def test_the_pool_reports_its_dataset(pool):
     assert pool.fingerprint == load_dataset("digits").fingerprint
     assert pool.input_shape == (1, 8, 8) and pool.num_classes == 10 and not pool.has_test

@@ -52,6 +52,30 @@ def test_same_source_and_seed_give_the_same_accuracy(digits):
     assert other.accuracy != first.accuracy  # another seed, other initial weights
 
 
+def test_a_split_seed_redraws_train_and_validation_from_the_same_samples(digits):
+    from nnevolve.evaluation.device import redrawn, to_device
+
+    data = to_device(digits, torch.device("cpu"))
+    one, again, two = redrawn(data, 1), redrawn(data, 1), redrawn(data, 2)
+    assert torch.equal(one.x_val, again.x_val) and torch.equal(one.y_train, again.y_train)
+    assert not torch.equal(one.x_val, two.x_val)  # another seed, another validation split
+    assert (len(one.y_train), len(one.y_val)) == (len(data.y_train), len(data.y_val))
+
+    def rows(*tensors):
+        return sorted(map(bytes, torch.cat(tensors).flatten(1).numpy()))
+
+    # the same samples, dealt out anew; the classes in the same proportions (stratified)
+    assert rows(one.x_train, one.x_val) == rows(data.x_train, data.x_val)
+    counts = torch.bincount(data.y_val, minlength=10)
+    assert (torch.bincount(one.y_val, minlength=10) - counts).abs().max() <= 1
+    assert one.x_test is data.x_test  # the test split stays as it is
+
+    split = evaluate_variant(MLP, "Net", digits, FAST, seed=0, split_seed=1)
+    assert split.accuracy == evaluate_variant(MLP, "Net", digits, FAST, seed=0,
+                                              split_seed=1).accuracy  # reproducible
+    assert split.accuracy != evaluate_variant(MLP, "Net", digits, FAST, seed=0).accuracy
+
+
 class _SlowStart(torch.nn.Module):
     """Its first forwards are slow (one-time costs), later ones fast; it counts its calls."""
 

@@ -115,7 +115,8 @@ class FakePool:
         self.submitted: list[tuple[str, int]] = []
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> cf.Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> cf.Future[EvalResult]:
         assert seed is not None
         self.submitted.append((source, seed))
         future: cf.Future[EvalResult] = cf.Future()
@@ -157,7 +158,7 @@ def test_the_front_is_decided_on_confirmed_means(tmp_path: Path) -> None:
         searched = offered_front(store.variants(run_id), OBJECTIVES, NOISE, confirmed=False)
         assert {v.source for v in searched} == {"base", "lucky", "steady"}
         pool = FakePool(CONFIRM, PARAMS)
-        train_seeds(jobs(), store=store, pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+        train_seeds(jobs(), store=store, pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
                     with_test=False, should_stop=lambda: False)
         assert sorted(pool.submitted) == sorted((j.source, j.seed) for j in jobs())
         variants = {v.source: v for v in store.variants(run_id)}
@@ -174,7 +175,7 @@ def test_the_front_is_decided_on_confirmed_means(tmp_path: Path) -> None:
         assert steady.accuracy_spread == pytest.approx(0.0141, abs=1e-4)
         # a second pass trains nothing: every seed is cached
         again = FakePool(CONFIRM, PARAMS)
-        train_seeds(jobs(), store=store, pool=again, key=("fp", "bk"),  # type: ignore[arg-type]
+        train_seeds(jobs(), store=store, pool=again, run=store.get_run(run_id),  # type: ignore[arg-type]
                     with_test=False, should_stop=lambda: False)
         assert again.submitted == []
 
@@ -188,7 +189,8 @@ def test_a_cancel_during_confirmation_offers_what_is_confirmed_so_far(tmp_path: 
             order = [j for j in jobs() if j.source != "lucky"] + [j for j in jobs()
                                                                   if j.source == "lucky"]
             train_seeds(order, store=store, pool=_Slow(CONFIRM, PARAMS, "lucky"),  # type: ignore[arg-type]
-                        key=("fp", "bk"), with_test=False, should_stop=lambda: len(done) >= 4,
+                        run=store.get_run(run_id), with_test=False,
+                        should_stop=lambda: len(done) >= 4,
                         on_result=lambda n, total: done.append(n))
         variants = store.variants(run_id)
         offered = offered_front(variants, OBJECTIVES, NOISE, confirmed=True)
@@ -205,10 +207,51 @@ class _Slow(FakePool):
         self.stuck = stuck
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> cf.Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> cf.Future[EvalResult]:
         if source == self.stuck:
             return cf.Future()
         return super().submit(source, class_name, with_test=with_test, seed=seed)
+
+
+# "lucky" was selected on the run's validation split, which happens to suit it: there every
+# training seed gives it 95%; on any other split of the same samples it makes 72%
+ON_OTHER_SPLITS = {"base": 0.80, "lucky": 0.72, "steady": 0.87}
+
+
+class SplitPool(FakePool):
+    """Accuracy by (source, split): the run's split (split_seed None) or a redrawn one."""
+
+    def __init__(self) -> None:
+        super().__init__({}, PARAMS)
+        self.splits: dict[tuple[str, int], int | None] = {}
+
+    def submit(self, source: str, class_name: str, *, with_test: bool = False,
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> cf.Future[EvalResult]:
+        assert seed is not None
+        self.splits[(source, seed)] = split_seed
+        self.accuracies[(source, seed)] = (SEARCH if split_seed is None
+                                           else ON_OTHER_SPLITS)[source]
+        return super().submit(source, class_name, with_test=with_test, seed=seed)
+
+
+def test_each_confirmation_seed_sees_its_own_split_so_split_luck_drops(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id, _ = stored_run(store)
+        pool = SplitPool()
+        train_seeds(jobs(), store=store, pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
+                    with_test=False, should_stop=lambda: False)
+        # a split per confirmation seed, the same for every network at that seed (paired)
+        assert pool.splits == {(name, seed): seed for name in PARAMS for seed in (1, 2)}
+        variants = {v.source: v for v in store.variants(run_id)}
+        assert variants["lucky"].confirmed.accuracy == pytest.approx(0.72)
+        assert variants["lucky"].evaluation.accuracy == 0.95  # the search's split and seed
+        confirmed = offered_front(list(variants.values()), OBJECTIVES, NOISE, confirmed=True)
+        assert [v.source for v in confirmed] == ["base", "steady"]
+        # cached under the split: the run's own split (seed 0's key) never answers for it
+        assert store.cached_evaluation("lucky", "fp;split=1", "bk", 1).accuracy == 0.72
+        assert store.cached_evaluation("lucky", "fp", "bk", 1) is None
 
 
 # -- pinning the means down -------------------------------------------------------------------
@@ -241,7 +284,7 @@ def test_a_mean_not_pinned_down_gets_more_seeds_and_is_withheld_at_the_cap(
         def train(wanted: list[tuple[object, int]]) -> None:
             train_seeds([SeedJob(v.source, v.source_hash, "Net", seed)  # type: ignore[attr-defined]
                          for v, count in wanted for seed in range(1, count + 1)],
-                        store=store, pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+                        store=store, pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
                         with_test=False, should_stop=lambda: False)
 
         train([(v, 2) for v in store.variants(run_id)])  # the confirmation seeds

@@ -38,14 +38,17 @@ def test_a_variant_reports_the_mean_of_its_confirmation_seeds_once_all_trained(
         tmp_path: Path) -> None:
     with RunStore(tmp_path / "runs.sqlite") as store:
         run_id = new_run(store)
+        key = store.get_run(run_id).seed_key  # each confirmation seed: a split of its own
+        assert key(5) == ("fp", "bk") and key(6) == ("fp;split=6", "bk")
         variant_id = store.add_variant(run_id, source="v", source_hash="h", status="evaluated")
         store.put_evaluation("h", "fp", "bk", ok(0.90, 1.0), train_seed=5)  # the search's seed
-        store.put_evaluation("h", "fp", "bk", ok(0.80, 2.0), train_seed=6)
-        store.put_evaluation("h", "fp", "bk", ok(0.10), train_seed=9)  # not one of the run's
+        store.put_evaluation("h", *key(6), ok(0.80, 2.0), train_seed=6)
+        store.put_evaluation("h", *key(9), ok(0.10), train_seed=9)  # not one of the run's
+        store.put_evaluation("h", "fp", "bk", ok(0.10), train_seed=7)  # seed 7 on the run's split
         variant = store.get_variant(variant_id)
         assert variant.evaluation.accuracy == 0.90 and variant.confirmed is None
         assert variant.figures is variant.evaluation  # not confirmed yet: the search's figure
-        store.put_evaluation("h", "fp", "bk", ok(0.70, 3.0), train_seed=7)
+        store.put_evaluation("h", *key(7), ok(0.70, 3.0), train_seed=7)
         variant = store.get_variant(variant_id)
         confirmed = variant.confirmed
         # seeds 6 and 7: the search's seed 5 chose the variant, its luck is left out
@@ -57,9 +60,9 @@ def test_a_variant_reports_the_mean_of_its_confirmation_seeds_once_all_trained(
         store.set_pareto(run_id, [variant_id])
         assert store.pareto(run_id)[0].confirmed == confirmed
         # the further seeds a mean that was not pinned down got count, up to the first gap
-        store.put_evaluation("h", "fp", "bk", ok(0.90), train_seed=8)
+        store.put_evaluation("h", *key(8), ok(0.90), train_seed=8)
         assert store.get_variant(variant_id).confirmed.seeds == 4  # 6, 7, 8 and 9
-        store.put_evaluation("h", "fp", "bk", ok(0.90), train_seed=11)  # after a gap
+        store.put_evaluation("h", *key(11), ok(0.90), train_seed=11)  # after a gap
         assert store.get_variant(variant_id).confirmed.accuracy == pytest.approx(0.625)
 
 
@@ -68,9 +71,10 @@ def test_the_front_is_listed_by_confirmed_accuracy(tmp_path: Path) -> None:
         run_id = new_run(store, confirm_seeds=1)
         lucky = store.add_variant(run_id, source="a", source_hash="a", status="evaluated")
         steady = store.add_variant(run_id, source="b", source_hash="b", status="evaluated")
+        key = store.get_run(run_id).seed_key
         for digest, accuracies in [("a", (0.95, 0.60)), ("b", (0.85, 0.85))]:
             for seed, accuracy in zip((5, 6), accuracies):
-                store.put_evaluation(digest, "fp", "bk", ok(accuracy), train_seed=seed)
+                store.put_evaluation(digest, *key(seed), ok(accuracy), train_seed=seed)
         store.set_pareto(run_id, [lucky, steady])
         assert [v.id for v in store.pareto(run_id)] == [steady, lucky]
 
@@ -232,6 +236,30 @@ def test_a_store_of_version_2_is_upgraded_without_screening(tmp_path: Path) -> N
         store.set_variant_status(9, "screened", fidelity=0.25)  # the new status is allowed
         assert store.get_variant(9).status == "screened"
         assert store.add_variant("r2", source="y = 2", source_hash="n") == 10  # ids go on
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
+
+
+def test_a_store_of_version_4_keeps_confirming_on_its_runs_own_split(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        run_id = new_run(store)
+        variant_id = store.add_variant(run_id, source="v", source_hash="h", status="evaluated")
+        for seed, accuracy in ((5, 0.9), (6, 0.8), (7, 0.7)):  # as version 4 cached them
+            store.put_evaluation("h", "fp", "bk", ok(accuracy), train_seed=seed)
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE runs DROP COLUMN redraw_splits")
+    conn.execute("UPDATE schema_version SET version = 4")
+    conn.commit()
+    conn.close()
+    with RunStore(path) as store:
+        run = store.get_run(run_id)
+        assert not run.redraw_splits and run.split_seed(6) is None
+        assert run.seed_key(6) == ("fp", "bk")  # resumed, it confirms as it did
+        confirmed = store.get_variant(variant_id).confirmed
+        assert confirmed is not None and confirmed.accuracy == pytest.approx(0.75)
+        assert store.get_run(new_run(store)).redraw_splits  # a new run redraws
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()

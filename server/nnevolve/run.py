@@ -386,8 +386,7 @@ class _Session:
             if self.confirming:
                 self._report("confirming", f"confirming the front: {done}/{total} re-trainings")
 
-        return train_seeds(jobs, store=self.store, pool=pool,
-                           key=(record.dataset_fingerprint, record.budget_key),
+        return train_seeds(jobs, store=self.store, pool=pool, run=record,
                            with_test=pool.has_test,
                            should_stop=should_stop or self.should_stop, on_result=progress)
 

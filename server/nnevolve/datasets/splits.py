@@ -58,7 +58,8 @@ def make_splits(spec: str, x: object, y: object, x_test: object = None, y_test: 
     if len(y_all) < 2:
         raise DatasetError(f"{spec}: {len(y_all)} samples; at least 2 are needed to carve a "
                            "validation split")
-    train_idx, val_idx = _split_indices(y_all, val_fraction, seed)
+    n_val = min(len(y_all) - 1, max(1, round(len(y_all) * val_fraction)))
+    train_idx, val_idx = _split_indices(y_all, n_val, seed)
     train_idx, val_idx = train_idx[:max_train], val_idx[:max_val]
 
     labels_test = None
@@ -82,9 +83,8 @@ def make_splits(spec: str, x: object, y: object, x_test: object = None, y_test: 
                          num_classes=num_classes, fingerprint=_fingerprint(arrays, seed))
 
 
-def _split_indices(y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split_indices(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     indices = np.arange(len(y))
-    n_val = min(len(y) - 1, max(1, round(len(y) * val_fraction)))
     try:
         train, val = train_test_split(indices, test_size=n_val, random_state=seed, stratify=y)
     except ValueError:  # a class with a single sample, or fewer validation slots than classes
@@ -123,3 +123,14 @@ def open_saved_splits(folder: Path) -> DatasetSplits:
                      if (folder / f"{name}.npy").exists() else None) for name in _ARRAYS}
     return DatasetSplits(spec=meta["spec"], **arrays, input_shape=tuple(meta["input_shape"]),
                          num_classes=meta["num_classes"], fingerprint=meta["fingerprint"])
+
+
+def redraw_indices(y_train: np.ndarray, y_val: np.ndarray,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Another train / validation split of the same samples, seeded by ``seed``: indices into
+    the training samples followed by the validation ones, with the same sizes (stratified
+    when every class allows it). A confirmation seed measures a network on its own split, so
+    a mean over seeds averages the luck of the validation split too."""
+    return _split_indices(np.concatenate([np.asarray(y_train), np.asarray(y_val)]), len(y_val),
+                          seed)
+

@@ -115,9 +115,10 @@ class DaskEvaluationPool:
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
                seed: int | None = None, train_source: str | None = None,
-               fraction: float = 1.0) -> Future[EvalResult]:
+               fraction: float = 1.0, split_seed: int | None = None) -> Future[EvalResult]:
         """Send one variant to the cluster; the future's result is an EvalResult (never raises).
-        `fraction` < 1 trains it on that share of the budget's steps (a screening)."""
+        `fraction` < 1 trains it on that share of the budget's steps (a screening);
+        `split_seed` redraws the train / validation split the worker holds with that seed."""
         future: Future[EvalResult] = Future()
         future.set_running_or_notify_cancel()
         with self._lock:
@@ -125,7 +126,7 @@ class DaskEvaluationPool:
                 raise RuntimeError("the evaluation pool is closed")
             job_id = next(self._job_ids)
             job = _Job(future, (source, class_name, with_test, self.seed if seed is None else seed,
-                                self._settings, train_source, fraction))
+                                self._settings, train_source, fraction, split_seed))
             self._jobs[job_id] = job
             self._send(job_id, job)
         return future
@@ -295,14 +296,14 @@ def _describe_dataset(spec: str, settings: _Settings) -> tuple[str, tuple[int, .
 
 def _evaluate(data: DatasetSplits | str, source: str, class_name: str, with_test: bool,
               seed: int, settings: _Settings, train_source: str | None = None,
-              fraction: float = 1.0) -> EvalResult:
+              fraction: float = 1.0, split_seed: int | None = None) -> EvalResult:
     """One evaluation, in a child process of this worker's pool for the session."""
     try:
         pool = _session_pool(data, settings)
         if pool is None:  # the client closed the session
             return EvalResult.failed(CANCELLED, pool_failure=True)
         future = pool.submit(source, class_name, with_test=with_test, seed=seed,
-                             train_source=train_source, fraction=fraction)
+                             train_source=train_source, fraction=fraction, split_seed=split_seed)
     except Exception as exc:  # noqa: BLE001  (the pool, not the variant: reported as such)
         return EvalResult.failed(f"Dask worker cannot evaluate: {one_line(exc)}",
                                  pool_failure=True)

@@ -99,6 +99,33 @@ def to_device(splits: DatasetSplits, device: torch.device) -> TensorSplits:
                         device)
 
 
+def redrawn(splits: TensorSplits, split_seed: int) -> TensorSplits:
+    """The same samples split into training and validation anew with ``split_seed`` (same
+    sizes, same device; the test split as it is): copies for the one evaluation that uses them."""
+    import numpy as np
+    import torch
+
+    from nnevolve.datasets.splits import redraw_indices
+
+    train, val = redraw_indices(splits.y_train.cpu().numpy(), splits.y_val.cpu().numpy(),
+                                split_seed)
+
+    def take(first: torch.Tensor, second: torch.Tensor, indices: np.ndarray) -> torch.Tensor:
+        # gathered piece by piece: no copy of the whole pool on top of the result
+        at = torch.from_numpy(indices).to(splits.device)
+        out = first.new_empty((len(at), *first.shape[1:]))
+        mask = at < len(first)
+        out[mask] = first[at[mask]]
+        out[~mask] = second[at[~mask] - len(first)]
+        return out
+
+    return TensorSplits(take(splits.x_train, splits.x_val, train),
+                        take(splits.y_train, splits.y_val, train),
+                        take(splits.x_train, splits.x_val, val),
+                        take(splits.y_train, splits.y_val, val),
+                        splits.x_test, splits.y_test, splits.device)
+
+
 def prepare_device(device: str, memory_mb: int) -> torch.device:
     """Make ``device`` this worker's and cap its share of GPU memory at ``memory_mb``."""
     import torch

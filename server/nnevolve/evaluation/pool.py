@@ -57,6 +57,7 @@ class _Job:
     future: Future
     train_source: str | None = None  # the variant's training script (None: the budget's)
     fraction: float = 1.0  # share of the budget's training steps (< 1: a screening)
+    split_seed: int | None = None  # a train / validation split redrawn with it (None: the pool's)
     started: bool = False
 
 
@@ -153,13 +154,14 @@ class EvaluationPool:
     # ----------------------------------------------------------------- public API
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
                seed: int | None = None, train_source: str | None = None,
-               fraction: float = 1.0) -> Future[EvalResult]:
+               fraction: float = 1.0, split_seed: int | None = None) -> Future[EvalResult]:
         """Queue one variant; the future's result is an :class:`EvalResult` (never an exception).
 
         `seed` seeds its training (weights, shuffling): the pool's seed unless given. The data
-        split is the pool's whatever the training seed. `train_source`: the variant's own
-        training script (None: the budget's). `fraction` < 1 trains it on that share of the
-        budget's steps only (a screening).
+        split is the pool's unless `split_seed` is given: then the pool's training and
+        validation samples split anew with it. `train_source`: the variant's own training
+        script (None: the budget's). `fraction` < 1 trains it on that share of the budget's
+        steps only (a screening).
         """
         future: Future[EvalResult] = Future()
         with self._lock:
@@ -169,7 +171,8 @@ class EvaluationPool:
             if fatal is None:
                 self._queue.append(_Job(next(self._job_ids), source, class_name, with_test,
                                         self.seed if seed is None else seed, future,
-                                        train_source=train_source, fraction=fraction))
+                                        train_source=train_source, fraction=fraction,
+                                        split_seed=split_seed))
         if fatal is not None:
             future.set_running_or_notify_cancel()
             future.set_result(EvalResult.failed(fatal, pool_failure=True))
@@ -259,7 +262,7 @@ class EvaluationPool:
                 return
             try:
                 worker.conn.send((job.job_id, job.source, job.class_name, job.with_test,
-                                  job.seed, job.train_source, job.fraction))
+                                  job.seed, job.train_source, job.fraction, job.split_seed))
             except (OSError, ValueError):  # the worker just died; _collect replaces it
                 with self._lock:
                     self._queue.appendleft(job)

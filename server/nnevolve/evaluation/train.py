@@ -21,7 +21,7 @@ from nnevolve.genome.model_spec import instantiate, package_context, split_packa
 from nnevolve.recipe import FUNCTIONAL_LOSSES, Recipe, read_recipe
 from nnevolve.evaluation.budget import Budget, EvalResult
 from nnevolve.evaluation.device import (TensorSplits, autocast, grad_scaler, is_gpu_out_of_memory,
-                                        timed, to_device)
+                                        redrawn, timed, to_device)
 
 if TYPE_CHECKING:
     from nnevolve.datasets import DatasetSplits
@@ -191,14 +191,17 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | TensorSplits,
                      budget: Budget, *, seed: int = 0, with_test: bool = False,
-                     train_source: str | None = None, fraction: float = 1.0) -> EvalResult:
+                     train_source: str | None = None, fraction: float = 1.0,
+                     split_seed: int | None = None) -> EvalResult:
     """Build, count, time, train and score one variant; a variant's own error is a failed result.
 
     Its recipe is the one written in ``source``, else in its training script: ``train_source``
     when the variant carries its own, else the budget's (the project's ``train_file``).
     ``fraction`` < 1 trains it on that share of the budget's steps only (a screening).
+    ``split_seed``: train and validate on the training and validation samples split anew
+    with that seed (a confirmation seed); None: on the splits as they are.
 
-    Seeded per call (weights, shuffling), so the same source and seed give the same accuracy.
+    Seeded per call (weights, shuffling), so the same source and seeds give the same accuracy.
     It trains where ``splits`` are: a worker passes them already on its device.
     """
     start = time.perf_counter()
@@ -207,6 +210,8 @@ def evaluate_variant(source: str, class_name: str, splits: DatasetSplits | Tenso
     try:
         _seed_everything(seed)
         data = splits if isinstance(splits, TensorSplits) else to_device(splits, torch.device("cpu"))
+        if split_seed is not None:
+            data = redrawn(data, split_seed)
         x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
         model = build_model(source, class_name)  # weights drawn on the CPU, as everywhere
         params = count_params(model)

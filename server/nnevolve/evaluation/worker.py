@@ -27,9 +27,10 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
 
     Messages to the parent: ``("ready", None)`` or ``("error", message)`` once, then one
     ``("result", job_id, EvalResult, recycle)`` per job. A job is
-    ``(job_id, source, class_name, with_test, seed, train_source, fraction)`` (the seed of
-    weights and shuffling; the variant's training script, None for the budget's; the share of
-    the budget's training steps, 1.0 but for a screening);
+    ``(job_id, source, class_name, with_test, seed, train_source, fraction, split_seed)`` (the
+    seed of weights and shuffling; the variant's training script, None for the budget's; the
+    share of the budget's training steps, 1.0 but for a screening; the seed of a redrawn
+    train / validation split, None for the pool's);
     ``None`` asks the worker to stop.
     """
     # every process a variant starts stays in this tree, and dies with its evaluation
@@ -65,10 +66,10 @@ def worker_main(conn: Connection, pool_pid: int, data_folder: str, budget: Budge
             return
         if job is None:
             return
-        job_id, source, class_name, with_test, seed, train_source, fraction = job
+        job_id, source, class_name, with_test, seed, train_source, fraction, split_seed = job
         result = evaluate_variant(source, class_name, splits, budget, seed=seed,
                                   with_test=with_test, train_source=train_source,
-                                  fraction=fraction)
+                                  fraction=fraction, split_seed=split_seed)
         if not result.ok:  # e.g. CUDA out of memory: give the device back to the next variant
             release(target)
         kill_descendants(os.getpid())  # nothing the variant started outlives its evaluation

@@ -5,8 +5,12 @@ A variant that won the search on one lucky seed loses its place once its mean ov
 confirmation seeds is known (the search's seed, which chose it, is left out of that mean). A
 variant of that front whose mean is not yet pinned down (its seeds disagree) is trained with
 more seeds, up to MAX_CONFIRM_SEEDS; one still not pinned down then is withheld, with the
-reason. Each seed's result is cached by (source, dataset, budget, training seed), so a seed is
-trained once, and a cancelled confirmation resumes where it stopped.
+reason. Each of these seeds trains and validates on the run's training and validation samples
+split anew with it (the search keeps one split), so a mean over seeds averages the luck of the
+validation split as well as the training seed's; every network gets the same split at a seed,
+so confirmed means stay paired. Each seed's result is cached by (source, dataset and split,
+budget, training seed), so a seed is trained once, and a cancelled confirmation resumes where
+it stopped.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from nnevolve.store import MAX_CONFIRM_SEEDS
 if TYPE_CHECKING:
     from nnevolve.evaluation import EvalResult, EvaluationPool
     from nnevolve.search.noise import Noise
-    from nnevolve.store import Evaluation, RunStore, Variant
+    from nnevolve.store import Evaluation, RunRecord, RunStore, Variant
 
 _POLL_S = 0.1  # how often a waiting pass checks for cancellation
 
@@ -42,23 +46,24 @@ class SeedJob:
 
 
 def train_seeds(jobs: Sequence[SeedJob], *, store: RunStore, pool: EvaluationPool,
-                key: tuple[str, str], with_test: bool, should_stop: Callable[[], bool],
+                run: RunRecord, with_test: bool, should_stop: Callable[[], bool],
                 on_result: Callable[[int, int], None] = lambda done, total: None,
                 ) -> dict[tuple[str, int], Evaluation]:
     """Each job's evaluation, `(source_hash, seed)` → Evaluation: from the cache, else trained
-    (all at once, in parallel) and cached. Raises RunCancelled when stopped (what finished
-    is kept) and PoolFailure when the pool fails."""
+    (all at once, in parallel, each seed on `run`'s split for it) and cached under `run`'s key
+    for that seed. Raises RunCancelled when stopped (what finished is kept) and PoolFailure
+    when the pool fails."""
     results: dict[tuple[str, int], Evaluation] = {}
     futures: dict[cf.Future[EvalResult], tuple[str, int]] = {}
     for job in jobs:
         if (job.source_hash, job.seed) in results or (job.source_hash, job.seed) in futures.values():
             continue
-        cached = store.cached_evaluation(job.source_hash, *key, job.seed)
+        cached = store.cached_evaluation(job.source_hash, *run.seed_key(job.seed), job.seed)
         if cached is not None and not is_timeout(cached.reason):
             results[(job.source_hash, job.seed)] = cached
             continue
         future = pool.submit(job.source, job.class_name, with_test=with_test, seed=job.seed,
-                             train_source=job.train_source)
+                             train_source=job.train_source, split_seed=run.split_seed(job.seed))
         futures[future] = (job.source_hash, job.seed)
     total = len(results) + len(futures)
     on_result(len(results), total)
@@ -74,7 +79,7 @@ def train_seeds(jobs: Sequence[SeedJob], *, store: RunStore, pool: EvaluationPoo
                 raise PoolFailure(result.reason)
             digest, seed = futures[future]
             evaluation = as_evaluation(result)
-            store.put_evaluation(digest, *key, evaluation, seed)
+            store.put_evaluation(digest, *run.seed_key(seed), evaluation, seed)
             results[(digest, seed)] = evaluation
             on_result(len(results), total)
         if stopping:

@@ -64,6 +64,12 @@ class RunCounts:
         return {**asdict(self), "trained": self.trained}
 
 
+def seed_dataset_key(fingerprint: str, split_seed: int | None) -> str:
+    """The dataset part of the cache key of a result measured on the splits of `fingerprint`,
+    redrawn with `split_seed` (None: as they are): a redrawn split is a dataset of its own."""
+    return fingerprint if split_seed is None else f"{fingerprint};split={split_seed}"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of `runs`, with its variant counts."""
@@ -91,6 +97,21 @@ class RunRecord:
     train_source: str | None = None  # its text when the run started
     # share of the budget children are screened with first; 0: off; None: not decided yet
     screening: float | None = None
+    # each seed after train_seed (calibration, confirmation) trains and validates on the
+    # training and validation samples split anew with that seed; False: runs of older stores,
+    # whose every seed used the run's split
+    redraw_splits: bool = False
+
+    def split_seed(self, seed: int) -> int | None:
+        """The seed of the split training seed `seed` uses (None: the run's own split). The
+        search keeps one split, so its comparisons are paired; every further seed draws its
+        own, so a mean over seeds averages the split's luck too (the same split for every
+        network at a seed: confirmed means stay paired)."""
+        return seed if self.redraw_splits and seed != self.train_seed else None
+
+    def seed_key(self, seed: int) -> tuple[str, str]:
+        """The (dataset, budget) part of the cache key of training seed `seed`'s results."""
+        return seed_dataset_key(self.dataset_fingerprint, self.split_seed(seed)), self.budget_key
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nnevolve.store.records import (MAX_CONFIRM_SEEDS, Evaluation, RunCounts, RunRecord,
-                                    Variant)
+                                    Variant, seed_dataset_key)
 from nnevolve.store import claims
 from nnevolve.store.opening import open_store
 from nnevolve.store.schema import StoreError
@@ -33,7 +33,7 @@ _VARIANT_COLUMNS = """
     v.reason, v.cached, v.is_base, v.is_pareto,
     e.status, e.accuracy, e.test_accuracy, e.params, e.latency_ms, e.train_seconds,
     e.total_seconds, e.reason, e.latency_spread_ms, r.train_seed, r.confirm_seeds,
-    r.dataset_fingerprint, r.budget_key, v.train_source, v.fidelity, v.promoted
+    r.dataset_fingerprint, r.budget_key, v.train_source, v.fidelity, v.promoted, r.redraw_splits
 """
 _VARIANT_JOIN = """
     FROM variants v JOIN runs r ON r.id = v.run_id
@@ -128,11 +128,13 @@ class RunStore:
         confirm_seeds: int = 0,
         train_file: str | None = None,
         train_source: str | None = None,
+        redraw_splits: bool = True,
     ) -> str:
         """Record a new run (status `running`) and return its id.
 
         Its variants are trained with `train_seed`; its front is confirmed with the
-        `confirm_seeds` seeds after it (a variant's `confirmed` figures are their mean).
+        `confirm_seeds` seeds after it (a variant's `confirmed` figures are their mean), each
+        on the split redrawn with it when `redraw_splits` (see RunRecord.split_seed).
         `train_file` / `train_source`: the project's training script and its text, the base
         of the variants that change it.
         """
@@ -141,11 +143,11 @@ class RunStore:
         self._write(
             "INSERT INTO runs (id, file, class_name, base_source, base_hash, config,"
             " dataset_fingerprint, budget_key, status, out_dir, created_at, started_at,"
-            " train_seed, confirm_seeds, train_file, train_source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            " train_seed, confirm_seeds, train_file, train_source, redraw_splits)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, file, class_name, base_source, base_hash, json.dumps(config),
              dataset_fingerprint, budget_key, out_dir, now, now, train_seed, confirm_seeds,
-             train_file, train_source),
+             train_file, train_source, int(redraw_splits)),
         )
         return run_id
 
@@ -221,6 +223,7 @@ class RunStore:
         values = dict(zip(_RUN_COLUMNS.replace(" ", "").split(","), row))
         values["config"] = json.loads(values["config"])
         values["calibration"] = json.loads(values["calibration"] or "null")
+        values["redraw_splits"] = bool(values["redraw_splits"])
         return RunRecord(**values, counts=self.counts(values["id"]))
 
     # -- variants ---------------------------------------------------------------------------
@@ -325,22 +328,25 @@ class RunStore:
         )
         return sorted(self._confirm([_variant(row) for row in rows]), key=_most_accurate_first)
 
-    def _confirm(self, variants: list[Variant]) -> list[Variant]:
+    def _confirm(self, variants: list[tuple[Variant, range, dict[int, str], str]]
+                 ) -> list[Variant]:
         """The variants with their `confirmed` figures, where every seed of their run trained:
         the mean over the run's confirmation seeds and the further ones (up to
         MAX_CONFIRM_SEEDS) that trained after them without a gap."""
         out = []
-        for variant, seeds, key in variants:
+        for variant, seeds, datasets, budget_key in variants:
             if not seeds or variant.evaluation is None:
                 out.append(variant)
                 continue
+            keys = sorted(set(datasets.values()))
             rows = self._query(
-                f"SELECT train_seed, {_EVALUATION_COLUMNS} FROM evaluations WHERE source_hash = ?"
-                " AND dataset_fingerprint = ? AND budget_key = ? AND train_seed BETWEEN ? AND ?",
-                (variant.source_hash, *key, seeds.start,
-                 seeds.start + max(len(seeds), MAX_CONFIRM_SEEDS) - 1),
+                f"SELECT train_seed, dataset_fingerprint, {_EVALUATION_COLUMNS} FROM evaluations"
+                " WHERE source_hash = ? AND budget_key = ? AND train_seed BETWEEN ? AND ?"
+                f" AND dataset_fingerprint IN ({', '.join('?' * len(keys))})",
+                (variant.source_hash, budget_key, min(datasets), max(datasets), *keys),
             )
-            by_seed = {row[0]: Evaluation(*row[1:]) for row in rows}
+            by_seed = {row[0]: Evaluation(*row[2:]) for row in rows
+                       if datasets.get(row[0]) == row[1]}
             trained = list(itertools.takewhile(lambda s: s in by_seed, itertools.count(seeds.start)))
             confirmed = mean_evaluation([by_seed[s] for s in trained], len(seeds))
             out.append(dataclasses.replace(variant, confirmed=confirmed))
@@ -429,13 +435,15 @@ class RunStore:
 _RUN_COLUMNS = (
     "id, file, class_name, base_source, base_hash, config, dataset_fingerprint, budget_key,"
     " status, error, out_dir, generation, created_at, started_at, finished_at, train_seed,"
-    " confirm_seeds, calibration, train_file, train_source, screening"
+    " confirm_seeds, calibration, train_file, train_source, screening, redraw_splits"
 )
 
 
-def _variant(row: tuple[Any, ...]) -> tuple[Variant, range, tuple[str, str]]:
+def _variant(row: tuple[Any, ...]) -> tuple[Variant, range, dict[int, str], str]:
     """A variant row, the training seeds its run reports the mean of at least (the confirmation
-    seeds: the search's own seed chose the variant, so its luck is left out), and its cache key."""
+    seeds: the search's own seed chose the variant, so its luck is left out), and the cache
+    key of their results: the dataset part of each seed it may have (up to
+    MAX_CONFIRM_SEEDS), and the budget's."""
     evaluation = Evaluation(*row[12:21]) if row[12] is not None else None
     variant = Variant(
         id=row[0], run_id=row[1], source_hash=row[2], source=row[3],
@@ -444,8 +452,11 @@ def _variant(row: tuple[Any, ...]) -> tuple[Variant, range, tuple[str, str]]:
         is_pareto=bool(row[11]), evaluation=evaluation, train_source=row[25],
         fidelity=float(row[26]), promoted=bool(row[27]),
     )
-    train_seed, confirm_seeds = int(row[21]), int(row[22])
-    return variant, range(train_seed + 1, train_seed + confirm_seeds + 1), (row[23], row[24])
+    train_seed, confirm_seeds, redraw = int(row[21]), int(row[22]), bool(row[28])
+    seeds = range(train_seed + 1, train_seed + confirm_seeds + 1)
+    datasets = {s: seed_dataset_key(row[23], s if redraw else None)
+                for s in range(seeds.start, seeds.start + max(len(seeds), MAX_CONFIRM_SEEDS))}
+    return variant, seeds, datasets, row[24]
 
 
 def mean_evaluation(evaluations: Sequence[Evaluation], seeds: int) -> Evaluation | None:

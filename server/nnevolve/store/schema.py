@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4  # 2: training seed in the cache key; calibration and confirmation of a run;
+SCHEMA_VERSION = 5  # 2: training seed in the cache key; calibration and confirmation of a run;
 # 3: the training script of a run (train_file) and of a variant that changes it; 4: screening
-# (a run's screening share of the budget, a variant's fidelity, status 'screened')
+# (a run's screening share of the budget, a variant's fidelity, status 'screened'); 5: a run's
+# further seeds train on redrawn splits (cached under the split's own dataset key)
 
 # 'screened': trained on the run's screening share of the budget only, not promoted to the
 # full budget (its figures are never offered); `fidelity`: the share of the budget its last
@@ -60,7 +61,10 @@ CREATE TABLE IF NOT EXISTS runs (
     train_source TEXT,  -- its text when the run started (the base of variants that change it)
     -- share of the budget children are screened with before the full budget; 0: no
     -- screening; NULL: not decided yet (decided once the base network is measured)
-    screening REAL
+    screening REAL,
+    -- 1: each seed after train_seed trains on the train / validation split redrawn with it
+    -- (its results are cached under '<dataset_fingerprint>;split=<seed>'); 0: on the run's
+    redraw_splits INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS variants ({VARIANT_COLUMNS}
 );
@@ -136,6 +140,10 @@ _FROM_3 = [
 ]
 
 
+# Version 4 confirmed on the run's own split: its runs keep reading (and resuming) that way.
+_FROM_4 = ["ALTER TABLE runs ADD COLUMN redraw_splits INTEGER NOT NULL DEFAULT 0"]
+
+
 class StoreError(RuntimeError):
     """The run store cannot be opened or used (clear one-line message)."""
 
@@ -173,6 +181,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
             for statement in _FROM_3:
                 conn.execute(statement)
             version = 4
+        if version == 4:
+            for statement in _FROM_4:
+                conn.execute(statement)
+            version = 5
         conn.execute("UPDATE schema_version SET version = ?", (version,))
     except BaseException:
         conn.execute("ROLLBACK")

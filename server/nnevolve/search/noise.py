@@ -5,8 +5,11 @@ and latency is the run's noise. Differences inside it are ties, not improvements
 that does not beat chance by three times it has learnt nothing that could be compared.
 
 A confirmed mean is offered only once it is pinned down: its standard error (the spread of the
-variant's own seeds over the square root of their number) within `mean_error`. A network whose
-accuracy swings between seeds gets more seeds until it is, or is withheld at MAX_CONFIRM_SEEDS.
+variant's own seeds, at least the base's, over the square root of their number) within
+`mean_error`. Each further seed trains on a split of its own, so both spreads count the
+validation split's luck; two or three seeds that agree by chance do not make a mean surer than
+the base's spread allows. A network whose accuracy swings between seeds gets more seeds until
+it is pinned down, or is withheld at MAX_CONFIRM_SEEDS.
 """
 
 from __future__ import annotations
@@ -55,12 +58,13 @@ class Noise:
         return max(MEAN_ERROR, self.accuracy / 2)
 
     def pinned(self, spread: float, seeds: int) -> bool:
-        """Whether a mean over `seeds` seeds whose accuracies spread by `spread` is pinned down."""
-        return spread / math.sqrt(max(seeds, 1)) <= self.mean_error
+        """Whether a mean over `seeds` seeds whose accuracies spread by `spread` is pinned down
+        (a spread below the base's counts as the base's)."""
+        return max(spread, self.accuracy) / math.sqrt(max(seeds, 1)) <= self.mean_error
 
     def seeds_to_pin(self, spread: float) -> int:
         """How many seeds pin down the mean of a network whose accuracy spreads by `spread`."""
-        return math.ceil((spread / self.mean_error) ** 2)
+        return math.ceil((max(spread, self.accuracy) / self.mean_error) ** 2 - 1e-9)
 
     def tolerances(self, objectives: Sequence[str]) -> list[float]:
         """Per objective (as `objective_vector` gives it), the difference that is a tie."""

@@ -53,7 +53,8 @@ class CountingPool:
         self.pool, self.trained = pool, []  # type: ignore[var-annotated]
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> Future:
         self.trained.append(source_hash(source))
         return self.pool.submit(source, class_name, with_test=with_test, seed=seed)
 

@@ -60,7 +60,8 @@ class StandInPool:
         self.trained: Counter[str] = Counter()
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> Future:
         digest = source_hash(source)
         self.trained[digest] += 1
         future: Future[EvalResult] = Future()
@@ -243,7 +244,8 @@ class OneResultPool:
         self.result, self.submitted = result, 0
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> Future:
         self.submitted += 1
         future: Future[EvalResult] = Future()
         future.set_result(self.result)

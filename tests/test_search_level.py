@@ -65,7 +65,7 @@ class StandInPool:
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
                seed: int | None = None, train_source: str | None = None,
-               fraction: float = 1.0) -> Future[EvalResult]:
+               fraction: float = 1.0, split_seed: int | None = None) -> Future[EvalResult]:
         future: Future[EvalResult] = Future()
         try:
             model = build_model(source, class_name)

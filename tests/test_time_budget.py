@@ -184,7 +184,8 @@ class SlowStandInPool(StandInPool):
         self.slots = threading.Semaphore(2)
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
-               seed: int | None = None, train_source: str | None = None) -> Future[EvalResult]:
+               seed: int | None = None, train_source: str | None = None,
+               split_seed: int | None = None) -> Future[EvalResult]:
         answer = super().submit(source, class_name, with_test=with_test, seed=seed)
         future: Future[EvalResult] = Future()
 
@@ -247,7 +248,7 @@ class SwingingStandInPool(SlowStandInPool):
 
     def submit(self, source: str, class_name: str, *, with_test: bool = False,
                seed: int | None = None, train_source: str | None = None,
-               fraction: float = 1.0) -> Future[EvalResult]:
+               fraction: float = 1.0, split_seed: int | None = None) -> Future[EvalResult]:
         self.base = self.base or source
         answer = StandInPool.submit(self, source, class_name, with_test=with_test, seed=seed)
         result = answer.result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -17,7 +18,7 @@ from nnevolve.lsp.evolve_process import EvolveProcess, group_alive
 # progress on stdout, noise on stdout and stderr, and a SIGTERM policy chosen by argv[1].
 FAKE_ENGINE = textwrap.dedent(
     """
-    import json, signal, subprocess, sys, time
+    import ctypes, json, signal, subprocess, sys, threading, time
     workers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
                for _ in range(2)]
     print(json.dumps({"event": "workers", "pids": [w.pid for w in workers]}), flush=True)
@@ -27,8 +28,16 @@ FAKE_ENGINE = textwrap.dedent(
             w.wait()
         print(json.dumps({"event": "result", "status": "cancelled"}), flush=True)
         sys.exit(130)
+    def stop_slowly(signum, frame):
+        # the last line, then the main thread ends while another lives on: the process is a
+        # zombie that cannot be reaped yet (the kernel's slow teardown of a big engine)
+        print(json.dumps({"event": "result", "status": "cancelled"}), flush=True)
+        threading.Thread(target=time.sleep, args=(600,)).start()
+        ctypes.CDLL(None).pthread_exit(None)
     if sys.argv[1] == "graceful":
         signal.signal(signal.SIGTERM, stop)
+    elif sys.argv[1] == "slow-exit":
+        signal.signal(signal.SIGTERM, stop_slowly)
     else:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("a library's stray line", flush=True)
@@ -82,6 +91,31 @@ async def test_stop_lets_a_graceful_engine_finish_and_leaves_no_process(tmp_path
     assert not process.group_alive() and not group_alive(process.pgid)
     assert not any(alive(pid) for pid in workers)
     assert "warming up" in process.stderr_tail()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
+async def test_stop_does_not_wait_for_an_exited_engine_to_be_reaped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    process, workers = await start_fake("slow-exit", tmp_path)
+    started = time.monotonic()
+    await process.stop()
+    # it exited at once: its group goes then, not after the grace, and it is not said to
+    # have ignored SIGTERM
+    assert time.monotonic() - started < 3
+    assert not process.group_alive() and not any(alive(pid) for pid in workers)
+    assert "ignored SIGTERM" not in caplog.text
+    assert await asyncio.wait_for(process.wait(), 10) != 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
+async def test_wait_ends_an_exited_engine_that_is_slow_to_be_reaped(tmp_path: Path) -> None:
+    process, workers = await start_fake("slow-exit", tmp_path)
+    os.kill(process.pid, signal.SIGTERM)
+    started = time.monotonic()
+    await asyncio.wait_for(process.wait(), 10)
+    assert time.monotonic() - started < 3
+    assert not process.group_alive() and not any(alive(pid) for pid in workers)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")

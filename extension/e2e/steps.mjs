@@ -4,7 +4,8 @@
 //   2. see the marks on connection and activation lines, and the line type on hover; typing a
 //      layer line marks it without the other marks blinking; "Toggle line marks" hides and shows
 //   3. run "NN Evolve: Evolve this network" with a tiny budget on digits, cancel it ("NN Evolve:
-//      Cancel run"), run it again and wait for the progress to end and its summary
+//      Cancel run"), run it and cancel it from its code lens (each ends on screen within 1.5 s
+//      of the click), run it again and wait for the progress to end and its summary
 //   4. apply a variant from the code-action menu; the file becomes exactly that variant's source
 //      (the variant's source is read through a second LSP client: `nnevolve/runs` + `nnevolve/pareto`)
 //   5. undo the applied variant (one Ctrl+Z restores the original network), open the results view
@@ -12,7 +13,7 @@
 //   6. point nnevolve.pythonPath at a Python without nnevolve: the server restarts and one
 //      notification names the fix; pointing it back brings the server (and its hovers) back
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -92,6 +93,7 @@ export function defineSteps(ctx) {
     const server = await startCodeServer(codeServer, workspace, vscodeProfile);
     cleanups.push(() => server.stop());
     ctx.env = vscodeProfile.env; // the probe server of step 4 runs with it
+    ctx.logsDir = path.join(vscodeProfile.dirs.userData, 'logs'); // the extension's output log
 
     log('starting Chromium');
     const context = await chromium.launchPersistentContext(path.join(tmp, 'browser'), {
@@ -254,28 +256,70 @@ export function defineSteps(ctx) {
     return status;
   }
 
-  async function evolve() {
-    // a first run, cancelled from the command palette: it must stop within seconds
-    let status = await startRun();
-    await workbench.runCommand('NN Evolve: Cancel run');
-    const cancelledAt = Date.now();
-    await poll(
-      'the cancelled run ends',
-      async () => ({ ok: !(await status.isVisible()), why: 'the status-bar item is still there' }),
-      30_000,
-      250,
-    );
-    facts.cancelSeconds = (Date.now() - cancelledAt) / 1000;
-    log(`cancelled run ended ${facts.cancelSeconds.toFixed(1)} s after "Cancel run"`);
-    // the engine stops within a second of SIGTERM, and the server ends the progress as soon as
-    // the engine has stored the run's end (its process group is cleared up after)
-    // the issue asks for 1.5 s; measured 0.3-1.8 s here (the browser's own repaint under the
-    // run's load is part of it), so the check is the 3 s a user still reads as prompt
-    if (facts.cancelSeconds > 3) {
-      throw new Error(`the cancelled run's progress ended ${facts.cancelSeconds.toFixed(1)} s after "Cancel run" (limit 3 s)`);
+  /**
+   * The seconds from the click that cancels the run shown (`click`) to the end of its progress
+   * on screen (status-bar item and notification gone); also when the extension logged the
+   * cancel, to tell the browser's share from the extension's.
+   */
+  async function timeCancel(how, click) {
+    const timing = await workbench.timeCancel();
+    await click();
+    const { clickedAt, shownAtClick, endedAt } = (
+      await poll(
+        `the run cancelled from the ${how} ends`,
+        async () => {
+          const seen = await timing();
+          return { ok: seen.endedAt !== null, why: 'the status-bar item or the notification is still there', seen };
+        },
+        30_000,
+        100,
+      )
+    ).seen;
+    if (!shownAtClick) {
+      throw new Error(`the run's status-bar item and notification were not shown when the ${how} was clicked`);
     }
+    const seconds = (endedAt - clickedAt) / 1000;
+    const logged = extensionLogTime(/\[info\] cancelling: /, clickedAt - 1000);
+    const where = logged === undefined ? '' : ` (the extension had it +${((logged - clickedAt) / 1000).toFixed(2)} s)`;
+    log(`the run cancelled from the ${how} ended ${seconds.toFixed(2)} s after the click${where}`);
+    return seconds;
+  }
+
+  /** The time (ms) of the first line of the "NN Evolve" output log that matches `pattern` after `after`. */
+  function extensionLogTime(pattern, after) {
+    const logs = ctx.logsDir && existsSync(ctx.logsDir) ? readdirSync(ctx.logsDir, { recursive: true }) : [];
+    for (const file of logs.filter((name) => String(name).endsWith('NN Evolve.log'))) {
+      for (const line of readFileSync(path.join(ctx.logsDir, String(file)), 'utf8').split('\n')) {
+        const stamp = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) /.exec(line);
+        const at = stamp ? new Date(`${stamp[1]}T${stamp[2]}`).getTime() : NaN;
+        if (at >= after && pattern.test(line)) {
+          return at;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async function evolve() {
+    // a run cancelled from the command palette, then one cancelled from its code lens: each
+    // must end on screen within 1.5 s of the click (the extension closes the notification and
+    // the status-bar item at once; the server's summary of what was kept follows)
+    let status = await startRun();
+    const palette = await timeCancel('palette', () => workbench.runCommand('NN Evolve: Cancel run'));
     await workbench.screenshot('03-cancelled');
     await workbench.runCommand('Notifications: Clear All Notifications');
+
+    status = await startRun();
+    const lens = workbench.codeLens('— Cancel');
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    const fromLens = await timeCancel('code lens', () => lens.click());
+    await workbench.runCommand('Notifications: Clear All Notifications');
+    facts.cancelSeconds = { palette, lens: fromLens };
+    for (const [how, seconds] of Object.entries(facts.cancelSeconds)) {
+      if (seconds > 1.5) {
+        throw new Error(`the run cancelled from the ${how} ended ${seconds.toFixed(2)} s after the click (limit 1.5 s)`);
+      }
+    }
 
     status = await startRun();
     await workbench.screenshot('03-evolving');

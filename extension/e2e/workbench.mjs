@@ -200,6 +200,49 @@ export class Workbench {
     return this.page.locator('.notifications-toasts .notification-toast').allInnerTexts();
   }
 
+  /**
+   * Start timing, in the page, a cancel of the run shown: from the next click (its pointerdown)
+   * to the moment its status-bar item and its "Evolving" notification are both gone. Both are
+   * page-clock times (Date.now), without the driver's polling in between. Returns a function
+   * that answers `{ clickedAt, shownAtClick, endedAt }` (null while not yet seen).
+   */
+  async timeCancel(statusText = 'NN Evolve', toastText = 'Evolving') {
+    await this.page.evaluate(({ statusText, toastText }) => {
+      const shown = () =>
+        [...document.querySelectorAll('.part.statusbar .statusbar-item')].some(
+          (item) => item.textContent.includes(statusText) && item.offsetParent !== null,
+        ) ||
+        [...document.querySelectorAll('.notifications-toasts .notification-toast')].some(
+          (toast) => toast.textContent.includes(toastText) && toast.offsetParent !== null,
+        );
+      const timing = { clickedAt: null, shownAtClick: null, endedAt: null };
+      window.__nnevolveCancel = timing;
+      const check = () => {
+        if (timing.clickedAt !== null && timing.endedAt === null && !shown()) {
+          timing.endedAt = Date.now();
+          observer.disconnect();
+        }
+      };
+      const observer = new MutationObserver(check);
+      window.addEventListener(
+        'pointerdown',
+        () => {
+          timing.clickedAt ??= Date.now();
+          timing.shownAtClick = shown();
+          observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+          check();
+        },
+        { capture: true, once: true },
+      );
+    }, { statusText, toastText });
+    return () => this.page.evaluate(() => ({ ...window.__nnevolveCancel }));
+  }
+
+  /** The code lens of the active editor whose text has `text`. */
+  codeLens(text) {
+    return this.editor().locator('.codelens-decoration a', { hasText: text }).first();
+  }
+
   statusItem(text) {
     return this.page.locator('.part.statusbar .statusbar-item', { hasText: text }).first();
   }

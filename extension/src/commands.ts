@@ -15,6 +15,8 @@ import { overridesFromSettings, withSettingOverrides, type OverridesResult } fro
 import { SHOW_RUN_PROGRESS_COMMAND } from './status';
 
 export const EVOLVE_SERVER_COMMAND = 'nnevolve.evolve';
+/** The server's cancel, the command of a running class's code lens: `{ uri, token }`. */
+export const CANCEL_SERVER_COMMAND = 'nnevolve.cancel';
 
 export interface CommandDeps {
   server: LanguageServer;
@@ -45,11 +47,14 @@ export class Evolution {
     private readonly getClient: () => LanguageClient | undefined,
     private readonly results: ResultsPanel,
     private readonly output: vscode.LogOutputChannel,
+    private readonly progress: RunProgress,
   ) {}
 
   /**
    * Middleware for `nnevolve.evolve` sent by other routes (the server's code lens): the
-   * settings' overrides go along, below any the caller passed.
+   * settings' overrides go along, below any the caller passed. The lens's `nnevolve.cancel`
+   * names the run's progress: it is cancelled as the notification's Cancel does (its
+   * notification and status-bar item go at once), not through a second route.
    */
   middleware(): Middleware {
     // while the server restarts (another interpreter), VS Code still asks the old client for
@@ -66,6 +71,14 @@ export class Evolution {
       provideInlayHints: (document, range, token, next) =>
         running() ? next(document, range, token) : [],
       executeCommand: async (command, args, next) => {
+        if (command === CANCEL_SERVER_COMMAND) {
+          const token = progressTokenOf(args[0]);
+          if (token !== undefined && this.progress.isActive(token)) {
+            await this.progress.cancel(token);
+            return { cancelled: true };
+          }
+          return next(command, args); // a run this window shows no progress of
+        }
         if (command !== EVOLVE_SERVER_COMMAND || args.length === 0) {
           return next(command, args);
         }
@@ -121,6 +134,12 @@ export class Evolution {
       void this.results.refreshIfShowing(document.uri);
     }
   }
+}
+
+/** The progress token a lens's cancel names (`{ uri, token }`). */
+function progressTokenOf(argument: unknown): string | number | undefined {
+  const token = (argument as { token?: unknown } | null | undefined)?.token;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
 }
 
 /** The document (and model class) a command was invoked on. */

@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const panel = new ResultsPanel(context.extensionUri, results, variantDocuments);
   const marks = new LineMarks(context.extensionUri, getClient, output);
 
-  const evolution = new Evolution(getClient, panel, output);
+  const evolution = new Evolution(getClient, panel, output, progress);
   const languageServer = new LanguageServer(python, advice, output, evolution.middleware(), (client) => [
     progress.featureFor(client),
   ]);

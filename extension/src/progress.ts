@@ -68,6 +68,12 @@ export class RunProgress implements vscode.Disposable {
     return [...this.runs.values()].filter((tracked) => !tracked.hidden).map((tracked) => tracked.run);
   }
 
+  /** Whether `token` is a run this window shows (not yet cancelled or ended). */
+  isActive(token: ProgressToken): boolean {
+    const tracked = this.runs.get(token);
+    return tracked !== undefined && !tracked.hidden;
+  }
+
   /** Ask the server to stop a run (it keeps what was evaluated). */
   async cancel(token: ProgressToken): Promise<void> {
     const tracked = this.runs.get(token);
@@ -76,12 +82,13 @@ export class RunProgress implements vscode.Disposable {
     }
     tracked.run.cancelling = true;
     this.output.info(`cancelling: ${tracked.run.title}`);
-    await tracked.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
-    // the stop is asked for: its notification and status-bar item go now, and the server's
-    // summary of what the run kept follows once its engine has stopped (`end`)
+    // the user sees the stop at once: its notification and status-bar item go before the
+    // request is even sent, and the server's summary of what the run kept follows once its
+    // engine has stopped (`end`)
     tracked.hidden = true;
     tracked.finish?.();
     this.changed.fire(this.active());
+    await tracked.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
   }
 
   /** End every run of a client that stopped: its progress will never end by itself. */

@@ -119,7 +119,9 @@ async def test_the_lens_shows_the_run_on_its_class_and_comes_back_when_it_finish
             net, wide = commands["Net"], commands["Wide"]
             assert RUNNING.fullmatch(net.title), net.title
             assert net.command == "nnevolve.cancel"
-            assert list(net.arguments or []) == [{"uri": uri}]
+            # the run's progress token: a client cancels it as the notification's Cancel does
+            token = client.progress_token("Evolving Net")
+            assert list(net.arguments or []) == [{"uri": uri, "token": token}]
             # the other class is a label that runs nothing
             assert wide.title == "One run per file: Net is evolving"
             assert wide.command == "nnevolve.label" and not wide.arguments

@@ -145,8 +145,8 @@ class Evolutions:
             return {"started": False, "reason": message}
         run.model = model
         self._clear_failure(run.uri)
-        self._show_lens(run)
         await self._begin_progress(run)
+        self._show_lens(run)  # with the progress's token: the lens's Cancel names the run
         try:
             outcome = await self._run_engine(run, request, path, document.source)
         except RunFailed as error:
@@ -439,7 +439,8 @@ class Evolutions:
     def _show_lens(self, run: ActiveRun) -> None:
         # a cancelling run's lens names no stage: later reports need no refresh
         stage = None if run.cancel_requested else run.stage
-        self.server.lenses.show(run.uri, RunningLens(run.model, stage, run.cancel_requested))
+        self.server.lenses.show(
+            run.uri, RunningLens(run.model, stage, run.cancel_requested, run.token))
 
     async def _begin_progress(self, run: ActiveRun) -> None:
         capabilities = self.server.client_capabilities.window

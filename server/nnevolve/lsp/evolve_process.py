@@ -124,11 +124,15 @@ class EvolveProcess:
         """Wait for the process to exit (and its stderr to be read); its exit status.
 
         What is left of its group once it has exited (the forkserver it started, whose
-        teardown with torch takes seconds) is killed: the run has recorded its end.
+        teardown with torch takes seconds; its own threads, when the kernel is slow to end
+        them) is killed: the run has recorded its end.
         """
-        code = await self._proc.wait()
+        reaped = asyncio.ensure_future(self._proc.wait())
+        while not reaped.done() and not _exited(self.pid):
+            await asyncio.wait([reaped], timeout=0.1)
         if self.group_alive():
             self.kill_now()
+        code = await reaped
         try:
             await asyncio.wait_for(self._stderr_task, timeout=STOP_GRACE_S)
         except asyncio.TimeoutError:
@@ -159,11 +163,13 @@ class EvolveProcess:
             _signal_pid(self.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
-            if self._proc.returncode is not None:
+            # exited: reaped, or a zombie whose other threads the kernel still tears down (on a
+            # loaded machine that took 12 s after its last line, well past the grace)
+            if self._proc.returncode is not None or _exited(self.pid):
                 if not self.group_alive():
                     return
                 # the engine has stored its end: what it leaves behind (the forkserver, a
-                # worker) is of no use and would take seconds to stop by itself
+                # worker, its own last threads) is of no use and would take seconds to stop
                 self.kill_now()
             await asyncio.sleep(0.05)
         log.warning(
@@ -213,6 +219,17 @@ def _group_states(pgid: int) -> list[str]:
         if len(fields) > 2 and fields[2] == str(pgid):
             states.append(fields[0])
     return states
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process has exited: gone, or a zombie (its main thread has returned)."""
+    try:
+        with open(_PROC / str(pid) / "stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):  # no /proc here: only the reaped exit status tells
+        return False
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -3,7 +3,9 @@
 :mod:`nnevolve.lsp.evolve` tells the server's :class:`Lenses` where each run is; the code lens
 feature (:mod:`nnevolve.lsp.code_lens`) asks it for each class's command. The evolved class's
 lens reads ``Evolving Net… · generation g/G — Cancel`` (after VS Code's spinning icon
-``$(sync~spin)`` in clients that render it) and runs ``nnevolve.cancel``; the client is asked
+``$(sync~spin)`` in clients that render it) and runs ``nnevolve.cancel`` with the run's
+progress token (a client that shows the progress cancels it as its Cancel button does, and
+closes the notification at once); the client is asked
 to refresh its lenses (``workspace/codeLens/refresh``, when it declared ``refreshSupport``)
 whenever that text changes.
 """
@@ -49,6 +51,7 @@ class RunningLens:
     model: str
     stage: str | None = None  # the words the progress notification starts with (figures.stage)
     cancelling: bool = False
+    token: str | None = None  # the run's work-done progress token (None: the client has none)
 
 
 def renders_icons(client_name: str) -> bool:
@@ -118,10 +121,11 @@ class Lenses:
             title = running_title(state, icons=icons)
             if state.cancelling:
                 return types.Command(title=title, command=LABEL_COMMAND)
+            target = {"uri": uri} if state.token is None else {"uri": uri, "token": state.token}
             return types.Command(
                 title=title,
                 command=CANCEL_COMMAND,
-                arguments=[{"uri": uri}],
+                arguments=[target],
                 tooltip=f"Stop evolving {cls.name}; what was evaluated so far is kept",
             )
         # a label: a second run of this document would be refused (it keeps its line)

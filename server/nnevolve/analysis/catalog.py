@@ -62,6 +62,7 @@ _FRACTIONAL = ("kernel_size", "output_size", "output_ratio", "return_indices", "
 _DROPOUT = ("p", "inplace")
 _LOSS = ("size_average", "reduce", "reduction")
 _WEIGHTED_LOSS = ("weight", "size_average", "reduce", "reduction")
+_CLASS_LOSS = ("weight", "size_average", "ignore_index", "reduce", "reduction")
 _RNN = (
     "input_size",
     "hidden_size",
@@ -265,16 +266,9 @@ NN_MODULES: dict[str, dict[str, Signature]] = {
     "loss": {
         "L1Loss": _LOSS,
         "MSELoss": _LOSS,
-        "CrossEntropyLoss": (
-            "weight",
-            "size_average",
-            "ignore_index",
-            "reduce",
-            "reduction",
-            "label_smoothing",
-        ),
-        "NLLLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
-        "NLLLoss2d": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
+        "CrossEntropyLoss": (*_CLASS_LOSS, "label_smoothing"),
+        "NLLLoss": _CLASS_LOSS,
+        "NLLLoss2d": _CLASS_LOSS,
         "BCELoss": _WEIGHTED_LOSS,
         "BCEWithLogitsLoss": (*_WEIGHTED_LOSS, "pos_weight"),
         "KLDivLoss": (*_LOSS, "log_target"),

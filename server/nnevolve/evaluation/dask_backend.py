@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import threading
+import time
 import uuid
+from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_S = 10.0
 _CLOSE_TIMEOUT_S = 5.0
+# while evaluations run, the cluster's threads are counted again after this long (an RPC: off
+# the path from one finished evaluation to the next one's start)
+_RECOUNT_S = 10.0
 # read by each Dask worker from its own disk (shared storage): never shipped through the scheduler
 _PATH_SPECS = ("idx:", "npz:", "folder:")
 
@@ -58,7 +63,11 @@ class DaskEvaluationPool:
     The interface is :class:`EvaluationPool`'s: ``submit`` gives a Future that never raises,
     ``close`` cancels what is unfinished ("cancelled"). Small datasets are loaded here and
     scattered to every worker once; path datasets (``idx:``, ``npz:``, ``folder:``) are read
-    by the workers from the same path. ``device`` applies on the workers. A Dask worker that
+    by the workers from the same path. ``device`` applies on the workers. At most as many
+    evaluations are in Dask as the cluster has worker threads; the rest wait here and go out
+    as evaluations finish, so each one starts on the first thread that is free (Dask would
+    bind them to workers ahead, and a generation's last ones would wait behind a busy worker
+    while another idles). A Dask worker that
     dies mid-evaluation has its task rerun elsewhere by the scheduler; when workers keep dying
     on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason. When
     the workers holding the scattered data die with it, the data is scattered again and the
@@ -79,10 +88,15 @@ class DaskEvaluationPool:
         self._closed = False
         self._job_ids = itertools.count()
         self._jobs: dict[int, _Job] = {}
+        self._waiting: deque[int] = deque()  # jobs not yet in Dask: sent as threads free up
+        self._in_dask = 0  # jobs sent and not finished
+        self._threads = 1  # the cluster's worker threads, as last asked
+        self._counted_at = 0.0
         self._splits: DatasetSplits | None = None  # kept to scatter again when a holder dies
         session = uuid.uuid4().hex
         try:
             kind = self._worker_device_kind(device, (budget or Budget()).amp, start_timeout_s)
+            self._threads, self._counted_at = self.size, time.monotonic()
             self.budget = replace(budget or Budget(), device=kind)
             self._settings = _Settings(session, self.budget, seed, device, workers_per_device,
                                        max_train, max_val)
@@ -110,6 +124,18 @@ class DaskEvaluationPool:
         """Evaluations the cluster runs at once (its worker threads)."""
         return sum(self._client.nthreads().values())
 
+    def _count_threads(self) -> None:
+        """Ask the cluster how many worker threads it has now (workers join and leave), and
+        fill the new ones."""
+        try:
+            threads = self.size
+        except Exception:  # noqa: BLE001  (disconnected: the tasks' own failures tell the caller)
+            return
+        with self._lock:
+            self._threads, self._counted_at = threads, time.monotonic()
+            if not self._closed:
+                self._send_waiting()
+
     def wait_ready(self) -> None:
         """Nothing to wait for: the constructor waited for the cluster's workers."""
 
@@ -125,11 +151,24 @@ class DaskEvaluationPool:
             if self._closed:
                 raise RuntimeError("the evaluation pool is closed")
             job_id = next(self._job_ids)
-            job = _Job(future, (source, class_name, with_test, self.seed if seed is None else seed,
-                                self._settings, train_source, fraction, split_seed))
-            self._jobs[job_id] = job
-            self._send(job_id, job)
+            self._jobs[job_id] = _Job(future, (source, class_name, with_test,
+                                               self.seed if seed is None else seed,
+                                               self._settings, train_source, fraction, split_seed))
+            self._waiting.append(job_id)
+            self._send_waiting()
         return future
+
+    def _send_waiting(self) -> None:
+        """Send waiting jobs while the cluster has a thread without one (lock held)."""
+        while self._waiting and self._in_dask < max(1, self._threads):
+            job_id = self._waiting.popleft()
+            self._in_dask += 1
+            self._send(job_id, self._jobs[job_id])
+
+    def _count_is_stale(self) -> bool:
+        """Whether to count the threads again now: the last evaluation is done (nobody waits
+        for the next send) or the count is older than _RECOUNT_S (lock held)."""
+        return not self._jobs or time.monotonic() - self._counted_at > _RECOUNT_S
 
     def _send(self, job_id: int, job: _Job) -> None:
         """Submit `job` to the cluster (called with the lock held)."""
@@ -153,6 +192,7 @@ class DaskEvaluationPool:
                 return
             self._closed = True
             jobs, self._jobs = list(self._jobs.values()), {}
+            self._waiting.clear()
         for job in jobs:
             _settle(job.future, EvalResult.failed(CANCELLED, pool_failure=True))
         try:
@@ -213,7 +253,12 @@ class DaskEvaluationPool:
                 self._send(job_id, job)
                 return
             del self._jobs[job_id]
+            self._in_dask -= 1
+            self._send_waiting()  # before fetching this result: the freed thread waits for it
+            recount = self._count_is_stale()
         _settle(job.future, _task_result(task))
+        if recount:
+            self._count_threads()
 
     def _data_lost(self) -> bool:
         return self._splits is not None and self._data.status != "finished"

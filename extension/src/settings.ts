@@ -35,6 +35,7 @@ export interface Overrides {
   workers_per_device?: number;
   amp?: boolean;
   evolve_training?: boolean;
+  screening?: string;
   cluster?: string;
 }
 
@@ -85,6 +86,15 @@ function onOff(value: unknown): { value: unknown } | { problem: string } {
   return { value };
 }
 
+const SCREENING = ['auto', 'on', 'off'] as const;
+
+function screeningMode(value: unknown): { value: unknown } | { problem: string } {
+  if (typeof value !== 'string' || !(SCREENING as readonly string[]).includes(value.trim())) {
+    return { problem: `must be ${SCREENING.join(', ')}, not ${JSON.stringify(value)}` };
+  }
+  return { value: value.trim() };
+}
+
 function clusterAddress(value: unknown): { value: unknown } | { problem: string } {
   if (typeof value !== 'string' || value.trim() === '') {
     return { problem: `must be a Dask scheduler address such as "tcp://host:8786", not ${JSON.stringify(value)}` };
@@ -125,6 +135,7 @@ const RULES: readonly Rule[] = [
   { setting: 'workersPerDevice', override: 'workers_per_device', read: integer(1) },
   { setting: 'amp', override: 'amp', read: onOff },
   { setting: 'evolveTraining', override: 'evolve_training', read: onOff },
+  { setting: 'screening', override: 'screening', read: screeningMode },
   { setting: 'cluster', override: 'cluster', read: clusterAddress },
 ];
 

@@ -29,6 +29,7 @@ describe('settings → overrides', () => {
         workersPerDevice: { workspaceValue: 2 },
         amp: { workspaceValue: false },
         evolveTraining: { workspaceValue: false },
+        screening: { workspaceValue: 'auto' },
         cluster: { globalValue: ' tcp://gpu-head:8786 ' },
       }),
     );
@@ -47,6 +48,7 @@ describe('settings → overrides', () => {
       workers_per_device: 2,
       amp: false,
       evolve_training: false,
+      screening: 'auto',
       cluster: 'tcp://gpu-head:8786',
     });
   });
@@ -77,10 +79,12 @@ describe('settings → overrides', () => {
         amp: { workspaceValue: 'yes' },
         cluster: { workspaceValue: '' },
         time: { workspaceValue: 'ten minutes' },
+        screening: { workspaceValue: true },
       }),
     );
     assert.deepEqual(result.overrides, { workers: 2 });
-    assert.equal(result.problems.length, 10);
+    assert.equal(result.problems.length, 11);
+    assert.match(result.problems.join('\n'), /nnevolve\.screening must be auto, on, off, not true/);
     assert.match(result.problems.join('\n'), /nnevolve\.workersPerDevice must be at least 1, not 0/);
     assert.match(result.problems.join('\n'), /nnevolve\.amp must be true or false, not "yes"/);
     assert.match(result.problems.join('\n'), /nnevolve\.time must be a duration such as "90s", "10m" or "1h30m", not "ten minutes"/);

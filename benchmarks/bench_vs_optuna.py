@@ -387,6 +387,9 @@ def main() -> None:
     parser.add_argument("--summarize", type=Path, nargs="+", metavar="SAVED",
                         help="print the rows and means of saved outcomes (runs nothing): "
                              "seeds run as separate commands, side by side")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the searchers' work (nnevolve's project folders, Optuna's "
+                             "journals) in DIR instead of a temporary folder")
     args = parser.parse_args()
     if args.summarize:
         outcomes = [Outcome.from_json(o) for path in args.summarize
@@ -408,7 +411,11 @@ def main() -> None:
     print_header()
     outcomes: list[Outcome] = []
     retrainers = ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"))
-    with tempfile.TemporaryDirectory(prefix="nnevolve-vs-optuna-") as work, retrainers:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    temporary = tempfile.TemporaryDirectory(prefix="nnevolve-vs-optuna-")
+    with temporary as scratch, retrainers:
+        work = str(args.keep or scratch)
         for seed in args.seeds:
             for searcher in args.searchers:
                 outcome = (run_optuna(searcher, seed, args, Path(work)) if searcher in SAMPLERS

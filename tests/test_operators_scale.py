@@ -145,8 +145,23 @@ def test_a_plain_stack_repeats_or_loses_a_hidden_layer_never_the_output() -> Non
 def test_the_ladder_spreads_wide_early_and_ends_with_the_corners() -> None:
     ladder = size_ladder(Genome.parse(STACK))
     assert [child.edits[0].summary.split(":")[0] for child in ladder] == [
-        "widths ×0.5", "widths ×4", "shallower", "widths ×0.25", "deeper", "widths ×2",
-        "shallower", "deeper"]
+        "widths ×0.5", "widths ×4", "shallower", "resolution ×1/2", "shallower",
+        "widths ×0.25", "deeper", "widths ×2", "shallower", "deeper"]
     assert [len(child.edits) for child in ladder[-2:]] == [2, 2]  # depth, then widths
     assert ladder[-1].edits[1].summary.startswith("widths ×2")
+    # the smallest corner early: shallower, then at a quarter of the resolution
+    assert ladder[4].edits[1].summary.startswith("resolution ×1/4: insert nn.AvgPool2d(4)")
     assert len({child.source for child in ladder}) == len(ladder)
+
+
+def test_a_lower_resolution_pools_the_input_before_the_first_layer() -> None:
+    from nnevolve.operators.scale import scale_resolution
+
+    half = scale_resolution(Genome.parse(STACK), 2)
+    assert half is not None
+    assert [line.strip() for line in changed_lines(STACK, half.source)[1]] == [
+        "nn.AvgPool2d(2),"]
+    assert half.source.index("nn.AvgPool2d(2)") < half.source.index("nn.Flatten()")
+    fixed = repair(half.source, "Net", (1, 8, 8), 10)
+    # the first Linear now sees 4 × 4 = 16 features, not 64
+    assert fixed.ok and fixed.fixes == ("Linear in_features 64→16 at line 11",), fixed

@@ -50,10 +50,20 @@ MINE = '''import torch.nn as nn
 class Res(nn.Module):
     def __init__(self, channels, planes):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(16, 16, 5, padding=2), nn.BatchNorm2d(16), nn.SiLU())
+        self.body = nn.Sequential(nn.Conv2d(channels, planes, 5, padding=2),
+                                  nn.BatchNorm2d(planes), nn.SiLU())
 
     def forward(self, x):
         return x + self.body(x)
+
+
+class Head(nn.Module):  # a literal run of layers: a block for replace_block
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(16, 16, 5, padding=2), nn.BatchNorm2d(16), nn.SiLU())
+
+    def forward(self, x):
+        return self.body(x)
 '''
 
 

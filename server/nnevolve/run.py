@@ -48,8 +48,9 @@ from nnevolve.search import (
     SearchCounts,
 )
 from nnevolve.search.candidate import edit_dicts
-from nnevolve.search.confirmation import (SeedJob, offered_front, pin_down, pinned,
-                                          train_seeds, withheld_reasons)
+from nnevolve.search.confirmation import (REFILL_ROUNDS, SeedJob, hidden_by_the_fallen,
+                                          offered_front, pin_down, pinned, train_seeds,
+                                          withheld_reasons)
 from nnevolve.search.evaluator import PoolFailure
 from nnevolve.search.noise import CALIBRATION_SEEDS, Noise, calibrate
 from nnevolve.search.screening import screening_fraction, screening_key
@@ -410,12 +411,20 @@ class _Session:
         stop = lambda: self.should_stop() or (  # noqa: E731
             time_budget is not None and time_budget.past_grace())
         try:
-            self._more_seeds([(_candidate(v, self.engine_model), record.confirm_seeds)
-                              for v in ranked], pool, should_stop=stop)
-            pin_down(lambda: self.store.variants(self.run_id), self.config.objectives,
-                     self.noise, lambda wanted: self._more_seeds(
-                         [(_candidate(v, self.engine_model), n) for v, n in wanted], pool,
-                         should_stop=stop))
+            tried: set[int] = set()
+            for _ in range(REFILL_ROUNDS + 1):
+                self._more_seeds([(_candidate(v, self.engine_model), record.confirm_seeds)
+                                  for v in ranked], pool, should_stop=stop)
+                pin_down(lambda: self.store.variants(self.run_id), self.config.objectives,
+                         self.noise, lambda wanted: self._more_seeds(
+                             [(_candidate(v, self.engine_model), n) for v, n in wanted], pool,
+                             should_stop=stop))
+                # a variant whose mean fell leaves a gap: what it hid is confirmed next
+                tried.update(v.id for v in ranked)
+                ranked = hidden_by_the_fallen(self.store.variants(self.run_id),
+                                              self.config.objectives, self.noise, tried=tried)
+                if not ranked:
+                    break
         except RunCancelled:
             if self.should_stop():
                 raise

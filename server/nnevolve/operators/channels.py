@@ -66,7 +66,7 @@ def _width_before(g: Genome, point: InsertionPoint, candidates: list[Site]) -> s
     for site in reversed(candidates):
         if site.type in PASS_THROUGH:
             continue
-        found = _out_width(site)
+        found = out_width(site)
         if found is None:
             return None
         name, width = found
@@ -117,7 +117,7 @@ def _applied_sites(g: Genome, statement: cst.SimpleStatementLine) -> list[Site] 
     return found if found and isinstance(value, cst.Name) else None
 
 
-def _out_width(site: Site) -> tuple[str, ast.expr] | None:
+def out_width(site: Site) -> tuple[str, ast.expr] | None:
     """The output width argument of a convolution, linear layer or normalization: its name
     (the layer's attribute of the same name) and its value."""
     try:

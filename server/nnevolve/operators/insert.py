@@ -263,28 +263,29 @@ def _insert_in_forward(
         if point.use is not None:
             rewrite.replace_node(point.use, call)
         else:
-            rewrite.add_statement(point.statement, _assignment(variable, call), after=point.after)
+            rewrite.add_statement(point.statement, assignment(variable, call), after=point.after)
         return gene.code
-    init_anchor = _init_anchor(g, point)
-    if init_anchor is None:
+    registered_after = init_anchor(g, point)
+    if registered_after is None:
         return None
-    name = _new_attribute(g, gene.type, point.context)
+    name = new_attribute(g, gene.type, point.context)
     attribute = cst.Attribute(cst.Name("self"), cst.Name(name))
-    register = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(attribute)], call)])
-    rewrite.add_statement(init_anchor, register, after=True)
+    rewrite.add_statement(registered_after, assignment(attribute, call), after=True)
     use = cst.Call(func=attribute, args=[cst.Arg(taken)])
     if point.use is not None:
         rewrite.replace_node(point.use, use)
     else:
-        rewrite.add_statement(point.statement, _assignment(variable, use), after=point.after)
+        rewrite.add_statement(point.statement, assignment(variable, use), after=point.after)
     return f"self.{name} = {gene.code}"
 
 
-def _assignment(target: cst.Name, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+def assignment(target: cst.BaseAssignTargetExpression,
+               value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    """The statement ``target = value``."""
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
 
 
-def _init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
+def init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
     """The ``__init__`` statement a new attribute is registered after."""
     attributes = [
         s
@@ -303,9 +304,11 @@ def _init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
     return None
 
 
-def _new_attribute(g: Genome, type_: str, context: str | None) -> str:
-    """A fresh ``self`` attribute name for a new layer, such as ``act1`` or ``drop2``."""
-    taken = {
+def new_attribute(g: Genome, type_: str, context: str | None,
+                  also_taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A fresh ``self`` attribute name for a new layer, such as ``act1`` or ``drop2``
+    (none of ``also_taken`` either: names given in the same edit)."""
+    taken = set(also_taken) | {
         node.attr
         for node in ast.walk(g.tree)
         if isinstance(node, ast.Attribute)

@@ -1,10 +1,17 @@
 """Block insertion: a run of layers from the gene pool's blocks (``Conv2d → BatchNorm2d → ReLU``
-as an installed model zoo writes it) after a layer of a ``nn.Sequential`` literal or a
-``layers.append`` stack, made to keep the data's shape: it takes the width there as its input
-and output width (``operators.channels``; where that cannot be told its own widths stay, for
-the repair), its convolution runs at stride 1 with a padding that keeps the size, and its
-pooling layers are left out. So the network's downsampling stays as it was, and a block in a
-loop-built list (VGG's ``layers += [...]``) or a residual branch fits every pass."""
+as an installed model zoo writes it) after a layer of a ``nn.Sequential`` literal, a
+``layers.append`` stack or a ``forward`` statement, made to keep the data's shape: it takes the
+width there as its input and output width (``operators.channels``; where that cannot be told
+its own widths stay, for the repair), its convolution runs at stride 1 with a padding that
+keeps the size, and its pooling layers are left out. So the network's downsampling stays as it
+was, and a block in a loop-built list (VGG's ``layers += [...]``) or a residual branch fits
+every pass.
+
+At the network's input (before its first layer: an FCN's ``x = self.flatten(x)``) a
+convolution block goes in as a stem instead: it takes the data's channels, keeps its own width
+and halves the resolution once, through its pooling or its strided convolution (else a 2×2
+max-pool of its own), as stems do: widening the data without downsampling would multiply the
+features every later layer sees by the block's width."""
 
 from __future__ import annotations
 
@@ -13,12 +20,22 @@ import copy
 import random
 import re
 
+import libcst as cst
+
 from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block, Gene
 from nnevolve.genome import Genome, GenomeError
-from nnevolve.operators.channels import channels_at
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, block_from, one_line
-from nnevolve.operators.dimensions import fits
+from nnevolve.operators.channels import channels_at, out_width
+from nnevolve.operators.common import (
+    ATTEMPTS,
+    Edit,
+    Offspring,
+    block_from,
+    finish,
+    layer_expression,
+    one_line,
+)
+from nnevolve.operators.dimensions import dimension, fits
 from nnevolve.operators.geometry import (
     CONV_ARGS,
     argument,
@@ -28,23 +45,31 @@ from nnevolve.operators.geometry import (
     layer_kind,
     set_argument,
 )
-from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
+from nnevolve.operators.insert import (
+    InsertionPoint,
+    assignment,
+    init_anchor,
+    insertion_points,
+    new_attribute,
+)
 from nnevolve.operators.mutate_args import MAX_WIDTH
 from nnevolve.operators.replace import WIDTH_ARGS
+from nnevolve.operators.rewrite import Rewrite, new_statement
 
 DESCRIPTION = "Insert a block of layers (from an installed model zoo) after a layer."
 
 
 def insert_block(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
-    """``g`` with one of the pool's blocks inserted after a layer; None when none fits."""
-    points = [p for p in insertion_points(g) if p.after and p.style in ("append", "sequential")]
-    blocks = pool.blocks()
+    """``g`` with one of the pool's blocks inserted after a layer (or as a stem at the
+    network's input); None when none fits."""
+    points = block_points(g)
+    blocks = [b for b in pool.blocks() if _modest(b)]
     if not points or not blocks:
         return None
     for _ in range(ATTEMPTS):
         point = rng.choice(points)
-        fitting = [b for b in blocks if _modest(b)
-                   and all(fits(code.split("(", 1)[0], point.context) for code in b.codes)]
+        fitting = [b for b in blocks
+                   if all(fits(code.split("(", 1)[0], point.context) for code in b.codes)]
         if not fitting:
             continue
         child = insert_block_at(g, point, rng.choice(fitting))
@@ -53,30 +78,136 @@ def insert_block(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | N
     return None
 
 
+def transplants(g: Genome, rng: random.Random, pool: GenePool, count: int) -> list[Offspring]:
+    """Up to ``count`` distinct children of ``g``, each with another of the pool's blocks
+    inserted at a point it fits (a stem at the input among them, where the data is an image):
+    the method's "code sampled from a database" for the initial population."""
+    points = block_points(g)
+    blocks = [b for b in pool.blocks() if _modest(b)]
+    rng.shuffle(blocks)
+    children: dict[str, Offspring] = {}
+    for block in blocks:
+        if len(children) >= count:
+            break
+        fitting = [p for p in points
+                   if all(fits(code.split("(", 1)[0], p.context) for code in block.codes)]
+        rng.shuffle(fitting)
+        for point in fitting:
+            child = insert_block_at(g, point, block)
+            if child is not None and child.source not in children:
+                children[child.source] = child
+                break
+    return list(children.values())
+
+
+def block_points(g: Genome) -> list[InsertionPoint]:
+    """Where a block may go: after a layer of a literal, a layer list or a ``forward``
+    statement, and before the network's first layer (a stem)."""
+    return [p for p in insertion_points(g) if p.style in ("append", "sequential", "forward")
+            and (p.after or at_input(g, p))]
+
+
+def at_input(g: Genome, point: InsertionPoint) -> bool:
+    """Whether ``point`` is before the first layer the network applies to its input."""
+    if point.after:
+        return False
+    ordered = g.in_flow_order(g.live_sites())
+    return bool(ordered) and point.site == ordered[0]
+
+
 def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring | None:
-    """``g`` with ``block``'s layers, in order, right after ``point``'s layer."""
-    codes = shape_kept(block, channels_at(g, point))
+    """``g`` with ``block``'s layers, in order, right after ``point``'s layer (a stem when
+    ``point`` is the network's input)."""
+    codes = (stem(block, first_width(g)) if at_input(g, point)
+             else shape_kept(block, channels_at(g, point)))
     if codes is None:
         return None
-    site, genome = point.site, g
-    child: Offspring | None = None
-    for code in reversed(codes):  # each goes right after the site: the last one first
-        here = next((p for p in insertion_points(genome) if p.after and p.style == point.style
-                     and (p.site.line, p.site.code) == (site.line, site.code)), None)
-        if here is None:
-            return None
-        child = insert_at(genome, here, Gene(code, _type(code), block.origin))
-        if child is None:
-            return None
-        try:
-            genome = Genome.parse(child.source, g.model or g.class_name)
-        except GenomeError:
-            return None
-    if child is None:
+    rewrite = Rewrite(g)
+    calls = [layer_expression(g, code, rewrite) for code in codes]
+    if any(call is None for call in calls):
         return None
+    anchor = g.anchor(point.site)
+    side = "after" if point.after else "before"
+    if point.style == "append":
+        for call in calls:
+            rewrite.add_statement(anchor.statement, new_statement(anchor.statement, anchor.call,
+                                                                  call), after=point.after)
+    elif point.style == "sequential":
+        assert anchor.sequence is not None and anchor.element is not None
+        elements = (anchor.sequence.args if isinstance(anchor.sequence, cst.Call)
+                    else anchor.sequence.elements)
+        position = [id(e) for e in elements].index(id(anchor.element)) + int(point.after)
+        for call in reversed(calls):  # each goes in at the same position: the last one first
+            rewrite.insert_element(anchor.sequence, position, call)
+    else:  # forward: a new attribute per layer, applied in statements next to the point's
+        assert point.statement is not None
+        registered_after = init_anchor(g, point)
+        if registered_after is None:
+            return None
+        variable, taken = cst.Name(point.variable or "x"), set()
+        for code, call in zip(codes, calls):
+            name = new_attribute(g, _type(code), dimension(code.split("(", 1)[0]), taken)
+            taken.add(name)
+            attribute = cst.Attribute(cst.Name("self"), cst.Name(name))
+            rewrite.add_statement(registered_after, assignment(attribute, call), after=True)
+            rewrite.add_statement(point.statement, assignment(
+                variable, cst.Call(func=attribute, args=[cst.Arg(variable)])), after=point.after)
     words = " → ".join(one_line(code) for code in codes)
-    summary = f"insert block {words} after line {site.line}{block_from(block)}"
-    return Offspring(child.source, (Edit("insert_block", summary),))
+    line = g.line_of(point.statement) if point.statement is not None else point.site.line
+    summary = f"insert block {words} {side} line {line}{block_from(block)}"
+    return finish(g, rewrite, [Edit("insert_block", summary)])
+
+
+def first_width(g: Genome) -> str | None:
+    """The output width of the network's first connection layer, as a literal (``32`` for an
+    FCN's ``nn.Linear(784, 32)``); None when it is not one."""
+    for site in g.in_flow_order(g.live_sites()):
+        if site.type == "connection":
+            found = out_width(site)
+            if found is None or not isinstance(found[1], ast.Constant):
+                return None
+            return ast.unparse(found[1])
+    return None
+
+
+def stem(block: Block, width: str | None = None) -> list[str] | None:
+    """The block as the network's first layers: a convolution led block that takes the data's
+    channels (for the repair to set), is as wide as the network's first layer (``width``;
+    None: its own width) and halves the resolution once; None for a block not led by a
+    convolution, a grouped one or an even kernel."""
+    try:
+        calls = [ast.parse(code.strip(), mode="eval").body for code in block.codes]
+    except SyntaxError:
+        return None
+    if not calls or not all(isinstance(c, ast.Call) for c in calls):
+        return None
+    head = calls[0]
+    if not is_conv(head) or argument(head, "groups", CONV_ARGS["groups"]) is not None:  # type: ignore[arg-type]
+        return None
+    kernel = integer(argument(head, "kernel_size", CONV_ARGS["kernel_size"]), None)  # type: ignore[arg-type]
+    dilation = integer(argument(head, "dilation", CONV_ARGS["dilation"]), 1)  # type: ignore[arg-type]
+    stride = integer(argument(head, "stride", CONV_ARGS["stride"]), 1)  # type: ignore[arg-type]
+    if kernel is None or dilation is None or kernel % 2 == 0:
+        return None
+    set_argument(head, "padding", CONV_ARGS["padding"], ast.Constant(dilation * (kernel // 2)))  # type: ignore[arg-type]
+    pools = [c for c in calls if is_pool(c) and not layer_kind(c).startswith("Adaptive")]  # type: ignore[arg-type]
+    halving = None
+    if pools:  # the block's own pooling, made a 2×2 step; the convolution at stride 1
+        halving = ast.Call(func=copy.deepcopy(pools[0].func), args=[ast.Constant(2)],  # type: ignore[attr-defined]
+                           keywords=[])
+    set_argument(head, "stride", CONV_ARGS["stride"],  # type: ignore[arg-type]
+                 ast.Constant(2) if halving is None and stride is not None and stride > 1
+                 else None)
+    if halving is None and (stride is None or stride <= 1):
+        halving = ast.parse(f"nn.MaxPool{layer_kind(head)[-2:]}(2)", mode="eval").body  # type: ignore[arg-type, assignment]
+    layers = [c for c in calls if not is_pool(c)]  # type: ignore[arg-type]
+    if width is not None:
+        value = ast.parse(width, mode="eval").body
+        for layer in layers:  # its input width is the data's: the repair sets the head's
+            for name, position in WIDTH_ARGS.get(layer_kind(layer), ())[-1:]:  # type: ignore[arg-type]
+                set_argument(layer, name, position, copy.deepcopy(value))  # type: ignore[arg-type]
+    return [ast.unparse(layer) for layer in layers] + (
+        [ast.unparse(halving)] if halving is not None else [])
 
 
 def shape_kept(block: Block, width: str | None) -> list[str] | None:

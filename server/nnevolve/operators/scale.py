@@ -7,7 +7,10 @@ two edits away from it. Widths: every literal width of a connection layer (``out
 factor (the output layer's width, the number of classes, stays); the input widths that then
 disagree, and names or expressions, are the repair's business. Depth: stage repeat counts one
 more or one fewer, a table's stages one layer longer or shorter, or, in a plain stack of
-layers, a hidden connection layer (with its activation) repeated or removed.
+layers, a hidden connection layer (with its activation) repeated or removed. Resolution (the
+third axis of compound scaling, as in EfficientNet): the input average-pooled before the
+first layer, so every later layer sees ½ or ¼ of its size (the repair sets the width of the
+first layer that flattens it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from nnevolve.genome import Genome, GenomeError, Site
 from nnevolve.genome.config import ConfigList, Span
 from nnevolve.operators.common import Edit, Offspring, editable_sites, finish_source, one_line
 from nnevolve.operators.config import _splice
+from nnevolve.operators.dimensions import dimension
 from nnevolve.operators.delete import deletable_sites, delete_site
 from nnevolve.operators.insert import insert_at, insertion_points
 from nnevolve.operators.mutate_args import MAX_WIDTH, PARAMETERS, _argument
@@ -234,21 +238,48 @@ def _gene(site: Site) -> Gene | None:
     return Gene(f"nn.{layer}{site.code[site.code.index('('):]}", site.type, "seed")
 
 
+def scale_resolution(g: Genome, factor: int) -> Offspring | None:
+    """``g`` with its input average-pooled by ``factor`` (2: half the height and width) before
+    its first layer; None when the network has no place there. The pooling has the dimension
+    of the network's first convolution or pooling (images when it has none: a network of
+    other data fails the static check)."""
+    from nnevolve.operators.insert_block import at_input  # it builds on this module's kin
+
+    point = next((p for p in insertion_points(g) if at_input(g, p)), None)
+    if point is None:
+        return None
+    found = [dimension(s.name) for s in g.in_flow_order(g.live_sites())
+             if dimension(s.name) in ("1d", "2d", "3d")]
+    child = insert_at(g, point, Gene(f"nn.AvgPool{found[0] if found else '2d'}({factor})",
+                                     "pooling", "seed"))
+    if child is None:
+        return None
+    return Offspring(child.source, (Edit("scale", f"resolution ×1/{factor}: "
+                                                  f"{child.edits[0].summary}"),))
+
+
 def size_ladder(g: Genome) -> list[Offspring]:
     """The network spread along the size axis, in the order a small population takes them:
-    widths ×½ (near the seed, smaller), ×4, one step shallower, widths ×¼, one step deeper,
-    widths ×2, then the two corners (shallower and narrower, deeper and wider)."""
+    widths ×½ (near the seed, smaller), ×4, one step shallower, resolution ×½, the smallest
+    corner (shallower at resolution ×¼), widths ×¼, one step deeper, widths ×2, then the two
+    other corners (shallower and narrower, deeper and wider)."""
     shallower, deeper = scale_depth(g, deeper=False), scale_depth(g, deeper=True)
     ladder: list[Offspring | None] = [scale_widths(g, 0.5), scale_widths(g, 4.0), shallower,
-                                      scale_widths(g, 0.25), deeper, scale_widths(g, 2.0)]
-    for stepped, factor in ((shallower, 0.5), (deeper, 2.0)):
-        if stepped is None:
-            continue
-        try:  # depth first: scaled down first, small widths would read as repeat counts
-            scaled = Genome.parse(stepped.source, g.model or g.class_name)
-        except GenomeError:
-            continue
-        both = scale_widths(scaled, factor)
-        if both is not None:
-            ladder.append(Offspring(both.source, stepped.edits + both.edits))
+                                      scale_resolution(g, 2), _then(g, shallower, 0.25),
+                                      scale_widths(g, 0.25), deeper, scale_widths(g, 2.0),
+                                      _then(g, shallower, 0.5), _then(g, deeper, 2.0)]
     return [child for child in ladder if child is not None]
+
+
+def _then(g: Genome, stepped: Offspring | None, factor: float) -> Offspring | None:
+    """``stepped`` (a depth step) then scaled: widths × ``factor``, or, below ½, its
+    resolution by 1 / ``factor``."""
+    if stepped is None:
+        return None
+    try:  # depth first: scaled down first, small widths would read as repeat counts
+        scaled = Genome.parse(stepped.source, g.model or g.class_name)
+    except GenomeError:
+        return None
+    both = (scale_resolution(scaled, round(1 / factor)) if factor < 0.5
+            else scale_widths(scaled, factor))
+    return Offspring(both.source, stepped.edits + both.edits) if both is not None else None

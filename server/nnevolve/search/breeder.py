@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from nnevolve.genome import Genome, GenomeError, source_hash, variant_hash
 from nnevolve.operators import RecipeText, crossover, mutate
+from nnevolve.operators.insert_block import transplants
 from nnevolve.operators.scale import size_ladder
 from nnevolve.search.candidate import Candidate, SearchCounts, edit_dicts
 from nnevolve.search.evaluator import RunCancelled
@@ -103,6 +104,14 @@ class Breeder:
         shallower and deeper, and two corners (operators.scale.size_ladder)."""
         genome = self.genome(parent)
         children = [self._child(parent, child) for child in size_ladder(genome)] if genome else []
+        return [child for child in children if child is not None]
+
+    def transplants(self, parent: Candidate, count: int) -> list[Candidate]:
+        """Up to `count` children of `parent` (unchecked), each with another block of the gene
+        pool inserted where it fits: a stem at the input among them (operators.insert_block)."""
+        genome = self.genome(parent)
+        found = transplants(genome, self.rng, self.pool, count) if genome is not None else []
+        children = [self._child(parent, child) for child in found]
         return [child for child in children if child is not None]
 
     def cross(self, receiver: Candidate, donor: Candidate) -> Candidate | None:

@@ -2,7 +2,8 @@
 candidates after it (confirmation), and the front decided on the means they give.
 
 A variant that won the search on one lucky seed loses its place once its mean over the
-confirmation seeds is known (the search's seed, which chose it, is left out of that mean). A
+confirmation seeds is known (the search's seed, which chose it, is left out of that mean), and
+the variants it hid on the search's figures are confirmed in its stead. A
 variant of that front whose mean is not yet pinned down (its seeds disagree) is trained with
 more seeds, up to MAX_CONFIRM_SEEDS; one still not pinned down then is withheld, with the
 reason. Each of these seeds trains and validates on the run's training and validation samples
@@ -16,7 +17,7 @@ it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from nnevolve.search.noise import Noise
     from nnevolve.store import Evaluation, RunRecord, RunStore, Variant
 
+# rounds of confirming what the variants whose means fell hid (each round trains the run's
+# confirmation seeds of a few variants more)
+REFILL_ROUNDS = 2
 _POLL_S = 0.1  # how often a waiting pass checks for cancellation
 
 
@@ -138,6 +142,23 @@ def seeds_wanted(variants: Sequence[Variant], objectives: Sequence[str],
             wanted[variant.id] = min(MAX_CONFIRM_SEEDS,
                                      max(seeds + 1, noise.seeds_to_pin(_spread(variant))))
     return wanted
+
+
+def hidden_by_the_fallen(variants: Sequence[Variant], objectives: Sequence[str],
+                         noise: Noise | None, *,
+                         tried: Collection[int] = ()) -> list[Variant]:
+    """Evaluated variants not confirmed yet that are on the front once each
+    confirmed variant competes on its mean (a withheld one not at all) and each other on the
+    search's figure: the ones a variant of the search's front hid until its mean fell. None of
+    `tried` (already sent to confirmation), most accurate first."""
+    if noise is None:
+        return []
+    contenders = [v for v in variants if v.evaluation is not None and v.id not in tried and (
+        v.is_base or pinned(v, noise) or v.confirmed is None)]
+    front = [contenders[i] for i in pareto_indices([v.figures for v in contenders], objectives,
+                                                   noise)]
+    return sorted((v for v in front if not v.is_base and v.confirmed is None),
+                  key=lambda v: -(v.evaluation.accuracy or 0.0))  # type: ignore[union-attr]
 
 
 def withheld_reasons(variants: Sequence[Variant], objectives: Sequence[str],

@@ -1,5 +1,6 @@
 """The initial population: the user's network, the network scaled along the size axis (wider,
-narrower, deeper, shallower) and statically checked one- or two-edit mutants of it."""
+narrower, deeper, shallower), the network with blocks of the gene pool transplanted into it,
+and statically checked one- or two-edit mutants of it."""
 
 from __future__ import annotations
 
@@ -39,14 +40,24 @@ class SeedAndMutants(Sampling):
 
 def initial_mutants(breeder: Breeder, seed: Candidate, count: int) -> list[Candidate]:
     """Up to `count` checked, distinct variants of `seed`: up to a third of them `seed` scaled
-    along the size axis (a network of varying sizes to extend upon), the rest random mutants
-    (a small population still gets mostly near neighbours of the seed)."""
+    along the size axis, up to a third the seed and those scaled variants each with a block of
+    the gene pool transplanted into it (a network of varying sizes to extend upon, code
+    sampled from a database: a stem as wide as each one's first layer), the rest one- or
+    two-edit mutants (a small population still gets mostly near neighbours of the seed)."""
+    count = max(count, 0)
+    third = math.ceil(count / 3)
     mutants: list[Candidate] = []
-    for scaled in breeder.size_variants(seed)[:math.ceil(max(count, 0) / 3)]:
+    for scaled in breeder.size_variants(seed)[:third]:
         accepted = breeder.accept(scaled)
         if accepted is not None:
             mutants.append(accepted)
-    for _ in range(max(count, 0) * ATTEMPTS_PER_SAMPLE):
+    rungs = [seed, *mutants]
+    for i in range(min(third, count - len(mutants))):
+        for transplant in breeder.transplants(rungs[i % len(rungs)], 1):
+            accepted = breeder.accept(transplant)
+            if accepted is not None:
+                mutants.append(accepted)
+    for _ in range(count * ATTEMPTS_PER_SAMPLE):
         if len(mutants) >= count:
             break
         child = breeder.mutant(seed)

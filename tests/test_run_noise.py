@@ -193,22 +193,22 @@ def test_what_a_fallen_variant_hid_on_the_searchs_figures_is_confirmed_next(
         ids["hidden"] = store.add_variant(run_id, source="hidden", source_hash="hidden",
                                           status="evaluated")
         store.put_evaluation("hidden", "fp", "bk", ok(0.93, 4000), train_seed=0)
-        searched = offered_front(store.variants(run_id), OBJECTIVES, NOISE, confirmed=False)
+        searched = offered_front(store.variants(run_id), OBJECTIVES, PIN_NOISE, confirmed=False)
         assert "hidden" not in {v.source for v in searched}
         sent = {ids[name] for name in SEARCH}  # the search's front goes to confirmation
         pool = FakePool({**CONFIRM, ("hidden", 1): 0.92, ("hidden", 2): 0.93},
                         {**PARAMS, "hidden": 4000})
-        train_seeds(jobs(), store=store, pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+        train_seeds(jobs(), store=store, pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
                     with_test=False, should_stop=lambda: False)
         # lucky's mean fell to 71%: hidden, on its search figure, is on the front now
-        hidden = hidden_by_the_fallen(store.variants(run_id), OBJECTIVES, NOISE, tried=sent)
+        hidden = hidden_by_the_fallen(store.variants(run_id), OBJECTIVES, PIN_NOISE, tried=sent)
         assert [v.source for v in hidden] == ["hidden"]
         train_seeds([SeedJob("hidden", "hidden", "Net", s) for s in (1, 2)], store=store,
-                    pool=pool, key=("fp", "bk"),  # type: ignore[arg-type]
+                    pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
                     with_test=False, should_stop=lambda: False)
-        confirmed = offered_front(store.variants(run_id), OBJECTIVES, NOISE, confirmed=True)
+        confirmed = offered_front(store.variants(run_id), OBJECTIVES, PIN_NOISE, confirmed=True)
         assert [v.source for v in confirmed] == ["base", "steady", "hidden"]
-        assert hidden_by_the_fallen(store.variants(run_id), OBJECTIVES, NOISE, tried=sent) == []
+        assert hidden_by_the_fallen(store.variants(run_id), OBJECTIVES, PIN_NOISE, tried=sent) == []
 
 
 def test_a_cancel_during_confirmation_offers_what_is_confirmed_so_far(tmp_path: Path) -> None:

@@ -106,6 +106,23 @@ def test_harvest_binds_constants_and_skips_lines_that_need_their_file():
     ]
 
 
+def test_a_harvested_dropout_follows_the_network_s_mode_and_one_that_drops_nothing_is_skipped():
+    # torchvision's attention helpers: `training: bool = True`, `dropout: float = 0.0`
+    source = src(
+        """
+        import torch.nn.functional as F
+
+
+        def attention(x, dropout: float = 0.0, rate: float = 0.1, training: bool = True):
+            x = F.dropout(x, p=dropout, training=training)
+            return F.dropout(x, p=rate, training=training)
+        """
+    )
+    assert list(harvest_genes(source)) == [
+        ("F.dropout(x, p=0.1, training=self.training)", "dropout"),
+    ]
+
+
 def test_harvest_source_stores_the_lines_of_a_model_file_with_their_origin():
     pool = GenePool()
     added = pool.harvest_source(COLOR_NET, "color.py")

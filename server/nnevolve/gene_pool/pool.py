@@ -328,12 +328,27 @@ def _gene_code(text: str, qualified: str, tree: ast.Module, line: int) -> str | 
         return None
     # the tensor a functional call works on is a placeholder, never bound
     head = [canonical.args[0].with_changes(value=cst.Name(FUNCTIONAL_DATA))] if functional else []
-    rest = canonical.with_changes(args=canonical.args[len(head) :])
+    # the mode flag follows the module the gene lands in: bound to its source's default
+    # (``training: bool = True``) a dropout would stay on when the network is evaluated
+    rest = canonical.with_changes(args=[
+        a.with_changes(value=cst.parse_expression("self.training"))
+        if a.keyword is not None and a.keyword.value == "training" else a
+        for a in canonical.args[len(head) :]])
     bound, unbound = bind_constants(rest, scope_at(tree, line))
-    if unbound:
+    if unbound or _does_nothing(qualified, bound):
         return None
     final = bound.with_changes(args=[*head, *bound.args])
     return normalize_gene_code(cst.Module([]).code_for_node(final))
+
+
+def _does_nothing(qualified: str, call: cst.Call) -> bool:
+    """A dropout whose probability is 0 (a zoo's default of ``dropout: float = 0.0``)."""
+    if "dropout" not in qualified.lower():
+        return False
+    p = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "p"),
+             call.args[0].value if call.args and call.args[0].keyword is None
+             and not is_functional(qualified.rsplit(".", 1)[-1] + "()") else None)
+    return isinstance(p, (cst.Float, cst.Integer)) and float(p.evaluated_value) == 0.0
 
 
 def workspace_files(root: Path) -> list[Path]:

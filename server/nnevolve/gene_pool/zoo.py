@@ -23,6 +23,8 @@ from nnevolve.genome.walk import SourceText, ast_range
 from nnevolve.user_cache import user_cache_dir
 
 ZOO_PREFIX = "zoo:"  # origins of zoo genes: "zoo:torchvision resnet.py"
+# bump when what a harvest yields changes: a cached harvest of older code is read again
+HARVEST_FORMAT = 2
 BLOCK_TYPES = frozenset({"normalization", "activation", "pooling", "dropout"})  # after the layer
 MAX_BLOCK = 6  # layers in a block, the connection layer included
 MAX_ZOO_FILES = 300  # files read of a package without a models/ folder
@@ -56,7 +58,8 @@ def zoo_harvest(package: str) -> ZooHarvest:
     if found is None:
         return ZooHarvest()
     version, files = found
-    cache = user_cache_dir() / "zoo" / (version.replace(" ", "-").replace("/", "_") + ".json")
+    cache = user_cache_dir() / "zoo" / (version.replace(" ", "-").replace("/", "_")
+                                        + f".h{HARVEST_FORMAT}.json")
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         return ZooHarvest([tuple(g) for g in data["genes"]],  # type: ignore[misc]

@@ -89,7 +89,10 @@ export class LanguageServer implements vscode.Disposable {
       ],
       outputChannel: this.output,
       // in Restricted Mode the server offers marks and hovers only (evolving runs workspace code)
-      initializationOptions: initializationOptions(vscode.workspace.isTrusted),
+      initializationOptions: initializationOptions(
+        vscode.workspace.isTrusted,
+        vscode.workspace.getConfiguration('nnevolve').get<boolean>('prestartEngine', true),
+      ),
       middleware: this.middleware,
       errorHandler: this.errorHandler(() => client.reachedRunning),
       // a failed start is reported once, below: no second notification

@@ -76,11 +76,14 @@ export const SERVER_ARGS: readonly string[] = launch.server;
 export const SERVER_CWD: string = __dirname;
 
 /**
- * What the server is told at start: evolving runs workspace code, so it needs trust; and an
- * editor wants a run's failure within seconds, so the server keeps an engine started ahead.
+ * What the server is told at start: evolving runs workspace code, so it needs trust; and
+ * whether it keeps an engine started ahead (a run's failure within seconds, for its memory).
  */
-export function initializationOptions(workspaceTrusted: boolean): { workspaceTrusted: boolean; prestartEngine: boolean } {
-  return { workspaceTrusted, prestartEngine: true };
+export function initializationOptions(
+  workspaceTrusted: boolean,
+  prestartEngine: boolean,
+): { workspaceTrusted: boolean; prestartEngine: boolean } {
+  return { workspaceTrusted, prestartEngine };
 }
 
 export type CheckResult =

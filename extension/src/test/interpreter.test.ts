@@ -123,9 +123,19 @@ describe('workspace isolation and trust', () => {
     assert.equal(SERVER_CWD, path.resolve(__dirname, '..'));
   });
 
-  it('tells the server whether the workspace is trusted', () => {
-    assert.deepEqual(initializationOptions(false), { workspaceTrusted: false, prestartEngine: true });
-    assert.deepEqual(initializationOptions(true), { workspaceTrusted: true, prestartEngine: true });
+  it('tells the server whether the workspace is trusted and whether to keep an engine started', () => {
+    assert.deepEqual(initializationOptions(false, true), { workspaceTrusted: false, prestartEngine: true });
+    assert.deepEqual(initializationOptions(true, true), { workspaceTrusted: true, prestartEngine: true });
+    assert.deepEqual(initializationOptions(true, false), { workspaceTrusted: true, prestartEngine: false });
+  });
+
+  it('declares the prestartEngine setting, on by default, saying what it costs and buys', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const setting = manifest.contributes.configuration.properties['nnevolve.prestartEngine'];
+    assert.equal(setting.type, 'boolean');
+    assert.equal(setting.default, true);
+    assert.match(setting.markdownDescription, /memory/);
+    assert.match(setting.markdownDescription, /seconds/);
   });
 
   it('declares limited support for untrusted workspaces, the interpreter setting restricted', () => {

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, StoreError) as exc:
         return fail(str(exc))
     start_forkserver()  # the workers' process imports torch while this one loads the engine
-    # the engine (torch, sklearn, pymoo) loads here, not when the CLI starts
+    # the engine (sklearn, pymoo, libcst) loads here, not when the CLI starts
     from nnevolve.run import RunError, run_evolution
 
     stop = _StopOnSignal()

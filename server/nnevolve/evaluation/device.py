@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnevolve.config import DEVICE_SETTINGS, is_device_setting
+from nnevolve.process_context import torch_process_context
 
 if TYPE_CHECKING:
     import torch
@@ -32,6 +35,15 @@ def resolve_devices(setting: str) -> list[str]:
         raise DeviceError(f"device must be one of {DEVICE_SETTINGS}, not {setting!r}")
     if setting == "cpu":
         return ["cpu"]
+    if "torch" in sys.modules:
+        return _devices_torch_sees(setting)
+    # an engine process keeps torch (~300 MB, seconds to import) out: a process forked from
+    # the forkserver, which has torch imported, asks it
+    with ProcessPoolExecutor(1, mp_context=torch_process_context()) as asker:
+        return asker.submit(_devices_torch_sees, setting).result()
+
+
+def _devices_torch_sees(setting: str) -> list[str]:
     import torch
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -9,9 +9,10 @@ stopped as if cancelled (SIGTERM: everything evaluated stays in the store), and 
 group is killed if it has not stopped a little later. The run also runs at a lower CPU
 priority, so that hovers and edits stay fast while it trains.
 
-The process is started before it is needed: it imports the engine (torch, scikit-learn,
-pymoo) and starts the forkserver its workers and static checker fork from (torch preloaded),
-says ``{"event": "ready"}`` on stdout once both are done, and then waits for its run on stdin: one JSON line
+The process is started before it is needed: it imports the engine (scikit-learn, pymoo,
+libcst; not torch, which only the processes that check and train need) and starts the
+forkserver its workers and static checker fork from (torch preloaded), says
+``{"event": "ready"}`` on stdout once both are done, and then waits for its run on stdin: one JSON line
 ``{"args": [...]}``, the arguments of ``nnevolve``. A network that cannot be built is then
 reported as soon as the static check has seen it, not after torch's start-up (20 s on a
 loaded machine). A closed stdin before the run ends the process.
@@ -49,7 +50,7 @@ def warm_up() -> None:
 
     start_forkserver()
     import nnevolve.commands.evolve  # noqa: F401, PLC0415
-    import nnevolve.run  # noqa: F401, PLC0415  (torch, scikit-learn, pymoo)
+    import nnevolve.run  # noqa: F401, PLC0415  (scikit-learn, pymoo, libcst; not torch)
 
     if select.select([sys.stdin], [], [], 0)[0]:
         return  # the run is already here: the forkserver goes on importing beside it

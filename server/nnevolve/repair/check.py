@@ -9,31 +9,14 @@ several rounds.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
-from nnevolve.genome.liveness import Liveness
 from nnevolve.repair.fixes import FixError, FixNote, apply_fixes
 from nnevolve.repair.instrument import instrument
 from nnevolve.repair.plan import plan_fixes
+from nnevolve.repair.result import RepairResult, validate_task
 from nnevolve.repair.shapes import Rejection, trace_shapes
 
 MAX_ROUNDS = 6
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    """The outcome of the static check of one variant.
-
-    ``source`` is the repaired source when ``ok``; when rejected it is the source as far as
-    the repair got, the one ``reason``'s line numbers refer to. ``fixes`` are in words, with
-    line numbers of ``source``.
-    """
-
-    ok: bool
-    source: str  # repaired source (== input when nothing changed)
-    reason: str | None  # why it is rejected, when not ok
-    fixes: tuple[str, ...]  # human words for each fix applied
-    liveness: Liveness | None = None  # what the repaired model uses, when ok
 
 
 def _line_map(old: str, new: str) -> dict[int, int]:
@@ -55,13 +38,6 @@ def _line_map(old: str, new: str) -> dict[int, int]:
 def _moved(notes: list[FixNote], old: str, new: str) -> list[FixNote]:
     mapping = _line_map(old, new)
     return [FixNote(n.template, mapping.get(n.line, n.line)) for n in notes]
-
-
-def validate_task(input_shape: tuple[int, ...], num_classes: int) -> None:
-    if not input_shape or not all(isinstance(s, int) and s > 0 for s in input_shape):
-        raise ValueError(f"input_shape must be positive integers, got {input_shape!r}")
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
 
 
 def repair(source: str, class_name: str, input_shape: tuple[int, ...],

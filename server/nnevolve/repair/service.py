@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from nnevolve.process_context import torch_process_context
 from nnevolve.process_tree import become_group_reaper, kill_descendants, kill_tree
-from nnevolve.repair.check import RepairResult, repair, validate_task
+from nnevolve.repair.result import RepairResult, validate_task
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -46,6 +46,8 @@ def _serve(conn: Connection, input_shape: tuple[int, ...], num_classes: int) -> 
         os.dup2(sys.stderr.fileno(), 1)
     sys.stdout = sys.stderr
     import torch
+
+    from nnevolve.repair.check import repair  # torch: in this subprocess, not in its parent
 
     torch.set_num_threads(1)
     # the first meta-device forward and libcst edit cost ~1 s; pay them before any check

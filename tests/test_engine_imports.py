@@ -25,3 +25,15 @@ def test_the_waiting_engine_has_not_imported_torch() -> None:
                           capture_output=True, text=True, timeout=120, check=True)
     loaded = done.stdout.strip().splitlines()[-1]
     assert loaded == '["nnevolve.commands.evolve", "nnevolve.run"]', done.stderr
+
+
+def test_the_engine_asks_a_forked_process_which_devices_torch_sees() -> None:
+    # the run's first step: importing torch here would delay a failing network's report
+    probe = ("import sys; from nnevolve.evaluation.device import resolve_devices; "
+             "print(resolve_devices('auto'), 'torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    devices, torch_here = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert torch_here == "False", done.stderr
+    assert devices.startswith("['c")  # ['cpu'] or ['cuda:0', ...]: what torch sees

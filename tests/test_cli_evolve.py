@@ -19,6 +19,7 @@ from run_support import make_workspace, nnevolve
 
 pytestmark = pytest.mark.slow
 
+# seed 1: at 1 epoch seed 0 offers nothing (its one front variant is withheld: not pinned down)
 SETTINGS = """
 dataset = "digits"
 population = 4
@@ -26,6 +27,7 @@ generations = 1
 epochs = 1
 lr = 0.01
 workers = 2
+seed = 1
 """
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +36,8 @@ def resolve_devices(setting: str) -> list[str]:
         raise DeviceError(f"device must be one of {DEVICE_SETTINGS}, not {setting!r}")
     if setting == "cpu":
         return ["cpu"]
-    if "torch" in sys.modules:
+    # a daemonic process (a Dask worker's) may not start children: it asks torch itself
+    if "torch" in sys.modules or multiprocessing.current_process().daemon:
         return _devices_torch_sees(setting)
     # an engine process keeps torch (~300 MB, seconds to import) out: a process forked from
     # the forkserver, which has torch imported, asks it

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 
 from rich.console import Console
 
 from nnevolve.config import EvolveConfig
 from nnevolve.report import (
+    JsonLines,
     changes_text,
     lineage_text,
     pareto_table,
@@ -143,3 +145,17 @@ def test_a_cancelled_run_says_how_to_resume_it_and_where_its_files_are() -> None
     text = console.export_text()
     assert "continue it with: nnevolve evolve --resume r1" in text
     assert "what the run found so far" in text  # its variant file exists (file is set)
+
+
+class _ClosedPipe(io.StringIO):
+    """stdout after the language server (its reader) died."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_progress_lines_to_a_reader_that_went_away_mark_it_gone_and_do_not_raise():
+    lines = JsonLines(_ClosedPipe())
+    lines.emit("started", run_id="r")
+    assert lines.gone
+    lines.emit("result")  # nothing more is tried, nothing raised

@@ -280,11 +280,19 @@ class JsonLines:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.gone = False  # the reader closed its end (its server died): nobody listens
 
     def emit(self, event: str, **fields: Any) -> None:
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
-        self.stream.flush()
+        self._write({"event": event, **fields})
 
     def progress(self, p: RunProgress) -> None:
-        self.stream.write(json.dumps(p.to_json()) + "\n")
-        self.stream.flush()
+        self._write(p.to_json())
+
+    def _write(self, data: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        try:
+            self.stream.write(json.dumps(data) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed after one
+            self.gone = True

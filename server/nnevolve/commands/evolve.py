@@ -206,6 +206,8 @@ def _progress_hook(display: ProgressDisplay, jsonl: JsonLines | None,
                 jsonl.emit("started", run_id=progress.run_id)
                 announced = True
             jsonl.progress(progress)
+            if jsonl.gone:  # the server died: stop as it would have asked, keeping what is done
+                stop.listener_gone()
         display.update(progress)
 
     return report
@@ -225,6 +227,10 @@ class _StopOnSignal:
 
     def requested(self) -> bool:
         return self._requested
+
+    def listener_gone(self) -> None:
+        """The progress reader went away: a stop like SIGTERM's (the guard's comes next)."""
+        self._requested = True
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = not self._requested

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -43,6 +43,16 @@ class Offspring:
     source: str
     edits: tuple[Edit, ...]
     train_source: str | None = None
+
+
+def first_child(attempt: Callable[[], Offspring | None]) -> Offspring | None:
+    """The first offspring that ``attempt`` (one random choice and the edit it makes) gives in
+    ATTEMPTS calls; None when every call gives None."""
+    for _ in range(ATTEMPTS):
+        child = attempt()
+        if child is not None:
+            return child
+    return None
 
 
 def finish(genome: Genome, rewrite: Rewrite, edits: Sequence[Edit]) -> Offspring | None:

@@ -15,13 +15,13 @@ import libcst as cst
 from nnevolve.genome import Genome, Site
 from nnevolve.genome.canonical import bind_constants, canonicalize
 from nnevolve.operators.common import (
-    ATTEMPTS,
     MODULE_KINDS,
     Edit,
     Offspring,
     code_of,
     editable_sites,
     finish,
+    first_child,
     one_line,
     spelled,
 )
@@ -39,20 +39,20 @@ def crossover(a: Genome, b: Genome, rng: random.Random) -> Offspring | None:
     groups = _shared_groups(a, b)
     if not groups:
         return None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         receiving, donating = groups[rng.randrange(len(groups))]
         shortest = min(len(receiving), len(donating), MAX_RUN)
         run = 1 if shortest == 1 or rng.random() < 0.6 else rng.randint(2, shortest)
         start = rng.randrange(len(receiving) - run + 1)
-        offspring = transplant(
+        return transplant(
             a,
             b,
             receiving[start : start + run],
             donating_run(donating, len(receiving), start, run, rng),
         )
-        if offspring is not None:
-            return offspring
-    return None
+
+    return first_child(attempt)
 
 
 def _shared_groups(a: Genome, b: Genome) -> list[tuple[list[Site], list[Site]]]:

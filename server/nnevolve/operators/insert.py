@@ -20,10 +20,10 @@ import libcst as cst
 from nnevolve.gene_pool import Gene, GenePool
 from nnevolve.genome import Genome, Site
 from nnevolve.operators.common import (
-    ATTEMPTS,
     Edit,
     Offspring,
     finish,
+    first_child,
     from_where,
     layer_expression,
     one_line,
@@ -61,19 +61,17 @@ def insert(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
     points = insertion_points(g)
     if not points:
         return None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         point = rng.choice(points)
         in_forward = point.style in ("forward", "wrap")
         functional = in_forward and rng.random() < 0.5
         gene = _draw(pool, rng, point, functional)
         if gene is None and in_forward:
             gene = _draw(pool, rng, point, not functional)
-        if gene is None:
-            continue
-        offspring = insert_at(g, point, gene)
-        if offspring is not None:
-            return offspring
-    return None
+        return None if gene is None else insert_at(g, point, gene)
+
+    return first_child(attempt)
 
 
 def _draw(

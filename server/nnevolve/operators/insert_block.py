@@ -27,11 +27,11 @@ from nnevolve.gene_pool.pool import Block, Gene
 from nnevolve.genome import Genome, GenomeError
 from nnevolve.operators.channels import channels_at, out_width
 from nnevolve.operators.common import (
-    ATTEMPTS,
     Edit,
     Offspring,
     block_from,
     finish,
+    first_child,
     layer_expression,
     one_line,
 )
@@ -66,16 +66,14 @@ def insert_block(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | N
     blocks = [b for b in pool.blocks() if _modest(b)]
     if not points or not blocks:
         return None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         point = rng.choice(points)
         fitting = [b for b in blocks
                    if all(fits(code.split("(", 1)[0], point.context) for code in b.codes)]
-        if not fitting:
-            continue
-        child = insert_block_at(g, point, rng.choice(fitting))
-        if child is not None:
-            return child
-    return None
+        return insert_block_at(g, point, rng.choice(fitting)) if fitting else None
+
+    return first_child(attempt)
 
 
 def transplants(g: Genome, rng: random.Random, pool: GenePool, count: int) -> list[Offspring]:

@@ -24,7 +24,7 @@ from nnevolve.gene_pool.pool import Gene
 from nnevolve.gene_pool.residual import ResidualBlock
 from nnevolve.genome import Genome
 from nnevolve.operators.channels import channels_at
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, block_from, finish_source
+from nnevolve.operators.common import Edit, Offspring, block_from, finish_source, first_child
 from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
 
 DESCRIPTION = "Insert a residual block (from an installed model zoo or the workspace)."
@@ -36,11 +36,7 @@ def insert_residual(g: Genome, rng: random.Random, pool: GenePool) -> Offspring 
     points = [p for p in insertion_points(g) if p.after and p.context == "2d"]
     if not blocks or not points:
         return None
-    for _ in range(ATTEMPTS):
-        child = insert_residual_at(g, rng.choice(points), rng.choice(blocks))
-        if child is not None:
-            return child
-    return None
+    return first_child(lambda: insert_residual_at(g, rng.choice(points), rng.choice(blocks)))
 
 
 def insert_residual_at(g: Genome, point: InsertionPoint, block: ResidualBlock

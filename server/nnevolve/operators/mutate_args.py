@@ -16,7 +16,7 @@ import libcst as cst
 
 from nnevolve.genome import Genome, Site
 from nnevolve.genome.scope import UNKNOWN
-from nnevolve.operators.common import ATTEMPTS, Edit, Offspring, editable_sites, finish
+from nnevolve.operators.common import Edit, Offspring, editable_sites, finish, first_child
 from nnevolve.operators.rewrite import Rewrite, insert_element
 
 DESCRIPTION = "Mutate one argument of a layer (width, kernel, stride, padding, p, slope)."
@@ -96,15 +96,13 @@ def mutate_args(g: Genome, rng: random.Random) -> Offspring | None:
     if not options:
         return None
     weights = [KIND_WEIGHTS[p.kind] for _, p in options]
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         site, parameter = rng.choices(options, weights)[0]
         change = propose(g, site, parameter, rng)
-        if change is None:
-            continue
-        offspring = apply_change(g, site, change)
-        if offspring is not None:
-            return offspring
-    return None
+        return None if change is None else apply_change(g, site, change)
+
+    return first_child(attempt)
 
 
 def mutable_parameters(g: Genome, site: Site) -> list[Parameter]:

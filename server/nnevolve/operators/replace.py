@@ -17,12 +17,12 @@ from nnevolve.gene_pool.pool import normalize_gene_code
 from nnevolve.genome import Genome, Site
 from nnevolve.genome.canonical import FUNCTIONAL_DATA, canonicalize
 from nnevolve.operators.common import (
-    ATTEMPTS,
     Edit,
     Offspring,
     code_of,
     editable_sites,
     finish,
+    first_child,
     from_where,
     layer_expression,
     one_line,
@@ -39,17 +39,15 @@ def replace(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
     sites = [s for s in editable_sites(g) if s != output]
     if not sites:
         return None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         site = rng.choice(sites)
         gene = pool.sample(
             site.type, rng, functional=site.kind == "forward_call", accept=_acceptable(g, site)
         )
-        if gene is None:
-            continue
-        offspring = replace_site(g, site, gene)
-        if offspring is not None:
-            return offspring
-    return None
+        return None if gene is None else replace_site(g, site, gene)
+
+    return first_child(attempt)
 
 
 def _acceptable(g: Genome, site: Site) -> Callable[[Gene], bool]:

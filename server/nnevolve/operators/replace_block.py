@@ -31,11 +31,11 @@ from nnevolve.gene_pool.pool import Block
 from nnevolve.gene_pool.zoo import BLOCK_TYPES, MAX_BLOCK
 from nnevolve.genome import Genome, Site
 from nnevolve.operators.common import (
-    ATTEMPTS,
     Edit,
     Offspring,
     block_from,
     finish,
+    first_child,
     layer_expression,
     one_line,
 )
@@ -71,19 +71,17 @@ def replace_block(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | 
     blocks = pool.blocks()
     if not runs or not blocks:
         return None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Offspring | None:
         run = rng.choice(runs)
         first = run.sites[0]
         context = dimension(first.name) or context_at(g, first, after=False)
         kind = first.name.rsplit(".", 1)[-1]
         fitting = [b for b in blocks if b.codes[0].split("(", 1)[0].rsplit(".", 1)[-1] == kind
                    and all(fits(code.split("(", 1)[0], context) for code in b.codes)]
-        if not fitting:
-            continue
-        child = replace_run(g, run, rng.choice(fitting))
-        if child is not None:
-            return child
-    return None
+        return replace_run(g, run, rng.choice(fitting)) if fitting else None
+
+    return first_child(attempt)
 
 
 def layer_runs(g: Genome) -> list[LayerRun]:

@@ -142,6 +142,7 @@ _FROM_3 = [
 
 # Version 4 confirmed on the run's own split: its runs keep reading (and resuming) that way.
 _FROM_4 = ["ALTER TABLE runs ADD COLUMN redraw_splits INTEGER NOT NULL DEFAULT 0"]
+_MIGRATIONS = {1: _FROM_1, 2: _FROM_2, 3: _FROM_3, 4: _FROM_4}  # version: what takes it to the next
 
 
 class StoreError(RuntimeError):
@@ -169,22 +170,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
-        if version == 1:
-            for statement in _FROM_1:
+        while version in _MIGRATIONS:
+            for statement in _MIGRATIONS[version]:
                 conn.execute(statement)
-            version = 2
-        if version == 2:
-            for statement in _FROM_2:
-                conn.execute(statement)
-            version = 3
-        if version == 3:
-            for statement in _FROM_3:
-                conn.execute(statement)
-            version = 4
-        if version == 4:
-            for statement in _FROM_4:
-                conn.execute(statement)
-            version = 5
+            version += 1
         conn.execute("UPDATE schema_version SET version = ?", (version,))
     except BaseException:
         conn.execute("ROLLBACK")

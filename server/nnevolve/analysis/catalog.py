@@ -338,6 +338,7 @@ _F_AVG_POOL = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_
 _F_DROPOUT = ("input", "p", "training", "inplace")
 _F_LOSS = ("input", "target", "size_average", "reduce", "reduction")
 _F_WEIGHTED_LOSS = ("input", "target", "weight", "size_average", "reduce", "reduction")
+_F_PAIR_LOSS = ("input1", "input2", "target", "margin", "size_average", "reduce", "reduction")
 
 # functions, by line type: qualified name -> positional parameters.
 FUNCTIONS: dict[str, dict[str, Signature]] = {
@@ -599,24 +600,8 @@ FUNCTIONS: dict[str, dict[str, Signature]] = {
             "reduce",
             "reduction",
         ),
-        "torch.nn.functional.cosine_embedding_loss": (
-            "input1",
-            "input2",
-            "target",
-            "margin",
-            "size_average",
-            "reduce",
-            "reduction",
-        ),
-        "torch.nn.functional.margin_ranking_loss": (
-            "input1",
-            "input2",
-            "target",
-            "margin",
-            "size_average",
-            "reduce",
-            "reduction",
-        ),
+        "torch.nn.functional.cosine_embedding_loss": _F_PAIR_LOSS,
+        "torch.nn.functional.margin_ranking_loss": _F_PAIR_LOSS,
         "torch.nn.functional.triplet_margin_loss": (
             "anchor",
             "positive",

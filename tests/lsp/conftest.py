@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import pytest_lsp
-from evolve_support import plain, record_diagnostics
+from evolve_support import plain, recording_client
 from lsprotocol import types
-from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
-
-SERVER_COMMAND = [sys.executable, "-m", "nnevolve.lsp"]
+from raw_server import SERVER_COMMAND
 
 # A LeNet-style model: every feature test reads it; line numbers below are 0-based (LSP).
 MODEL = '''\
@@ -59,11 +55,7 @@ class RecordingClient(LanguageClient):
 
 
 def make_client() -> RecordingClient:
-    client = RecordingClient(converter_factory=default_converter)
-    features = dict(DEFAULT_CLIENT_FEATURES)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record_diagnostics
-    register_lsp_features(client, features)
-    return client
+    return recording_client(RecordingClient)
 
 
 async def start_session(

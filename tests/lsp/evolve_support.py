@@ -16,18 +16,20 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from raw_server import SERVER_COMMAND
 
 from nnevolve.genome.normalize import source_hash
+from nnevolve.lsp.results import plain  # pygls hands custom responses over as namedtuples
 from nnevolve.store import RunRecord, RunStore
 
-SERVER_COMMAND = [sys.executable, "-m", "nnevolve.lsp"]
+C = TypeVar("C", bound=LanguageClient)
 
 # an MLP for 8×8 digits: small enough to train in well under a second
 MODEL = '''\
@@ -267,15 +269,6 @@ def end_message(reports: list[Any]) -> str:
     return end.message
 
 
-def plain(value: Any) -> Any:
-    """pygls hands custom responses over as namedtuples: turn them back into JSON values."""
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-
-
 def apply_text_edits(text: str, edits: Sequence[types.TextEdit]) -> str:
     """Apply LSP text edits (UTF-16 positions) to `text`, as a client does."""
     lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)  # LSP's line breaks only
@@ -325,11 +318,17 @@ def record_diagnostics(client: LanguageClient, params: types.PublishDiagnosticsP
     client.published.append(params)
 
 
-def _make_client() -> EditorClient:
-    client = EditorClient(converter_factory=default_converter)
+def recording_client(kind: type[C]) -> C:
+    """A client of class ``kind`` with the default features, recording diagnostics."""
+    client = kind(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record_diagnostics
     register_lsp_features(client, features)
+    return client
+
+
+def _make_client() -> EditorClient:
+    client = recording_client(EditorClient)
     client.feature(types.WORKSPACE_APPLY_EDIT)(_apply_edit)
     client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(_refresh_lenses)
     return client

@@ -158,7 +158,7 @@ def hidden_by_the_fallen(variants: Sequence[Variant], objectives: Sequence[str],
     front = [contenders[i] for i in pareto_indices([v.figures for v in contenders], objectives,
                                                    noise)]
     return sorted((v for v in front if not v.is_base and v.confirmed is None),
-                  key=lambda v: -(v.evaluation.accuracy or 0.0))  # type: ignore[union-attr]
+                  key=lambda v: -(v.evaluation.accuracy or 0.0) if v.evaluation else 0.0)
 
 
 def withheld_reasons(variants: Sequence[Variant], objectives: Sequence[str],

@@ -264,7 +264,7 @@ export function defineSteps(ctx) {
   async function timeCancel(how, click) {
     const timing = await workbench.timeCancel();
     await click();
-    const { clickedAt, shownAtClick, endedAt } = (
+    const { clickedAt, shownAtClick, endedAt, statusGoneAt, toastGoneAt } = (
       await poll(
         `the run cancelled from the ${how} ends`,
         async () => {
@@ -290,7 +290,11 @@ export function defineSteps(ctx) {
       5_000,
       250,
     );
-    log(`the run cancelled from the ${how} ended ${seconds.toFixed(2)} s after the click (the extension had it +${((logged - clickedAt) / 1000).toFixed(2)} s)`);
+    const after = (at) => `+${((at - clickedAt) / 1000).toFixed(2)} s`;
+    log(
+      `the run cancelled from the ${how} ended ${seconds.toFixed(2)} s after the click (the extension had it ${after(logged)}; ` +
+        `its status-bar item gone ${after(statusGoneAt)}, its notification ${after(toastGoneAt)})`,
+    );
     return seconds;
   }
 
@@ -317,6 +321,10 @@ export function defineSteps(ctx) {
     const palette = await timeCancel('palette', () => workbench.runCommand('NN Evolve: Cancel run'));
     await workbench.screenshot('03-cancelled');
     await workbench.runCommand('Notifications: Clear All Notifications');
+    // the cancelled run's lens goes once the server has stopped it: until then a "Cancel" lens
+    // on screen may still be that run's, and clicking it would not time the next run's cancel
+    const stale = workbench.codeLens('— Cancel');
+    await poll('the cancelled run\'s lens is gone', async () => ({ ok: !(await stale.isVisible()), why: 'still shown' }), 30_000);
 
     status = await startRun();
     const lens = workbench.codeLens('— Cancel');

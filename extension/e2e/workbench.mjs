@@ -204,21 +204,30 @@ export class Workbench {
    * Start timing, in the page, a cancel of the run shown: from the next click (its pointerdown)
    * to the moment its status-bar item and its "Evolving" notification are both gone. Both are
    * page-clock times (Date.now), without the driver's polling in between. Returns a function
-   * that answers `{ clickedAt, shownAtClick, endedAt }` (null while not yet seen).
+   * that answers `{ clickedAt, shownAtClick, endedAt, statusGoneAt, toastGoneAt }` (null while not
+   * yet seen).
    */
-  async timeCancel(statusText = 'NN Evolve', toastText = 'Evolving') {
-    await this.page.evaluate(({ statusText, toastText }) => {
-      const shown = () =>
+  async timeCancel(statusId = 'nnevolve.run', toastText = 'Evolving') {
+    await this.page.evaluate(({ statusId, toastText }) => {
+      // the run's own status-bar item (its element id ends with the item's id), not any item
+      // that says "NN Evolve" (a transient status message such as "line marks shown" lasts 2.5 s)
+      const statusShown = () =>
         [...document.querySelectorAll('.part.statusbar .statusbar-item')].some(
-          (item) => item.textContent.includes(statusText) && item.offsetParent !== null,
-        ) ||
+          (item) => item.id.endsWith(`.${statusId}`) && item.offsetParent !== null,
+        );
+      const toastShown = () =>
         [...document.querySelectorAll('.notifications-toasts .notification-toast')].some(
           (toast) => toast.textContent.includes(toastText) && toast.offsetParent !== null,
         );
-      const timing = { clickedAt: null, shownAtClick: null, endedAt: null };
+      const timing = { clickedAt: null, shownAtClick: null, endedAt: null, statusGoneAt: null, toastGoneAt: null };
       window.__nnevolveCancel = timing;
       const check = () => {
-        if (timing.clickedAt !== null && timing.endedAt === null && !shown()) {
+        if (timing.clickedAt === null || timing.endedAt !== null) {
+          return;
+        }
+        timing.statusGoneAt ??= statusShown() ? null : Date.now();
+        timing.toastGoneAt ??= toastShown() ? null : Date.now();
+        if (timing.statusGoneAt !== null && timing.toastGoneAt !== null) {
           timing.endedAt = Date.now();
           observer.disconnect();
         }
@@ -228,13 +237,13 @@ export class Workbench {
         'pointerdown',
         () => {
           timing.clickedAt ??= Date.now();
-          timing.shownAtClick = shown();
+          timing.shownAtClick = statusShown() && toastShown();
           observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
           check();
         },
         { capture: true, once: true },
       );
-    }, { statusText, toastText });
+    }, { statusId, toastText });
     return () => this.page.evaluate(() => ({ ...window.__nnevolveCancel }));
   }
 

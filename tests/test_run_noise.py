@@ -17,8 +17,9 @@ from nnevolve.results import build_result
 from nnevolve.run import run_evolution
 from nnevolve.search import RunCancelled, dominates, pareto_indices
 from nnevolve.search.confirmation import (SeedJob, hidden_by_the_fallen, offered_front,
-                                          pin_down, train_seeds, withheld_reasons)
-from nnevolve.search.noise import Noise, calibrate, seed_spread
+                                          pin_down, pinned, seeds_wanted, train_seeds,
+                                          withheld_reasons)
+from nnevolve.search.noise import MEAN_ERROR, Noise, calibrate, seed_spread, seeds_to_pin
 from nnevolve.store import Evaluation, RunStore
 from run_support import SLOW_NET, make_workspace
 
@@ -34,6 +35,9 @@ NOISE = Noise(accuracy=0.02, latency_ms=0.1, chance=0.1, base_accuracy=0.80,
 # a base that moves by 1 point: a mean over two seeds that agree as well is pinned down
 PIN_NOISE = Noise(accuracy=0.01, latency_ms=0.1, chance=0.1, base_accuracy=0.80,
                   base_latency_ms=1.0, seeds=3)
+# a base that moves by 12 points from seed to seed
+NOISY_BASE = Noise(accuracy=0.12, latency_ms=0.1, chance=0.1, base_accuracy=0.80,
+                   base_latency_ms=1.0, seeds=3)
 
 
 # -- calibration ----------------------------------------------------------------------------
@@ -299,26 +303,40 @@ SEEDS = {
 SIZES = {"base": 1000, "steady": 2000, "wobbly": 500, "swinging": 300}
 
 
+class SeededRun:
+    """A stored run whose networks give, at training seed s, `seeds[name][s]` (seed 0: the
+    search's; 1…: the confirmation's); `train` trains each (variant, count) with seeds
+    1…count."""
+
+    def __init__(self, store: RunStore, seeds: dict[str, list[float]],
+                 sizes: dict[str, int]) -> None:
+        self.store = store
+        self.pool = FakePool({(name, seed): a for name, values in seeds.items()
+                              for seed, a in enumerate(values)}, sizes)
+        self.run_id = store.create_run(file="net.py", class_name="Net", base_source="base",
+                                       base_hash="base", config={}, dataset_fingerprint="fp",
+                                       budget_key="bk", train_seed=0, confirm_seeds=2)
+        for name, values in seeds.items():
+            store.add_variant(self.run_id, source=name, source_hash=name, status="evaluated",
+                              is_base=name == "base")
+            store.put_evaluation(name, "fp", "bk", ok(values[0], sizes[name]), train_seed=0)
+
+    def variants(self) -> list:  # type: ignore[type-arg]
+        return self.store.variants(self.run_id)
+
+    def train(self, wanted: list[tuple[object, int]]) -> None:
+        train_seeds([SeedJob(v.source, v.source_hash, "Net", seed)  # type: ignore[attr-defined]
+                     for v, count in wanted for seed in range(1, count + 1)],
+                    store=self.store, pool=self.pool,  # type: ignore[arg-type]
+                    run=self.store.get_run(self.run_id),  # type: ignore[arg-type]
+                    with_test=False, should_stop=lambda: False)
+
+
 def test_a_mean_not_pinned_down_gets_more_seeds_and_is_withheld_at_the_cap(
         tmp_path: Path) -> None:
-    accuracies = {(name, seed): a for name, values in SEEDS.items()
-                  for seed, a in enumerate(values)}
-    pool = FakePool(accuracies, SIZES)
     with RunStore(tmp_path / "runs.sqlite") as store:
-        run_id = store.create_run(file="net.py", class_name="Net", base_source="base",
-                                  base_hash="base", config={}, dataset_fingerprint="fp",
-                                  budget_key="bk", train_seed=0, confirm_seeds=2)
-        for name, values in SEEDS.items():
-            store.add_variant(run_id, source=name, source_hash=name, status="evaluated",
-                              is_base=name == "base")
-            store.put_evaluation(name, "fp", "bk", ok(values[0], SIZES[name]), train_seed=0)
-
-        def train(wanted: list[tuple[object, int]]) -> None:
-            train_seeds([SeedJob(v.source, v.source_hash, "Net", seed)  # type: ignore[attr-defined]
-                         for v, count in wanted for seed in range(1, count + 1)],
-                        store=store, pool=pool, run=store.get_run(run_id),  # type: ignore[arg-type]
-                        with_test=False, should_stop=lambda: False)
-
+        seeded = SeededRun(store, SEEDS, SIZES)
+        pool, run_id, train = seeded.pool, seeded.run_id, seeded.train
         train([(v, 2) for v in store.variants(run_id)])  # the confirmation seeds
         pin_down(lambda: store.variants(run_id), OBJECTIVES, PIN_NOISE, train)
         variants = {v.source: v for v in store.variants(run_id)}
@@ -340,18 +358,86 @@ def test_a_mean_not_pinned_down_gets_more_seeds_and_is_withheld_at_the_cap(
         assert said.startswith("300 params (") and reasons[variants["swinging"].id] in said
 
 
-def test_the_spread_of_all_seeds_counts_the_searchs_lucky_seed() -> None:
+def test_the_spread_of_all_seeds_counts_the_searchs_lucky_seed(tmp_path: Path) -> None:
     # two confirmation seeds that agree do not hide the search's lucky one
     confirmed = Evaluation(status="ok", accuracy=0.80, accuracy_spread=0.0, seeds=2, params=1)
     assert seed_spread(0.80, confirmed) == pytest.approx(0.0, abs=1e-12)
     assert seed_spread(0.95, confirmed) == pytest.approx(0.0866, abs=1e-4)
-    assert PIN_NOISE.pinned(0.0, 2) and not PIN_NOISE.pinned(0.0866, 2)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        seeded = SeededRun(store, {"base": [0.8] * 3, "agreed": [0.8] * 3,
+                                   "lucky": [0.95, 0.8, 0.8]},
+                           {"base": 1000, "agreed": 500, "lucky": 400})
+        seeded.train([(v, 2) for v in seeded.variants()])
+        by_name = {v.source: v for v in seeded.variants()}
+        assert pinned(by_name["agreed"], PIN_NOISE) and not pinned(by_name["lucky"], PIN_NOISE)
 
 
-def test_seeds_that_agree_by_chance_do_not_pin_a_mean_finer_than_the_bases_spread() -> None:
-    # the base moves by 2 points from seed (and split) to seed: a mean is pinned at 1 point
-    assert NOISE.mean_error == pytest.approx(0.01)
-    # two confirmation seeds that happen to agree (spread 0) still need the base's seeds
-    assert not NOISE.pinned(0.0, 2) and NOISE.seeds_to_pin(0.0) == 4
-    assert NOISE.pinned(0.0, 4) and NOISE.pinned(0.015, 4)
-    assert not NOISE.pinned(0.03, 4) and NOISE.seeds_to_pin(0.03) == 9  # its own, when larger
+def test_a_mean_is_pinned_at_a_fixed_precision_whatever_the_bases_spread(
+        tmp_path: Path) -> None:
+    # every offered mean is known to ± 0.75 points (its standard error), a noisy base or not
+    assert MEAN_ERROR == 0.0075
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        seeded = SeededRun(store, {
+            "base": [0.80, 0.68, 0.92],
+            "steady": [0.90, 0.89, 0.91],  # ± 1 point: pinned by its 2 confirmation seeds
+            # ± 2.3 points over 9 seeds: standard error 0.83 over the 8 after the search's
+            "swinging": [0.87, 0.84, 0.90, 0.85, 0.89, 0.84, 0.90, 0.87, 0.87],
+        }, {"base": 1000, "steady": 2000, "swinging": 500})
+        seeded.train([(v, 8 if v.source == "swinging" else 2) for v in seeded.variants()])
+        by_name = {v.source: v for v in seeded.variants()}
+        assert by_name["swinging"].confirmed.seeds == 8
+        # its own spread counts, not the base's 12 points
+        assert pinned(by_name["steady"], NOISY_BASE)
+        # not pinned, though half the base's spread (6 points) is far larger
+        assert not pinned(by_name["swinging"], NOISY_BASE)
+        reasons = withheld_reasons(seeded.variants(), OBJECTIVES, NOISY_BASE)
+        assert list(reasons) == [by_name["swinging"].id]
+        assert "over 8 seeds (87.0%) is not known to ± 0.75 points" in reasons[
+            by_name["swinging"].id]
+    assert seeds_to_pin(0.026) == 13  # past MAX_CONFIRM_SEEDS: such a network is withheld
+    # seeds that agree by chance count as spreading by a point: one seed never pins a mean
+    assert seeds_to_pin(0.0) == 2 and seeds_to_pin(0.015) == 4
+    one_seed = Evaluation(status="ok", accuracy=0.9, seeds=1, params=1)
+    assert PIN_NOISE.standard_error(one_seed) == 0.01  # a single seed: the base's spread
+
+
+# -- each comparison with the noise of the two networks compared ------------------------------
+
+def test_a_steadier_variant_clearly_better_than_a_noisy_base_is_not_a_tie(
+        tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        seeded = SeededRun(store, {"base": [0.80, 0.68, 0.92], "steady": [0.90, 0.89, 0.91]},
+                           {"base": 1000, "steady": 2000})
+        seeded.train([(v, 2) for v in seeded.variants()])
+        variants = seeded.variants()
+        # 10 points better, with a standard error of the difference of 8.5 points: beyond
+        # the noise of the two, though inside the base's spread of 12
+        offered = offered_front(variants, OBJECTIVES, NOISY_BASE, confirmed=True)
+        assert [v.source for v in offered] == ["base", "steady"]
+        assert withheld_reasons(variants, OBJECTIVES, NOISY_BASE) == {}
+
+
+def test_a_noisy_variant_ahead_by_less_than_its_own_noise_is_a_tie(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        # a steady base (its spread: the floor, 1 point); "noisy" is 1.7 points ahead of
+        # "steady", beyond the base's spread but not beyond its own 3-point swing
+        seeded = SeededRun(store, {"base": [0.80] * 4, "steady": [0.85] * 4,
+                                   "noisy": [0.90, 0.83, 0.88, 0.89]},
+                           {"base": 1000, "steady": 2000, "noisy": 3000})
+        seeded.train([(v, 3) for v in seeded.variants()])
+        variants = seeded.variants()
+        # it ties "steady", which is smaller: it is not on the front of the means, so no
+        # seed is spent on pinning it down and it is not reported as withheld
+        assert withheld_reasons(variants, OBJECTIVES, PIN_NOISE) == {}
+        assert seeds_wanted(variants, OBJECTIVES, PIN_NOISE) == {}
+        offered = offered_front(variants, OBJECTIVES, PIN_NOISE, confirmed=True)
+        assert [v.source for v in offered] == ["base", "steady"]
+    # on single seeds the base's spread is each one's noise: 1.7 points is beyond √2 of it
+    single = [ok(0.80, 1000), ok(0.85, 2000), ok(0.867, 3000)]
+    assert pareto_indices(single, OBJECTIVES, PIN_NOISE) == [0, 1, 2]
+    # ahead of a steady mean (± 0.6) by 1.7 points with a mean of its own ± 1.8: a tie
+    steady = Evaluation(status="ok", accuracy=0.85, accuracy_spread=0.01, seeds=3, params=2000)
+    noisy = Evaluation(status="ok", accuracy=0.867, accuracy_spread=0.031, seeds=3, params=3000)
+    assert pareto_indices([steady, noisy], OBJECTIVES, PIN_NOISE) == [0]
+    assert not dominates(noisy, steady, OBJECTIVES, PIN_NOISE)
+    assert dominates(steady, noisy, OBJECTIVES, PIN_NOISE)  # as accurate, and smaller

@@ -17,6 +17,7 @@ it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from nnevolve.evaluation.budget import is_timeout
 from nnevolve.search.evaluator import PoolFailure, RunCancelled, as_evaluation
 from nnevolve.search.front import pareto_indices
-from nnevolve.search.noise import seed_spread
+from nnevolve.search.noise import MEAN_ERROR, seed_spread, seeds_to_pin
 from nnevolve.store import MAX_CONFIRM_SEEDS
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def pinned(variant: Variant, noise: Noise | None) -> bool:
     """Whether a confirmed variant's mean is pinned down (any mean, without a noise)."""
     if variant.confirmed is None or variant.evaluation is None:
         return False
-    return noise is None or noise.pinned(_spread(variant), variant.confirmed.seeds)
+    return noise is None or noise.standard_error(_compared(variant)) <= MEAN_ERROR
 
 
 def pin_down(variants: Callable[[], list[Variant]], objectives: Sequence[str],
@@ -140,7 +141,7 @@ def seeds_wanted(variants: Sequence[Variant], objectives: Sequence[str],
         if not variant.is_base and not pinned(variant, noise):
             seeds = _seeds(variant)
             wanted[variant.id] = min(MAX_CONFIRM_SEEDS,
-                                     max(seeds + 1, noise.seeds_to_pin(_spread(variant))))
+                                     max(seeds + 1, seeds_to_pin(_spread(variant))))
     return wanted
 
 
@@ -155,8 +156,8 @@ def hidden_by_the_fallen(variants: Sequence[Variant], objectives: Sequence[str],
         return []
     contenders = [v for v in variants if v.evaluation is not None and v.id not in tried and (
         v.is_base or pinned(v, noise) or v.confirmed is None)]
-    front = [contenders[i] for i in pareto_indices([v.figures for v in contenders], objectives,
-                                                   noise)]
+    front = [contenders[i] for i in pareto_indices([_compared(v) for v in contenders],
+                                                   objectives, noise)]
     return sorted((v for v in front if not v.is_base and v.confirmed is None),
                   key=lambda v: -(v.evaluation.accuracy or 0.0) if v.evaluation else 0.0)
 
@@ -168,7 +169,7 @@ def withheld_reasons(variants: Sequence[Variant], objectives: Sequence[str],
     if noise is None:
         return {}
     front = _front(variants, objectives, noise, lambda v: True)
-    return {v.id: _not_pinned(v, noise) for v in front
+    return {v.id: _not_pinned(v) for v in front
             if not v.is_base and not pinned(v, noise)}
 
 
@@ -176,8 +177,17 @@ def _front(variants: Sequence[Variant], objectives: Sequence[str], noise: Noise 
            competes: Callable[[Variant], bool]) -> list[Variant]:
     contenders = [v for v in variants if v.evaluation is not None
                   and (v.is_base or v.confirmed is not None) and competes(v)]
-    return [contenders[i] for i in pareto_indices([v.figures for v in contenders], objectives,
-                                                  noise)]
+    return [contenders[i] for i in pareto_indices([_compared(v) for v in contenders],
+                                                  objectives, noise)]
+
+
+def _compared(variant: Variant) -> Evaluation:
+    """The figures a variant is compared and pinned down on: its confirmed mean, with the
+    spread over all the seeds it trained with, else the search's single seed."""
+    if variant.confirmed is None:
+        assert variant.evaluation is not None
+        return variant.evaluation
+    return dataclasses.replace(variant.confirmed, accuracy_spread=_spread(variant))
 
 
 def _seeds(variant: Variant) -> int:
@@ -189,10 +199,10 @@ def _spread(variant: Variant) -> float:
     return seed_spread(float(variant.evaluation.accuracy or 0.0), variant.confirmed)
 
 
-def _not_pinned(variant: Variant, noise: Noise) -> str:
+def _not_pinned(variant: Variant) -> str:
     confirmed = variant.confirmed
     assert confirmed is not None
     return (f"its accuracy moves ± {100 * _spread(variant):.1f} points between training seeds, "
             f"so its mean over {confirmed.seeds} seeds ({100 * (confirmed.accuracy or 0):.1f}%) "
-            f"is not known to ± {100 * noise.mean_error:.2g} points; more epochs make a network "
+            f"is not known to ± {100 * MEAN_ERROR:.2g} points; more epochs make a network "
             "train more steadily")

@@ -39,23 +39,28 @@ def pareto_indices(evaluations: Sequence[Evaluation | None], objectives: Sequenc
                    noise: Noise | None = None) -> list[int]:
     """Positions of the non-dominated successful evaluations, in order.
 
-    With `noise`, a variant dominates another only when it is better beyond the noise on one
-    objective and not worse beyond it on any (params are exact); points that tie within the
-    noise on every objective appear once (the first); variants at chance level are left out.
-    Without it, plain dominance, and identical points appear once.
+    With `noise`, a variant dominates another only when it is better beyond the noise of the
+    two on one objective and not worse beyond it on any (`Noise.tolerances`: params are
+    exact); points that tie within it on every objective appear once (the first); variants
+    at chance level are left out. Without it, plain dominance, and identical points appear
+    once.
     """
     usable = [i for i, e in enumerate(evaluations) if e is not None and e.status == "ok"
               and (noise is None or not noise.at_chance(e))]
     if not usable:
         return []
-    points = np.array([objective_vector(evaluations[i], objectives) for i in usable])
-    tolerance = np.array(noise.tolerances(objectives) if noise else [0.0] * len(objectives))
+    kept = [evaluations[i] for i in usable]
+    points = np.array([objective_vector(e, objectives) for e in kept])
+    # tolerance[j, i]: the difference between j and i, per objective, inside their noise
+    tolerance = np.array([[noise.tolerances(a, b, objectives) for b in kept] for a in kept]
+                         if noise else np.zeros((len(kept), len(kept), len(objectives))))
     # dominated[i]: some j is nowhere worse than i beyond the noise and somewhere better beyond it
     a, b = points[:, None, :], points[None, :, :]  # a: the candidate dominator j, b: i
     dominated = ((a <= b + tolerance).all(axis=2) & (a < b - tolerance).any(axis=2)).any(axis=0)
     chosen: list[int] = []
     for position in np.flatnonzero(~dominated):
-        if not any((np.abs(points[position] - points[k]) <= tolerance).all() for k in chosen):
+        if not any((np.abs(points[position] - points[k]) <= tolerance[position, k]).all()
+                   for k in chosen):
             chosen.append(int(position))  # a tie with a kept point adds nothing to the front
     return [usable[p] for p in chosen]
 
@@ -63,8 +68,8 @@ def pareto_indices(evaluations: Sequence[Evaluation | None], objectives: Sequenc
 def dominates(a: Evaluation, b: Evaluation, objectives: Sequence[str],
               noise: Noise | None = None) -> bool:
     """Whether `a` is at least as good as `b` on every objective and better on one (beyond the
-    noise, when given)."""
+    noise of the two, when given)."""
     va, vb = objective_vector(a, objectives), objective_vector(b, objectives)
-    tolerance = noise.tolerances(objectives) if noise else [0.0] * len(objectives)
+    tolerance = noise.tolerances(a, b, objectives) if noise else [0.0] * len(objectives)
     return (all(x <= y + t for x, y, t in zip(va, vb, tolerance))
             and any(x < y - t for x, y, t in zip(va, vb, tolerance)))

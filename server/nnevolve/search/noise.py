@@ -1,15 +1,22 @@
-"""How much a figure moves when only the training seed changes, measured on the base network.
+"""How much a figure moves when only the training seed changes.
 
 Before the search the base is trained with CALIBRATION_SEEDS seeds; the spread of its accuracy
-and latency is the run's noise. Differences inside it are ties, not improvements, and a network
-that does not beat chance by three times it has learnt nothing that could be compared.
+and latency is the run's noise, and a network that does not beat chance by three times it has
+learnt nothing that could be compared.
 
-A confirmed mean is offered only once it is pinned down: its standard error (the spread of the
-variant's own seeds, at least the base's, over the square root of their number) within
-`mean_error`. Each further seed trains on a split of its own, so both spreads count the
-validation split's luck; two or three seeds that agree by chance do not make a mean surer than
-the base's spread allows. A network whose accuracy swings between seeds gets more seeds until
-it is pinned down, or is withheld at MAX_CONFIRM_SEEDS.
+Two networks are compared with the noise of those two: each accuracy figure has a standard
+error, its own seeds' spread over the square root of their number where the figure is a mean
+over several (the confirmed ones), the base's spread where it is a single seed (the search's),
+and a difference inside the standard error of the difference is a tie. So a noisy base does not
+hide a steadier variant that is clearly better, and a steady base does not make a noisy
+variant's lead look decided.
+
+A confirmed mean is offered only once it is pinned down: its standard error within MEAN_ERROR,
+whatever the base's spread (a user reads every mean the same way). Each further seed trains on
+a split of its own, so a spread counts the validation split's luck too. A network whose
+accuracy swings between seeds gets more seeds until it is pinned down, or is withheld at
+MAX_CONFIRM_SEEDS; with them, a spread above MEAN_ERROR · √MAX_CONFIRM_SEEDS (2.1 points) is
+never offered.
 """
 
 from __future__ import annotations
@@ -23,13 +30,19 @@ from typing import Any
 from nnevolve.store import Evaluation
 
 CALIBRATION_SEEDS = 3
-ACCURACY_FLOOR = 0.01  # below a point, three seeds cannot tell the spread from luck
+# below a point, three seeds cannot tell the spread from luck (the base's, or a variant's own)
+ACCURACY_FLOOR = 0.01
 # the load of a shared machine moves a latency by this share of it between two evaluations
 LATENCY_FLOOR = 0.10
 CHANCE_MARGIN = 3.0  # spreads above chance a network must be to count as having learnt
 # the standard error a reported mean may keep (a fraction): about ±1.5 points at 95%, so
 # another trainer's mean lands within 2 points of it
 MEAN_ERROR = 0.0075
+
+
+def seeds_to_pin(spread: float) -> int:
+    """How many seeds pin down the mean of a network whose accuracy spreads by `spread`."""
+    return math.ceil((max(spread, ACCURACY_FLOOR) / MEAN_ERROR) ** 2 - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -51,25 +64,22 @@ class Noise:
     def at_chance(self, evaluation: Evaluation) -> bool:
         return float(evaluation.accuracy or 0.0) < self.chance_threshold
 
-    @property
-    def mean_error(self) -> float:
-        """The standard error at which a confirmed mean is pinned down: MEAN_ERROR, or half
-        the base's spread where that is larger (finer than the run can compare is not asked)."""
-        return max(MEAN_ERROR, self.accuracy / 2)
+    def standard_error(self, evaluation: Evaluation) -> float:
+        """How far `evaluation`'s accuracy may lie from the network's true mean: its own seeds'
+        spread (at least the floor) over √seeds for a mean over several, else the base's (a
+        single seed). A mean is pinned down when this is at most MEAN_ERROR."""
+        if evaluation.seeds > 1 and evaluation.accuracy_spread is not None:
+            spread = max(float(evaluation.accuracy_spread), ACCURACY_FLOOR)
+        else:
+            spread = self.accuracy
+        return spread / math.sqrt(max(evaluation.seeds, 1))
 
-    def pinned(self, spread: float, seeds: int) -> bool:
-        """Whether a mean over `seeds` seeds whose accuracies spread by `spread` is pinned down
-        (a spread below the base's counts as the base's)."""
-        return max(spread, self.accuracy) / math.sqrt(max(seeds, 1)) <= self.mean_error
-
-    def seeds_to_pin(self, spread: float) -> int:
-        """How many seeds pin down the mean of a network whose accuracy spreads by `spread`."""
-        return math.ceil((max(spread, self.accuracy) / self.mean_error) ** 2 - 1e-9)
-
-    def tolerances(self, objectives: Sequence[str]) -> list[float]:
-        """Per objective (as `objective_vector` gives it), the difference that is a tie."""
+    def tolerances(self, a: Evaluation, b: Evaluation, objectives: Sequence[str]) -> list[float]:
+        """Per objective (as `objective_vector` gives it), the difference between `a` and `b`
+        that is a tie: for the error, the standard error of the difference of their figures."""
+        error = math.hypot(self.standard_error(a), self.standard_error(b))
         # parameter counts are exact: any difference is real
-        values = {"error": self.accuracy, "params": 0.0, "latency": self.latency_ms}
+        values = {"error": error, "params": 0.0, "latency": self.latency_ms}
         return [values[name] for name in objectives]
 
     def to_json(self) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from run_support import make_workspace, nnevolve
 
 pytestmark = pytest.mark.slow
 
-# seed 1: at 1 epoch seed 0 offers nothing (its one front variant is withheld: not pinned down)
+# 3 epochs: at 1 the MLP's accuracy swings by 4-10 points between seeds, so a run's variants
+# are withheld (their means are not pinned down); at 3 seeds 0, 1 and 2 each offer two or more
 SETTINGS = """
 dataset = "digits"
 population = 4
 generations = 1
-epochs = 1
+epochs = 3
 lr = 0.01
 workers = 2
 seed = 1

@@ -23,8 +23,8 @@ import re
 import libcst as cst
 
 from nnevolve.gene_pool import GenePool
-from nnevolve.gene_pool.pool import Block, Gene
-from nnevolve.genome import Genome, GenomeError
+from nnevolve.gene_pool.pool import Block
+from nnevolve.genome import Genome
 from nnevolve.operators.channels import channels_at, out_width
 from nnevolve.operators.common import (
     Edit,

@@ -9,14 +9,21 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
+from dask.utils import parse_timedelta
 from distributed import Client, LocalCluster
 
 from nnevolve.config import load_config
 from nnevolve.datasets import load_dataset
 from nnevolve.evaluation import Budget
-from nnevolve.evaluation.dask_backend import ClusterError, DaskEvaluationPool, _evaluate
+from nnevolve.evaluation.dask_backend import (
+    _STARTED_TOPIC,
+    ClusterError,
+    DaskEvaluationPool,
+    _evaluate,
+)
 from nnevolve.evaluation.device import DeviceError
 from nnevolve.evaluation.train import evaluate_variant
 from nnevolve.run import run_evolution
@@ -40,14 +47,29 @@ def cluster():
 
 
 def running_worker(client: Client, timeout: float = 120.0) -> str:
-    """The address of the Dask worker that is running an evaluation (once one runs)."""
+    """The address of a Dask worker that runs an evaluation (once one has started there, not
+    only waits there behind another)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for worker, keys in client.processing().items():
-            if any(str(key).startswith("nnevolve-evaluate-") for key in keys):
+        processing = client.processing()
+        for _, (_, key, worker) in client.get_events(_STARTED_TOPIC):
+            if key in processing.get(worker, ()):
                 return worker
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise AssertionError("no evaluation started")
+
+
+def child_pids() -> list[list[int]]:
+    """On a Dask worker: the child processes of each session's pool there."""
+    from nnevolve.evaluation.dask_backend import _pools
+
+    return [pool.worker_pids for pool in _pools.values()]
+
+
+def evaluations_held(client: Client) -> dict[str, int]:
+    """How many evaluations the scheduler has given each worker (running or waiting there)."""
+    return {worker: sum(str(key).startswith("nnevolve-evaluate-") for key in keys)
+            for worker, keys in client.processing().items()}
 
 
 def kill_worker(client: Client, worker: str) -> None:
@@ -74,17 +96,40 @@ def test_variants_are_measured_on_the_cluster_as_they_are_here(cluster) -> None:
     assert results[2].reason == "crash: ValueError: bad" and not results[2].pool_failure
 
 
-def test_each_evaluation_goes_to_a_free_dask_worker_thread_not_ahead_to_a_busy_one(
-        cluster) -> None:
-    # a task bound ahead to a busy worker waits there while the other worker idles (the end
-    # of each generation); the pool keeps the rest until a thread is free
+def test_each_dask_worker_thread_holds_its_next_evaluation_and_no_more(cluster) -> None:
+    # the next one waits on the worker, so it starts as the current one ends (no trip through
+    # the scheduler and this process between them); the rest stay here, so a generation's
+    # last ones do not queue behind a busy worker while another idles
     local, client = cluster
     with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
-        futures = [pool.submit(SLOW, "Net", seed=seed) for seed in range(4)]
+        futures = [pool.submit(SLOW, "Net", seed=seed) for seed in range(6)]
         held: list[int] = []  # evaluations the scheduler has given each worker, over time
         while not all(future.done() for future in futures):
-            held += [sum(str(key).startswith("nnevolve-evaluate-") for key in keys)
-                     for keys in client.processing().values()]
+            held += evaluations_held(client).values()
+            time.sleep(0.05)
+        # each Dask worker runs them in the same child processes, started once
+        children = client.run(child_pids)
+        assert all(len(pids) == 1 and len(pids[0]) == 1 for pids in children.values())
+        pool.evaluate_many([(NET, "Net")] * 4)
+        assert client.run(child_pids) == children
+    assert all(future.result().ok for future in futures)
+    assert max(held) == 2
+
+
+def test_evaluations_spread_over_the_workers_after_dask_dropped_copies_of_the_data(
+        cluster) -> None:
+    # Dask's memory manager keeps one copy of scattered data no task waits for: had the
+    # evaluations depended on it, all would go to that worker while the other one idled
+    local, client = cluster
+    interval = dask.config.get("distributed.scheduler.active-memory-manager.interval")
+    with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
+        pool.evaluate_many([(NET, "Net")] * 2)
+        time.sleep(2 * parse_timedelta(interval) + 1)
+        assert len(scattered_to(client)) == 1
+        futures = [pool.submit(SLOW, "Net", seed=seed) for seed in range(2)]
+        held: list[int] = []
+        while not all(future.done() for future in futures):
+            held += evaluations_held(client).values()
             time.sleep(0.05)
     assert all(future.result().ok for future in futures)
     assert max(held) == 1
@@ -178,6 +223,41 @@ def test_a_killed_dask_worker_has_its_evaluation_rerun_elsewhere_or_failed(clust
         assert failed.status == "failed" and not failed.pool_failure
         assert failed.reason.startswith("Dask workers died while evaluating it")
     client.wait_for_workers(2, timeout=120)
+
+
+def test_an_evaluation_waiting_behind_one_whose_worker_dies_is_sent_again_not_failed(
+        cluster) -> None:
+    local, client = cluster
+    client.wait_for_workers(2, timeout=120)
+    allowed, local.scheduler.allowed_failures = local.scheduler.allowed_failures, 0
+    try:
+        with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
+            futures = [pool.submit(SLOW, "Net", seed=seed) for seed in range(4)]
+            worker = running_worker(client)
+            assert evaluations_held(client)[worker] == 2  # the one it runs, the next one
+            kill_worker(client, worker)
+            results = [future.result(timeout=180) for future in futures]
+    finally:
+        local.scheduler.allowed_failures = allowed
+    died = [r for r in results if r.reason and r.reason.startswith("Dask workers died")]
+    assert len(died) == 1 and sum(r.ok for r in results) == 3, [r.reason for r in results]
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_a_dataset_whose_holders_all_died_is_scattered_again(cluster) -> None:
+    local, client = cluster
+    client.wait_for_workers(2, timeout=120)
+    with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
+        assert pool.submit(NET, "Net").result(timeout=180).ok
+        scattered, old = pool._data, set(client.nthreads())
+        for worker in old:
+            kill_worker(client, worker)
+        deadline = time.monotonic() + 120
+        while len(set(client.nthreads()) - old) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        result = pool.submit(NET, "Net", seed=1).result(timeout=180)
+        assert result.ok, result.reason
+        assert pool._data != scattered  # the new workers had no copy: sent again
 
 
 def test_a_task_the_cluster_cancelled_ends_the_run_as_a_pool_failure() -> None:

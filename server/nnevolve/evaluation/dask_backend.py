@@ -37,10 +37,35 @@ _CLOSE_TIMEOUT_S = 5.0
 _RECOUNT_S = 10.0
 # read by each Dask worker from its own disk (shared storage): never shipped through the scheduler
 _PATH_SPECS = ("idx:", "npz:", "folder:")
+# evaluations each worker thread holds beside the one it runs: the next one starts as the
+# current one ends, without a trip through the scheduler and this process in between
+_AHEAD_PER_THREAD = 1
+# [session, task key, worker address] logged by a task as it starts on a Dask worker
+_STARTED_TOPIC = "nnevolve-evaluation-started"
+# sends of one evaluation whose workers die before it starts, or that finds the data gone
+_MAX_SENDS = 3
+# a Dask worker's fetch of the scattered dataset for its first evaluation of a session
+_FETCH_TIMEOUT_S = 300.0
 
 
 class ClusterError(WorkerStartError):
     """The Dask cluster cannot be reached or cannot run nnevolve (one-line message)."""
+
+
+class DataUnavailable(RuntimeError):
+    """On a Dask worker: the dataset the client scattered is gone (its holders died)."""
+
+
+@dataclass(frozen=True)
+class _ScatteredData:
+    """The dataset the client scattered, published under ``name``. A task gets the name, not
+    the data as a dependency: Dask places a task only on workers holding its dependencies,
+    and its memory manager keeps one copy of data no task waits for, so every evaluation
+    would go to that one worker. A worker fetches the data for its first evaluation of the
+    session only."""
+
+    name: str
+    key: str  # of this copy: a new one after the holders of the last one died
 
 
 @dataclass(frozen=True)
@@ -63,15 +88,17 @@ class DaskEvaluationPool:
     The interface is :class:`EvaluationPool`'s: ``submit`` gives a Future that never raises,
     ``close`` cancels what is unfinished ("cancelled"). Small datasets are loaded here and
     scattered to every worker once; path datasets (``idx:``, ``npz:``, ``folder:``) are read
-    by the workers from the same path. ``device`` applies on the workers. At most as many
-    evaluations are in Dask as the cluster has worker threads; the rest wait here and go out
-    as evaluations finish, so each one starts on the first thread that is free (Dask would
-    bind them to workers ahead, and a generation's last ones would wait behind a busy worker
-    while another idles). A Dask worker that
+    by the workers from the same path (a worker fetches the scattered data for its first
+    evaluation, when its pool starts). ``device`` applies on the workers. At most two
+    evaluations per worker thread are in Dask: the one it runs and the next, already on the
+    worker when the current one ends; the rest wait here and go out as evaluations finish
+    (all at once, Dask would bind them to workers ahead, and a generation's last ones would
+    wait behind a busy worker while another idles). A Dask worker that
     dies mid-evaluation has its task rerun elsewhere by the scheduler; when workers keep dying
-    on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason. When
-    the workers holding the scattered data die with it, the data is scattered again and the
-    evaluations the scheduler cancelled for it are sent once more.
+    on it (``distributed.scheduler.allowed-failures``) the variant fails with that reason,
+    unless it never started there (it waited behind the one that died): then it is sent again.
+    When the workers holding the scattered data die with it, the data is scattered again and
+    the evaluations that found it gone are sent again.
     Raises ClusterError (a wrong address fails within ``connect_timeout_s``), DatasetError or
     DeviceError.
     """
@@ -93,14 +120,17 @@ class DaskEvaluationPool:
         self._threads = 1  # the cluster's worker threads, as last asked
         self._counted_at = 0.0
         self._splits: DatasetSplits | None = None  # kept to scatter again when a holder dies
-        session = uuid.uuid4().hex
+        self._scattered: DaskFuture | None = None  # keeps the scattered copy on the cluster
+        self._started: set[str] = set()  # keys of this session's tasks that began on a worker
+        self._session = session = uuid.uuid4().hex
         try:
+            self._client.subscribe_topic(_STARTED_TOPIC, self._on_started)
             kind = self._worker_device_kind(device, (budget or Budget()).amp, start_timeout_s)
             self._threads, self._counted_at = self.size, time.monotonic()
             self.budget = replace(budget or Budget(), device=kind)
             self._settings = _Settings(session, self.budget, seed, device, workers_per_device,
                                        max_train, max_val)
-            self._data: Any
+            self._data: _ScatteredData | str
             if dataset.startswith(_PATH_SPECS):
                 self._data = dataset
                 described = self._client.submit(_describe_dataset, dataset, self._settings,
@@ -113,8 +143,9 @@ class DaskEvaluationPool:
                 self.fingerprint, self.input_shape = splits.fingerprint, splits.input_shape
                 self.num_classes, self.has_test = splits.num_classes, splits.x_test is not None
                 self._splits = splits
-                self._data = self._client.scatter(splits, broadcast=True, hash=False)
+                self._scatter()
         except BaseException:
+            self._unpublish()
             self._client.close(timeout=_CLOSE_TIMEOUT_S)
             raise
 
@@ -159,8 +190,9 @@ class DaskEvaluationPool:
         return future
 
     def _send_waiting(self) -> None:
-        """Send waiting jobs while the cluster has a thread without one (lock held)."""
-        while self._waiting and self._in_dask < max(1, self._threads):
+        """Send waiting jobs while a worker thread has fewer than the one it runs and the next
+        one (lock held)."""
+        while self._waiting and self._in_dask < (1 + _AHEAD_PER_THREAD) * max(1, self._threads):
             job_id = self._waiting.popleft()
             self._in_dask += 1
             self._send(job_id, self._jobs[job_id])
@@ -170,8 +202,22 @@ class DaskEvaluationPool:
         for the next send) or the count is older than _RECOUNT_S (lock held)."""
         return not self._jobs or time.monotonic() - self._counted_at > _RECOUNT_S
 
+    def _unpublish(self) -> None:
+        """Let the cluster forget the scattered data (the published name holds it)."""
+        if isinstance(getattr(self, "_data", None), _ScatteredData):
+            self._client.unpublish_dataset(self._data.name)
+
+    def _scatter(self) -> None:
+        """Send the dataset to the workers (again, when the ones holding it died)."""
+        assert self._splits is not None
+        self._scattered = self._client.scatter(self._splits, broadcast=True, hash=False)
+        name = f"nnevolve-data-{self._session}"
+        self._client.publish_dataset(self._scattered, name=name, override=True)
+        self._data = _ScatteredData(name, str(self._scattered.key))
+
     def _send(self, job_id: int, job: _Job) -> None:
         """Submit `job` to the cluster (called with the lock held)."""
+        job.data = self._data
         job.task = self._client.submit(
             _evaluate, self._data, *job.arguments,
             key=f"nnevolve-evaluate-{self._settings.session}-{job_id}-{job.sent}", pure=False)
@@ -202,6 +248,7 @@ class DaskEvaluationPool:
             # a cancelled task's thread waits for its child process: the session's pools end them
             self._client.run(_close_session, self._settings.session, on_error="ignore",
                              callback_timeout=_CLOSE_TIMEOUT_S)
+            self._unpublish()
         except Exception:  # noqa: BLE001  (the cluster may be gone already; disconnect anyway)
             pass
         self._client.close(timeout=_CLOSE_TIMEOUT_S)
@@ -240,16 +287,28 @@ class DaskEvaluationPool:
                                f"({', '.join(sorted(kinds))}): set device to cpu or cuda")
         return kinds.pop()
 
+    def _on_started(self, event: tuple[float, Any]) -> None:
+        """A task began on a worker (on the client's event loop, before its result comes)."""
+        session, key, _ = event[1]
+        if session == self._session:
+            self._started.add(key)
+
     def _finish(self, job_id: int, task: DaskFuture) -> None:
         """Turn a finished Dask task into its job's EvalResult (on Dask's callback thread)."""
+        from distributed import KilledWorker
+
+        waited = task.key not in self._started and _raised(task, KilledWorker)
+        data_gone = _raised(task, DataUnavailable)
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.task is not task:  # close() settled it, or it was resent
                 return
-            if task.status == "cancelled" and self._data_lost() and job.sent < 2:
-                # the only workers holding the scattered data died: scatter it again, resend once
-                self._data = self._client.scatter(self._splits, broadcast=True, hash=False)
-            if task.status == "cancelled" and self._splits is not None and job.sent < 2:
+            self._started.discard(task.key)
+            if (waited or data_gone) and job.sent < _MAX_SENDS and not self._closed:
+                # its worker died while it waited there behind another: not this variant's
+                # doing; or every worker holding the data died: scatter it again (once)
+                if data_gone and job.data == self._data:
+                    self._scatter()
                 self._send(job_id, job)
                 return
             del self._jobs[job_id]
@@ -260,9 +319,6 @@ class DaskEvaluationPool:
         if recount:
             self._count_threads()
 
-    def _data_lost(self) -> bool:
-        return self._splits is not None and self._data.status != "finished"
-
 
 @dataclass
 class _Job:
@@ -271,7 +327,8 @@ class _Job:
     future: Future[EvalResult]
     arguments: tuple[Any, ...]
     task: DaskFuture | None = None
-    sent: int = 0  # times submitted: a task cancelled for lost data is sent once more
+    sent: int = 0  # times submitted (see _MAX_SENDS)
+    data: _ScatteredData | str | None = None  # the dataset its last send named
 
 
 # --------------------------------------------------------------------------- client side
@@ -287,6 +344,15 @@ def _connect(address: str, timeout_s: float) -> Client:
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within "
                            f"{timeout_s:g} s ({one_line(exc)})") from exc
+
+
+def _raised(task: DaskFuture, error: type[BaseException]) -> bool:
+    """Whether ``task`` failed with ``error`` (KilledWorker: the scheduler gave up on it as
+    workers died holding it)."""
+    try:
+        return task.status == "error" and isinstance(task.exception(), error)
+    except Exception:  # noqa: BLE001  (disconnected: _task_result says why)
+        return False
 
 
 def _task_result(task: DaskFuture) -> EvalResult:
@@ -339,23 +405,52 @@ def _describe_dataset(spec: str, settings: _Settings) -> tuple[str, tuple[int, .
     return splits.fingerprint, splits.input_shape, splits.num_classes, splits.x_test is not None
 
 
-def _evaluate(data: DatasetSplits | str, source: str, class_name: str, with_test: bool,
+def _evaluate(data: _ScatteredData | str, source: str, class_name: str, with_test: bool,
               seed: int, settings: _Settings, train_source: str | None = None,
               fraction: float = 1.0, split_seed: int | None = None) -> EvalResult:
     """One evaluation, in a child process of this worker's pool for the session."""
     try:
+        _announce_start(settings.session)
         pool = _session_pool(data, settings)
         if pool is None:  # the client closed the session
             return EvalResult.failed(CANCELLED, pool_failure=True)
         future = pool.submit(source, class_name, with_test=with_test, seed=seed,
                              train_source=train_source, fraction=fraction, split_seed=split_seed)
+    except DataUnavailable:  # the client scatters it again and resends this evaluation
+        raise
     except Exception as exc:  # noqa: BLE001  (the pool, not the variant: reported as such)
         return EvalResult.failed(f"Dask worker cannot evaluate: {one_line(exc)}",
                                  pool_failure=True)
     return future.result()  # until its workers start, a job waits in the pool's queue
 
 
-def _session_pool(data: DatasetSplits | str, settings: _Settings) -> EvaluationPool | None:
+def _announce_start(session: str) -> None:
+    """Tell the client this task runs now (it no longer waits behind another on this worker)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(_STARTED_TOPIC, [session, str(worker.get_current_task()), worker.address])
+
+
+def _fetch(data: _ScatteredData) -> DatasetSplits:
+    """The scattered dataset, from this worker's memory or another worker's (DataUnavailable
+    when no worker holds it any more)."""
+    from distributed import get_client
+
+    client = get_client()
+    try:
+        future = client.get_dataset(data.name)
+    except KeyError as exc:  # the client closed the session meanwhile
+        raise DataUnavailable(f"{data.name} is no longer published") from exc
+    if not client.who_has([future]).get(future.key):  # else result() would wait forever
+        raise DataUnavailable(f"no Dask worker holds {future.key} any more")
+    try:
+        return future.result(timeout=_FETCH_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001  (lost meanwhile, or the transfer failed)
+        raise DataUnavailable(f"cannot fetch {future.key}: {one_line(exc)}") from exc
+
+
+def _session_pool(data: _ScatteredData | str, settings: _Settings) -> EvaluationPool | None:
     from distributed import get_worker
 
     with _pools_lock:  # the worker's threads share one pool: the first one builds it
@@ -365,7 +460,8 @@ def _session_pool(data: DatasetSplits | str, settings: _Settings) -> EvaluationP
         if pool is None:
             _allow_children()
             # wait=False: a close() while its workers start kills them
-            pool = EvaluationPool(data, workers=get_worker().state.nthreads,
+            splits = _fetch(data) if isinstance(data, _ScatteredData) else data
+            pool = EvaluationPool(splits, workers=get_worker().state.nthreads,
                                   budget=settings.budget, seed=settings.seed,
                                   max_train=settings.max_train, max_val=settings.max_val,
                                   device=settings.device,

@@ -3,8 +3,10 @@
 Both backends get the same jobs (MLP variants of several widths on digits, the same budget and
 seed) in alternating rounds, with the same number of workers (2 local worker processes; 2 Dask
 worker processes of one thread each). Start-up is timed apart from the rounds. It prints
-evaluations per minute, the share of the wall time not spent in training, whether the results
-are identical, and the Dask overhead (local evaluations per minute / Dask's - 1). For the Dask
+evaluations per minute, the mean evaluation's time in its worker, the share of the wall time
+not spent in training, whether the results are identical, and the Dask overhead (local
+evaluations per minute / Dask's - 1). ``--epochs`` takes several values: one comparison each
+(2 epochs: evaluations of tens of milliseconds; 40: about a second or two). For the Dask
 rounds it also prints where a Dask worker's time outside the training child goes, from the
 cluster's task stream: before its first task of a round, between two tasks, inside a task but
 outside the child, and after its last task until the round's last result is back.
@@ -15,12 +17,13 @@ on CUDA, where torch sees a GPU ("not measured" otherwise).
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_backends.py
-    .venv/bin/python benchmarks/bench_backends.py --rounds 3 --jobs 16 --gpu
+    .venv/bin/python benchmarks/bench_backends.py --rounds 4 --epochs 2 40 --gpu
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from concurrent.futures import Future
@@ -123,8 +126,10 @@ def summary(name: str, walls: list[float], results: list[EvalResult], workers: i
     training = sum(r.train_seconds for r in results)
     idle = 1.0 - training / (wall * workers)
     failed = sum(not r.ok for r in results)
-    print(f"{name:<22} start {startup:6.1f} s   {len(results):3d} evaluations in {wall:6.1f} s"
-          f"   {per_minute:7.1f} evaluations/min   not training {idle:6.1%}   failed {failed}")
+    mean = sum(r.total_seconds for r in results) / len(results)
+    print(f"{name:<22} start {startup:5.1f} s   {len(results):3d} evaluations in {wall:6.1f} s"
+          f"   {per_minute:7.1f} evaluations/min   mean evaluation {mean:5.2f} s"
+          f"   not training {idle:6.1%}   failed {failed}")
     return per_minute
 
 
@@ -161,8 +166,9 @@ def compare_backends(rounds: int, count: int, epochs: int) -> None:
         dask.close()
         cluster.close()
         local.close()
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"{count} MLP variants x {rounds} rounds on digits, {epochs} epochs, 2 workers each; "
-          f"rounds alternate local / Dask")
+          f"rounds alternate local / Dask; load average {load}")
     here = summary("local pool (2 workers)", walls["local"], results["local"], 2, local_start)
     there = summary("Dask LocalCluster 2x1", walls["dask"], results["dask"], 2, dask_start)
     same = [(r.accuracy, r.params) for r in results["local"]] == [
@@ -207,10 +213,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=16, help="evaluations per round")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, nargs="+", default=[2],
+                        help="training epochs of each evaluation; several: one comparison each")
     parser.add_argument("--gpu", action="store_true", help="also CPU vs CUDA on 3x32x32 data")
     args = parser.parse_args()
-    compare_backends(args.rounds, args.jobs, args.epochs)
+    for epochs in args.epochs:
+        compare_backends(args.rounds, args.jobs, epochs)
     if args.gpu:
         compare_devices(4)
 

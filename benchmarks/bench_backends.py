@@ -9,7 +9,10 @@ evaluations per minute / Dask's - 1). ``--epochs`` takes several values: one com
 (2 epochs: evaluations of tens of milliseconds; 40: about a second or two). For the Dask
 rounds it also prints where a Dask worker's time outside the training child goes, from the
 cluster's task stream: before its first task of a round, between two tasks, inside a task but
-outside the child, and after its last task until the round's last result is back.
+outside the child, and after its last task until the round's last result is back; and the
+CPU time the processes beside the training children use per round (this process, which holds
+the local pool's monitor and Dask's scheduler and client, and the Dask worker processes): on a
+machine whose cores all train, that time is taken from the training.
 
 With ``--gpu`` it also trains a ResNet-style network on 3x32x32 data (generated) on the CPU and
 on CUDA, where torch sees a GPU ("not measured" otherwise).
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from nnevolve.evaluation import Budget, EvalResult, EvaluationPool
 
@@ -119,6 +123,11 @@ def dask_round(pool: Any, work: list[tuple[str, str]]) -> tuple[float, list[Eval
     return wall, results, [1000.0 * part / len(by_worker) for part in idle]
 
 
+def cpu_seconds(processes: list[Any]) -> float:
+    """User and system CPU time of `processes` themselves (not their children)."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 def summary(name: str, walls: list[float], results: list[EvalResult], workers: int,
             startup: float) -> float:
     wall = sum(walls)
@@ -150,15 +159,25 @@ def compare_backends(rounds: int, count: int, epochs: int) -> None:
     timed_round(dask, work[:2])  # the Dask workers start their worker pools on the first job
     dask_start = time.perf_counter() - start
     timed_round(local, work[:2])  # the same warm-up for the local pool
+    # processes beside the training children: this one (the local pool's monitor; Dask's
+    # scheduler and client) and the Dask worker processes (their task threads, event loops)
+    here_process = [psutil.Process()]
+    workers = here_process + [psutil.Process(pid) for pid in dask._client.run(os.getpid).values()]
+    cpu: dict[str, float] = {"local": 0.0, "here": 0.0, "workers": 0.0}
     walls: dict[str, list[float]] = {"local": [], "dask": []}
     results: dict[str, list[EvalResult]] = {"local": [], "dask": []}
     idle: list[list[float]] = []
     try:
         for _ in range(rounds):
+            before = cpu_seconds(here_process)
             wall, done = timed_round(local, work)
+            cpu["local"] += cpu_seconds(here_process) - before
             walls["local"].append(wall)
             results["local"] += done
+            before, before_workers = cpu_seconds(here_process), cpu_seconds(workers[1:])
             wall, done, parts = dask_round(dask, work)
+            cpu["here"] += cpu_seconds(here_process) - before
+            cpu["workers"] += cpu_seconds(workers[1:]) - before_workers
             walls["dask"].append(wall)
             results["dask"] += done
             idle.append(parts)
@@ -177,6 +196,10 @@ def compare_backends(rounds: int, count: int, epochs: int) -> None:
     print(f"Dask overhead: {here / there - 1:+.1%} (local evaluations/min / Dask's - 1)")
     mean = [sum(parts[i] for parts in idle) / len(idle) for i in range(4)]
     per_task = count / 2
+    print(f"CPU seconds per round beside the training children: local pool's process "
+          f"{cpu['local'] / rounds:.2f}; Dask: this process (scheduler, client) "
+          f"{cpu['here'] / rounds:.2f}, its 2 worker processes {cpu['workers'] / rounds:.2f} "
+          f"(round: {sum(walls['dask']) / rounds:.1f} s on 2 cores)")
     print(f"a Dask worker's idle time per round (mean of {rounds}): before its first task "
           f"{mean[0]:.0f} ms, between tasks {mean[1]:.0f} ms ({mean[1] / (per_task - 1):.1f} ms "
           f"each), in its tasks outside the child {mean[2]:.0f} ms, after its last task "

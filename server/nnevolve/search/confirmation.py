@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from nnevolve.evaluation.budget import is_timeout
 from nnevolve.search.evaluator import PoolFailure, RunCancelled, as_evaluation
 from nnevolve.search.front import pareto_indices
-from nnevolve.search.noise import MEAN_ERROR, seed_spread, seeds_to_pin
+from nnevolve.search.noise import MEAN_HALF_WIDTH, is_pinned, seed_spread, seeds_to_pin
 from nnevolve.store import MAX_CONFIRM_SEEDS
 
 if TYPE_CHECKING:
@@ -108,10 +108,11 @@ def offered_front(variants: Sequence[Variant], objectives: Sequence[str], noise:
 
 
 def pinned(variant: Variant, noise: Noise | None) -> bool:
-    """Whether a confirmed variant's mean is pinned down (any mean, without a noise)."""
+    """Whether a confirmed variant's mean is pinned down: its 95% interval, from the spread over
+    all the seeds it trained with, within MEAN_HALF_WIDTH (any mean, without a noise)."""
     if variant.confirmed is None or variant.evaluation is None:
         return False
-    return noise is None or noise.standard_error(_compared(variant)) <= MEAN_ERROR
+    return noise is None or is_pinned(_spread(variant), variant.confirmed.seeds)
 
 
 def pin_down(variants: Callable[[], list[Variant]], objectives: Sequence[str],
@@ -204,5 +205,5 @@ def _not_pinned(variant: Variant) -> str:
     assert confirmed is not None
     return (f"its accuracy moves ± {100 * _spread(variant):.1f} points between training seeds, "
             f"so its mean over {confirmed.seeds} seeds ({100 * (confirmed.accuracy or 0):.1f}%) "
-            f"is not known to ± {100 * MEAN_ERROR:.2g} points; more epochs make a network "
-            "train more steadily")
+            f"is not known to ± {100 * MEAN_HALF_WIDTH:.2g} points at 95%; more epochs make a "
+            "network train more steadily")

@@ -11,23 +11,26 @@ and a difference inside the standard error of the difference is a tie. So a nois
 hide a steadier variant that is clearly better, and a steady base does not make a noisy
 variant's lead look decided.
 
-A confirmed mean is offered only once it is pinned down: its standard error within MEAN_ERROR,
-whatever the base's spread (a user reads every mean the same way). Each further seed trains on
-a split of its own, so a spread counts the validation split's luck too. A network whose
-accuracy swings between seeds gets more seeds until it is pinned down, or is withheld at
-MAX_CONFIRM_SEEDS; with them, a spread above MEAN_ERROR · √MAX_CONFIRM_SEEDS (2.1 points) is
-never offered.
+A confirmed mean is offered only once it is pinned down: the half-width of its 95% interval
+within MEAN_HALF_WIDTH, whatever the base's spread (a user reads every mean the same way). The
+interval is Student's t on the measured spread: a spread measured on a few seeds is often far
+below the true one (three seeds that happen to agree), and t widens the interval by as much as
+so few seeds leave in doubt. Each further seed trains on a split of its own, so a spread counts
+the validation split's luck too. A network whose accuracy swings between seeds gets more seeds
+until it is pinned down, or is withheld at MAX_CONFIRM_SEEDS; with them, a spread above 1.8
+points is never offered.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nnevolve.store import Evaluation
+from nnevolve.store import MAX_CONFIRM_SEEDS, Evaluation
 
 CALIBRATION_SEEDS = 3
 # below a point, three seeds cannot tell the spread from luck (the base's, or a variant's own)
@@ -35,14 +38,35 @@ ACCURACY_FLOOR = 0.01
 # the load of a shared machine moves a latency by this share of it between two evaluations
 LATENCY_FLOOR = 0.10
 CHANCE_MARGIN = 3.0  # spreads above chance a network must be to count as having learnt
-# the standard error a reported mean may keep (a fraction): about ±1.5 points at 95%, so
-# another trainer's mean lands within 2 points of it
-MEAN_ERROR = 0.0075
+# the half-width of the 95% interval a reported mean may keep (a fraction), so that another
+# trainer's mean lands within 2 points of it
+MEAN_HALF_WIDTH = 0.015
+
+
+@functools.cache
+def _t95(df: int) -> float:
+    from scipy.stats import t  # imported on first use: the engine's, never the editor's
+
+    return float(t.ppf(0.975, df))
+
+
+def half_width(spread: float, seeds: int) -> float:
+    """The half-width of the 95% interval of a mean over `seeds` seeds whose accuracy spreads by
+    `spread` (at least the floor), that spread measured over those seeds and the search's one:
+    Student's t with `seeds` degrees of freedom, times the standard error spread / √seeds."""
+    return _t95(seeds) * max(spread, ACCURACY_FLOOR) / math.sqrt(seeds)
+
+
+def is_pinned(spread: float, seeds: int) -> bool:
+    """Whether a mean over `seeds` seeds spreading by `spread` is known to MEAN_HALF_WIDTH."""
+    return seeds > 0 and half_width(spread, seeds) <= MEAN_HALF_WIDTH
 
 
 def seeds_to_pin(spread: float) -> int:
-    """How many seeds pin down the mean of a network whose accuracy spreads by `spread`."""
-    return math.ceil((max(spread, ACCURACY_FLOOR) / MEAN_ERROR) ** 2 - 1e-9)
+    """How many seeds pin down the mean of a network whose accuracy spreads by `spread`, at
+    most MAX_CONFIRM_SEEDS (with fewer, such a network is withheld)."""
+    return next((n for n in range(1, MAX_CONFIRM_SEEDS) if is_pinned(spread, n)),
+                MAX_CONFIRM_SEEDS)
 
 
 @dataclass(frozen=True)
@@ -67,7 +91,7 @@ class Noise:
     def standard_error(self, evaluation: Evaluation) -> float:
         """How far `evaluation`'s accuracy may lie from the network's true mean: its own seeds'
         spread (at least the floor) over √seeds for a mean over several, else the base's (a
-        single seed). A mean is pinned down when this is at most MEAN_ERROR."""
+        single seed)."""
         if evaluation.seeds > 1 and evaluation.accuracy_spread is not None:
             spread = max(float(evaluation.accuracy_spread), ACCURACY_FLOOR)
         else:

@@ -133,6 +133,7 @@ class EvolveProcess:
         if self.group_alive():
             self.kill_now()
         code = await reaped
+        await self._group_gone()  # SIGKILL arrives asynchronously: a killed worker lingers a moment
         try:
             await asyncio.wait_for(self._stderr_task, timeout=STOP_GRACE_S)
         except asyncio.TimeoutError:
@@ -177,6 +178,10 @@ class EvolveProcess:
         )
         self.kill_now()
         await self._proc.wait()  # reaped, the leader no longer keeps its group alive
+        await self._group_gone(grace_s)
+
+    async def _group_gone(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Wait (at most `grace_s`) until no process of the group runs any more."""
         deadline = time.monotonic() + grace_s
         while self.group_alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

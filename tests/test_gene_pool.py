@@ -123,6 +123,32 @@ def test_a_harvested_dropout_follows_the_network_s_mode_and_one_that_drops_nothi
     ]
 
 
+def test_a_harvested_normalization_keeps_the_default_momentum_of_a_short_run():
+    # MNASNet's TensorFlow momentum: after a variant's few hundred steps its running statistics
+    # would still be near their start; a folded constant reads as written, not 0.000299999…
+    source = src(
+        """
+        from torch import nn
+
+        _BN_MOMENTUM = 1 - 0.9997
+        _EPS = 1 - 0.999
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.BatchNorm2d(16, momentum=_BN_MOMENTUM)
+                self.b = nn.BatchNorm1d(8, eps=_EPS, momentum=0.01)
+                self.c = nn.BatchNorm2d(4, momentum=0.3)
+        """
+    )
+    assert sorted(harvest_genes(source)) == [
+        ("nn.BatchNorm1d(8, eps=0.001)", "normalization"),
+        ("nn.BatchNorm2d(16)", "normalization"),
+        ("nn.BatchNorm2d(4, momentum=0.3)", "normalization"),
+    ]
+
+
 def test_harvest_source_stores_the_lines_of_a_model_file_with_their_origin():
     pool = GenePool()
     added = pool.harvest_source(COLOR_NET, "color.py")

@@ -24,7 +24,7 @@ from nnevolve.user_cache import user_cache_dir
 
 ZOO_PREFIX = "zoo:"  # origins of zoo genes: "zoo:torchvision resnet.py"
 # bump when what a harvest yields changes: a cached harvest of older code is read again
-HARVEST_FORMAT = 2
+HARVEST_FORMAT = 3
 BLOCK_TYPES = frozenset({"normalization", "activation", "pooling", "dropout"})  # after the layer
 MAX_BLOCK = 6  # layers in a block, the connection layer included
 MAX_ZOO_FILES = 300  # files read of a package without a models/ folder

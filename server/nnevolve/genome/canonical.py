@@ -8,6 +8,7 @@ into the spelling of a receiving file and says which imports that file still nee
 from __future__ import annotations
 
 import ast
+import math
 
 import libcst as cst
 
@@ -81,6 +82,9 @@ def _bind_expression(
 
 
 def _literal(value: object) -> cst.BaseExpression | None:
+    if isinstance(value, float) and math.isfinite(value):
+        # a folded ``1 - 0.9997`` reads 0.0003, not 0.00029999999999996696
+        value = float(f"{value:.12g}")
     if isinstance(value, (bool, int, float, str, tuple)) or value is None:
         try:
             text = repr(value)

@@ -12,7 +12,7 @@ pinned down, with why), then per dataset and overall.
 Run from the repository root (the MNIST files are the real test set in ../shared)::
 
     .venv/bin/python benchmarks/bench_retrain_agreement.py
-    .venv/bin/python benchmarks/bench_retrain_agreement.py --datasets digits --runs 1
+    .venv/bin/python benchmarks/bench_retrain_agreement.py --datasets digits --seeds 0
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ def sizes(dataset: str, config: EvolveConfig, n: int) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", MNIST])
-    parser.add_argument("--runs", type=int, default=2, help="runs (seeds 0..N-1) per dataset")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1],
+                        help="one run per seed and dataset")
     parser.add_argument("--population", type=int, default=6)
     parser.add_argument("--generations", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
@@ -155,7 +156,7 @@ def main() -> None:
             x, y = load_arrays(dataset if dataset == "digits" else resolve_dataset(dataset, Path.cwd()))
             agree = total = 0
             differences = []
-            for seed in range(args.runs):
+            for seed in args.seeds:
                 started = time.monotonic()
                 config, result = evolve(dataset, seed, args, Path(work))
                 if result.status != "finished":
@@ -189,6 +190,8 @@ def main() -> None:
                           f"{f'{100 * mean:.1f}% ± {100 * sd:.1f}':>22} {diff:>+6.1f}  "
                           f"{'yes' if ok else 'NO'}{'' if counted else ' (not counted)'}",
                           flush=True)
+                    if counted:  # what the variant is, to read a disagreement by
+                        print(f"  {'':<12} {'; '.join(variant.changes) or 'no change'}")
             share = 100 * agree / total if total else 0.0
             worst = max(differences) if differences else 0.0
             print(f"\n{dataset}: {agree}/{total} offered variants agree within "

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Sequence
 
 import pytest
 
 from nnevolve.search import dominates, objective_vector, pareto_indices
+from nnevolve.search.noise import Noise
 from nnevolve.store import Evaluation
 
 
@@ -55,3 +58,68 @@ def test_dominates_needs_one_strictly_better_objective_and_none_worse() -> None:
     assert dominates(ok(0.9, 100, 1.0), ok(0.9, 200, 1.0), objectives)
     assert not dominates(ok(0.9, 100, 1.0), ok(0.9, 100, 1.0), objectives)
     assert not dominates(ok(0.95, 100, 2.0), ok(0.9, 200, 1.0), objectives)
+
+
+NOISE = Noise(accuracy=0.02, latency_ms=0.1, chance=0.1, base_accuracy=0.80,
+              base_latency_ms=1.0, seeds=3)
+
+
+def _random_evaluations(rng: random.Random, n: int) -> list[Evaluation | None]:
+    """Larger networks a little more accurate and slower, on coarse grids, so that many pairs
+    trade one objective for another, differ by about their noise or tie; single seeds (the
+    base's noise) and means over several with spreads of their own, under the floor too; some
+    failed, missing or at chance."""
+    evaluations: list[Evaluation | None] = []
+    for _ in range(n):
+        roll, size, seeds = rng.random(), rng.randrange(6), rng.choice([1, 1, 2, 3, 5, 8])
+        if roll < 0.03:
+            evaluations.append(None)
+        elif roll < 0.06:
+            evaluations.append(FAILED)
+        else:
+            accuracy = 0.12 if roll < 0.09 else 0.70 + 0.04 * size + 0.005 * rng.randint(-6, 6)
+            evaluations.append(Evaluation(
+                status="ok", accuracy=accuracy, params=100 * 2 ** size,
+                latency_ms=0.8 + 0.1 * size + rng.choice([-0.1, 0.0, 0.05, 0.1]), seeds=seeds,
+                accuracy_spread=rng.choice([None, 0.0, 0.004, 0.02, 0.06]) if seeds > 1 else None))
+    return evaluations
+
+
+def _front_pair_by_pair(evaluations: Sequence[Evaluation | None], objectives: Sequence[str],
+                        noise: Noise | None) -> list[int]:
+    """The front by its definition, one pair at a time: the usable evaluations no other
+    dominates, less those that tie an earlier one on every objective."""
+    usable = [i for i, e in enumerate(evaluations) if e is not None and e.status == "ok"
+              and (noise is None or not noise.at_chance(e))]
+    front: list[int] = []
+    for i in usable:
+        if any(dominates(evaluations[j], evaluations[i], objectives, noise) for j in usable):
+            continue
+        a = evaluations[i]
+        if not any(all(abs(x - y) <= t for x, y, t in zip(
+                objective_vector(a, objectives), objective_vector(evaluations[k], objectives),
+                noise.tolerances(a, evaluations[k], objectives) if noise
+                else [0.0] * len(objectives))) for k in front):
+            front.append(i)
+    return front
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("objectives", [("error", "params", "latency"), ("error", "params"),
+                                        ("error",)])
+def test_the_front_is_the_pair_by_pair_definition(seed: int, objectives: tuple[str, ...]) -> None:
+    evaluations = _random_evaluations(random.Random(seed), 300)
+    for noise in (NOISE, None):
+        front = pareto_indices(evaluations, objectives, noise)
+        assert front == _front_pair_by_pair(evaluations, objectives, noise)
+    assert front  # not vacuous: some variants are on it
+
+
+def test_a_tolerance_on_the_error_is_the_standard_error_of_the_difference() -> None:
+    a = Evaluation(status="ok", accuracy=0.8, seeds=1)  # the base's spread: 0.02
+    b = Evaluation(status="ok", accuracy=0.8, seeds=4, accuracy_spread=0.03)  # 0.03 / 2
+    assert NOISE.tolerances(a, b, ("error", "params", "latency")) == pytest.approx(
+        [math.hypot(0.02, 0.015), 0.0, 0.1])
+    matrix = NOISE.pairwise_tolerances([a, b], ("error",))[0]
+    assert matrix.ravel().tolist() == pytest.approx(
+        [math.hypot(0.02, 0.02), 0.025, 0.025, math.hypot(0.015, 0.015)])

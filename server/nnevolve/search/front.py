@@ -51,16 +51,24 @@ def pareto_indices(evaluations: Sequence[Evaluation | None], objectives: Sequenc
         return []
     kept = [evaluations[i] for i in usable]
     points = np.array([objective_vector(e, objectives) for e in kept])
-    # tolerance[j, i]: the difference between j and i, per objective, inside their noise
-    tolerance = np.array([[noise.tolerances(a, b, objectives) for b in kept] for a in kept]
-                         if noise else np.zeros((len(kept), len(kept), len(objectives))))
-    # dominated[i]: some j is nowhere worse than i beyond the noise and somewhere better beyond it
-    a, b = points[:, None, :], points[None, :, :]  # a: the candidate dominator j, b: i
-    dominated = ((a <= b + tolerance).all(axis=2) & (a < b - tolerance).any(axis=2)).any(axis=0)
+    n = len(kept)
+    # tolerances[o][j, i]: the difference between j and i on objective o inside their noise
+    tolerances = (noise.pairwise_tolerances(kept, objectives) if noise
+                  else [np.broadcast_to(0.0, (n, n))] * len(objectives))
+    # j (row) is nowhere worse than i (column) beyond the noise, and somewhere better beyond it;
+    # one objective at a time keeps the arrays n×n
+    no_worse, better = np.ones((n, n), dtype=bool), np.zeros((n, n), dtype=bool)
+    for o, tolerance in enumerate(tolerances):
+        a, b = points[:, None, o], points[None, :, o]
+        no_worse &= a <= b + tolerance
+        better |= a < b - tolerance
+    dominated = (no_worse & better).any(axis=0)
     chosen: list[int] = []
     for position in np.flatnonzero(~dominated):
-        if not any((np.abs(points[position] - points[k]) <= tolerance[position, k]).all()
-                   for k in chosen):
+        ties = np.ones(len(chosen), dtype=bool)
+        for o, tolerance in enumerate(tolerances):
+            ties &= np.abs(points[position, o] - points[chosen, o]) <= tolerance[position, chosen]
+        if not ties.any():
             chosen.append(int(position))  # a tie with a kept point adds nothing to the front
     return [usable[p] for p in chosen]
 

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from nnevolve.store import MAX_CONFIRM_SEEDS, Evaluation
 
 CALIBRATION_SEEDS = 3
@@ -99,11 +101,24 @@ class Noise:
         return spread / math.sqrt(max(evaluation.seeds, 1))
 
     def tolerances(self, a: Evaluation, b: Evaluation, objectives: Sequence[str]) -> list[float]:
-        """Per objective (as `objective_vector` gives it), the difference between `a` and `b`
-        that is a tie: for the error, the standard error of the difference of their figures."""
-        error = math.hypot(self.standard_error(a), self.standard_error(b))
-        # parameter counts are exact: any difference is real
-        values = {"error": error, "params": 0.0, "latency": self.latency_ms}
+        """Per objective, the difference between `a` and `b` that is a tie (one pair of
+        `pairwise_tolerances`, so a pair and a whole front are judged by the same figures)."""
+        pair = self.pairwise_tolerances([a, b], objectives)
+        return [float(tolerance[0, 1]) for tolerance in pair]
+
+    def pairwise_tolerances(self, evaluations: Sequence[Evaluation],
+                            objectives: Sequence[str]) -> list[np.ndarray]:
+        """Per objective (as `objective_vector` gives it), an n×n array: [j, i] is the difference
+        between evaluations j and i that is a tie; for the error, the standard error of the
+        difference of their figures, √(se_j² + se_i²)."""
+        errors = np.array([self.standard_error(e) for e in evaluations], dtype=float)
+        shape = (len(errors), len(errors))
+        values = {
+            "error": np.hypot(errors[:, None], errors[None, :]),
+            # parameter counts are exact: any difference is real
+            "params": np.broadcast_to(0.0, shape),
+            "latency": np.broadcast_to(float(self.latency_ms), shape),
+        }
         return [values[name] for name in objectives]
 
     def to_json(self) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 
 import pytest
 
 from nnevolve.analysis import LINE_TYPES
-from nnevolve.analysis.catalog import API_CATALOG, NN_MODULES, lookup
+from nnevolve.analysis.catalog import API_CATALOG, DEFAULTS, NN_MODULES, lookup
 
 torch = pytest.importorskip("torch")
 
@@ -86,3 +87,11 @@ def test_submodule_spellings_find_the_same_entry():
     assert lookup("torch.optim.adam.Adam") is API_CATALOG["torch.optim.Adam"]
     assert lookup("torch.nn.modules.module.Module") is None
     assert lookup("mylib.nn.Linear") is None
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_the_defaults_are_torchs(name: str) -> None:
+    parameters = inspect.signature(_resolve(name)).parameters  # type: ignore[arg-type]
+    for argument, default in DEFAULTS[name].items():
+        assert ast.unparse(ast.parse(repr(parameters[argument].default), mode="eval").body) \
+            == default, (name, argument)

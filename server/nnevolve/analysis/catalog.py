@@ -672,6 +672,27 @@ def _build() -> dict[str, CatalogEntry]:
 
 API_CATALOG: dict[str, CatalogEntry] = _build()
 
+_CONV_DEFAULTS = {"stride": "1", "padding": "0", "dilation": "1", "groups": "1", "bias": "True",
+                  "padding_mode": "'zeros'"}
+_NORM_DEFAULTS = {"eps": "1e-05", "momentum": "0.1", "affine": "True",
+                  "track_running_stats": "True"}
+_POOL_DEFAULTS = {"padding": "0", "ceil_mode": "False"}
+# The defaults of the layers' settings, as source (`ast.unparse`): an argument spelled out at
+# its default changes nothing the layer does (tests check them against the installed torch).
+DEFAULTS: dict[str, dict[str, str]] = {
+    **{f"torch.nn.Conv{d}d": _CONV_DEFAULTS for d in (1, 2, 3)},
+    **{f"torch.nn.ConvTranspose{d}d": {**_CONV_DEFAULTS, "output_padding": "0"} for d in (1, 2, 3)},
+    "torch.nn.Linear": {"bias": "True"},
+    **{f"torch.nn.BatchNorm{d}d": _NORM_DEFAULTS for d in (1, 2, 3)},
+    **{f"torch.nn.MaxPool{d}d": {**_POOL_DEFAULTS, "dilation": "1", "return_indices": "False"}
+       for d in (1, 2, 3)},
+    **{f"torch.nn.AvgPool{d}d": {**_POOL_DEFAULTS, "count_include_pad": "True"}
+       for d in (1, 2, 3)},
+    **{f"torch.nn.{name}": {"p": "0.5", "inplace": "False"}
+       for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d")},
+    **{f"torch.nn.{name}": {"inplace": "False"} for name in ("ReLU", "ReLU6", "SiLU")},
+}
+
 
 def lookup(qualified: str) -> CatalogEntry | None:
     """The entry for a qualified name, also under torch's submodule spellings.

@@ -149,6 +149,9 @@ def test_the_class_goes_in_once_and_a_name_the_file_uses_is_not_taken() -> None:
     # the file's own conv3x3 stays; the block's helper comes renamed, the block calls it
     assert defs == ["conv3x3_2", "Residual", "conv3x3", "SmallConvNet"]
     assert "self.conv1 = conv3x3_2(inplanes, planes, stride)" in child.source
+    # each added definition says where it comes from
+    assert "# from fakezoo resnet.py\ndef conv3x3_2(" in child.source
+    assert "# from fakezoo resnet.py\nclass Residual(" in child.source
     again = insert_residual(Genome.parse(child.source, "SmallConvNet"), random.Random(1),
                             _pool())
     assert again is not None
@@ -156,6 +159,7 @@ def test_the_class_goes_in_once_and_a_name_the_file_uses_is_not_taken() -> None:
                   if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert sorted(defs_again) == sorted(defs)  # reused, not added twice
     assert again.source.count("from typing import Optional") == 1
+    assert again.source.count("# from fakezoo resnet.py") == 2
     assert build_model(again.source, "SmallConvNet") is not None
 
 

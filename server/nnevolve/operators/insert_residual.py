@@ -58,7 +58,7 @@ def insert_residual_at(g: Genome, point: InsertionPoint, block: ResidualBlock
     child = insert_at(g, point, Gene(call, "residual", block.origin))
     if child is None:
         return None
-    source = _with_definitions(child.source, added, block.imports)
+    source = _with_definitions(child.source, added, block.imports, block.provenance)
     if source is None:
         return None
     words = child.edits[0].summary.split(" (from ", 1)[0].replace("insert ", "", 1)
@@ -120,9 +120,11 @@ class _Renamer(cst.CSTTransformer):
         return updated_node if new is None else updated_node.with_changes(value=new)
 
 
-def _with_definitions(source: str, definitions: list[str], imports: tuple[str, ...]) -> str | None:
+def _with_definitions(source: str, definitions: list[str], imports: tuple[str, ...],
+                      origin: str) -> str | None:
     """``source`` with the imports it lacks after its imports and ``definitions`` before its
-    first class or function."""
+    first class or function, each led by a ``# from torchvision resnet.py`` comment (``origin``):
+    the user's file says where the code came from, and so does the variant's list of changes."""
     try:
         module = cst.parse_module(source)
         tree = ast.parse(source)
@@ -142,7 +144,8 @@ def _with_definitions(source: str, definitions: list[str], imports: tuple[str, .
     first_def = next((i for i, s in enumerate(body)
                       if isinstance(s, (cst.ClassDef, cst.FunctionDef))), len(body))
     gap = [cst.EmptyLine(), cst.EmptyLine()]
-    statements = [cst.parse_statement(code + "\n").with_changes(leading_lines=gap)
+    credit = [*gap, cst.EmptyLine(comment=cst.Comment(f"# {origin}"))]
+    statements = [cst.parse_statement(code + "\n").with_changes(leading_lines=credit)
                   for code in definitions]
     if first_def < len(body) and statements:
         follower = body[first_def]

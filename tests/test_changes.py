@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import random
+import re
+import textwrap
+from pathlib import Path
 
 import pytest
 
 from genome_support import NETWORKS, src
-from nnevolve.changes import diff_changes, source_lines, variant_changes
+from nnevolve.changes import MAX_TEXT, Change, diff_changes, source_lines, variant_changes
 from nnevolve.gene_pool import GenePool
+from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
 from nnevolve.genome import Genome
 from nnevolve.operators import crossover, mutate
+from nnevolve.operators.insert import insertion_points
+from nnevolve.operators.insert_residual import insert_residual_at
 
 NET = src(
     """
@@ -85,18 +92,187 @@ def test_the_net_difference_is_shown_not_the_edits_that_led_there() -> None:
     assert variant_changes(NET, back) == ["line 8: Conv2d kernel_size 3→5"]
 
 
-def _expected_lines(base: str, variant: str) -> list[tuple[str, int, int | None]]:
-    """(kind, line, variant's line) of each changed line, read off difflib's opcodes."""
-    a, b = source_lines(base), source_lines(variant)
-    expected = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
+SMALL = (Path(__file__).resolve().parent.parent / "samples" / "convnet_small.py").read_text()
+# torchvision's resnet.py as its layout goes: signatures and calls spread over several lines
+RESNET = src(
+    '''
+    from typing import Callable, Optional
+
+    import torch.nn as nn
+    from torch import Tensor
+
+
+    def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+        """3x3 convolution with padding"""
+        return nn.Conv2d(
+            in_planes,
+            out_planes,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            bias=False,
+        )
+
+
+    class BasicBlock(nn.Module):
+        expansion: int = 1
+
+        def __init__(
+            self,
+            inplanes: int,
+            planes: int,
+            stride: int = 1,
+            norm_layer: Optional[Callable[..., nn.Module]] = None,
+        ) -> None:
+            super().__init__()
+            norm_layer = norm_layer or nn.BatchNorm2d
+            self.conv1 = conv3x3(inplanes, planes, stride)
+            self.bn1 = norm_layer(planes)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x: Tensor) -> Tensor:
+            identity = x
+
+            out = self.relu(self.bn1(self.conv1(x)))
+
+            out += identity
+            return self.relu(out)
+    '''
+)
+
+
+def _transplant() -> tuple[str, str]:
+    """convnet_small.py with torchvision's BasicBlock (and its conv3x3) after its convolution,
+    as the gene pool's residual block operator builds it."""
+    [(name, source, imports, expansion)] = harvest_residual_blocks(RESNET)
+    block = ResidualBlock(name, source, imports, expansion, "zoo:torchvision resnet.py")
+    genome = Genome.parse(SMALL)
+    point = next(p for p in insertion_points(genome) if p.style == "forward"
+                 and p.site.line == 13)
+    child = insert_residual_at(genome, point, block)
+    assert child is not None
+    return SMALL, child.source
+
+
+def test_a_transplanted_block_reads_as_its_definitions_and_where_they_come_from() -> None:
+    base, variant = _transplant()
+    assert variant_changes(base, variant) == [
+        "lines 7–9: insert 3 imports (Tensor, Callable, Optional)",
+        "lines 12–22: insert def conv3x3 (from torchvision resnet.py)",
+        "lines 25–48: insert class BasicBlock (from torchvision resnet.py)",
+        "line 56: insert self.block1 = BasicBlock(self.conv1.out_channels, self.conv…",
+        "line 62: insert x = self.block1(x)",
+    ]
+    # taken away again, the definitions read the same way, numbered in the user's file
+    assert variant_changes(variant, base)[:3] == [
+        "lines 7–9: delete 3 imports (Tensor, Callable, Optional)",
+        "lines 12–22: delete def conv3x3 (from torchvision resnet.py)",
+        "lines 25–48: delete class BasicBlock (from torchvision resnet.py)",
+    ]
+
+
+CONV = "        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)"  # line 8 of NET
+
+
+def _spread(*arguments: str) -> str:
+    """NET with conv1's call spread over one line per argument."""
+    return NET.replace(CONV + "\n", "        self.conv1 = nn.Conv2d(\n" + "".join(
+        f"            {argument},\n" for argument in arguments) + "        )\n")
+
+
+def test_a_call_spread_over_several_lines_is_one_change_in_what_it_does() -> None:
+    variant = _spread("1", "4", "kernel_size=3", "stride=1", "padding=1", "groups=1",
+                      "bias=False", "dilation=1")
+    # stride, groups and dilation are spelled out at torch's defaults: no change
+    assert variant_changes(NET, variant) == [
+        "line 8: Conv2d out_channels 8→4, bias default→False"]
+    [change] = diff_changes(NET, variant)
+    assert (change.line, change.end_line, change.new_line, change.new_end_line) == (8, 8, 8, 17)
+
+
+def test_code_that_computes_what_it_did_is_no_change() -> None:
+    assert variant_changes(NET, _spread("1", "8", "3", "padding=1")) == []
+    assert variant_changes(NET, _spread("1", "8", "kernel_size=3", "stride=1", "padding=1",
+                                        "bias=True")) == []
+    spelled = NET.replace(CONV, "        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, stride=1)")
+    assert variant_changes(NET, spelled) == []
+    assert variant_changes(_spread("1", "8", "3", "padding=1"), _spread("1", "8", "3",
+                                                                        "padding=2")) == [
+        "line 12: Conv2d padding 1→2"]  # one argument's line of a spread call: that line
+
+
+def test_other_statements_over_several_lines_are_one_phrase_and_blank_lines_none() -> None:
+    lines = NET.splitlines()
+    block = ["", "        if x.dim() > 2:", "            x = x.flatten(1)", ""]
+    variant = "\n".join([*lines[:13], *block, *lines[13:]]) + "\n"
+    assert variant_changes(NET, variant) == [
+        "lines 15–16: insert if x.dim() > 2: x = x.flatten(1)"]
+    one_blank = "\n".join([*lines[:13], "", *lines[13:]]) + "\n"
+    assert variant_changes(NET, one_blank) == ["line 14: insert a blank line"]
+
+
+def _outside(lines: list[str], spans: list[tuple[int, int]]) -> list[str]:
+    """The non-blank lines outside `spans` (1-based, inclusive), their spacing ignored."""
+    covered = {n for first, last in spans for n in range(first, last + 1)}
+    return ["".join(line.split()) for n, line in enumerate(lines, 1)
+            if n not in covered and line.strip()]
+
+
+def _check_against_the_diff(base: str, variant: str, changes: list[Change]) -> None:
+    """Each change names the lines it covers, and the code outside them is the same: every
+    changed line of the diff is in a change (blank lines between statements may be in none)."""
+    old_lines, new_lines = source_lines(base), source_lines(variant)
+    old_spans = [(c.line, c.end_line) for c in changes if c.kind != "insert"]
+    new_spans = [(c.new_line or 0, c.new_end_line or 0) for c in changes if c.kind != "delete"]
+    for spans in (old_spans, new_spans):
+        assert all(first <= last for first, last in spans)
+        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))  # in order, disjoint
+    assert _outside(old_lines, old_spans) == _outside(new_lines, new_spans)
+    # and no change covers only lines that a line diff finds the same
+    old_changed, new_changed = set(), set()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            old_changed.update(range(i1 + 1, i2 + 1))
+            new_changed.update(range(j1 + 1, j2 + 1))
+    for change in changes:
+        olds = set(range(change.line, change.end_line + 1)) if change.kind != "insert" else set()
+        news = set(range(change.new_line or 0, (change.new_end_line or -1) + 1))
+        assert olds & old_changed or news & new_changed, change
+    for change in changes:
+        first, last = ((change.new_line or 0, change.new_end_line or 0)
+                       if change.kind == "insert" else (change.line, change.end_line))
+        where = f"line {first}: " if first == last else f"lines {first}–{last}: "
+        assert change.phrase.startswith(where) or (not change.phrase and change.kind == "replace")
+        if change.kind == "replace":
+            assert change.old and change.new
+            new_first, new_last = change.new_line or 0, change.new_end_line or 0
+            assert change.old.rstrip("…") in " ".join(
+                " ".join(old_lines[change.line - 1:change.end_line]).split())
+            assert change.new.rstrip("…") in " ".join(
+                " ".join(new_lines[new_first - 1:new_last]).split())
             continue
-        paired = min(i2 - i1, j2 - j1)
-        expected += [("replace", i1 + k + 1, j1 + k + 1) for k in range(paired)]
-        expected += [("delete", i + 1, None) for i in range(i1 + paired, i2)]
-        expected += [("insert", j + 1, j + 1) for j in range(j1 + paired, j2)]
-    return expected
+        lines = old_lines if change.kind == "delete" else new_lines
+        text = "\n".join(lines[first - 1:last]).strip()
+        assert (change.old or change.new) == text and change.phrase.startswith(
+            f"{where}{change.kind} ")
+        words = change.phrase[len(f"{where}{change.kind} "):]
+        if words.startswith(("def ", "class ")) or re.fullmatch(r"\d+ imports \(.*", words):
+            code = ast.parse(textwrap.dedent("\n".join(lines[first - 1:last]))).body
+        if words.startswith(("def ", "class ")):  # a definition, with the comments that lead it
+            word, name = words.split()[:2]
+            assert len(code) == 1 and type(code[0]).__name__ == (
+                "ClassDef" if word == "class" else "FunctionDef") and code[0].name == name
+            origin = re.search(r" \((from .*)\)$", words)
+            assert origin is None or f"# {origin.group(1)}\n" in text
+        elif re.fullmatch(r"\d+ imports \(.*", words):
+            assert all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in code)
+            assert words.startswith(f"{len(code)} imports")
+        else:
+            shown = " ".join(text.split()).removesuffix(",").rstrip() if first < last \
+                else text.removesuffix(",").rstrip()
+            assert words == (shown if len(shown) <= MAX_TEXT else shown[:MAX_TEXT - 1] + "…") \
+                or (words == "a blank line" and not text)
 
 
 def _operator_variants() -> list[tuple[str, str]]:
@@ -127,21 +303,7 @@ def _operator_variants() -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize(("base", "variant"), _operator_variants())
+@pytest.mark.parametrize(("base", "variant"), [*_operator_variants(), _transplant()])
 def test_each_phrase_of_an_operator_made_variant_matches_its_diff(base: str, variant: str) -> None:
     changes = diff_changes(base, variant)
-    assert [(c.kind, c.line, c.new_line) for c in changes] == _expected_lines(base, variant)
-    old_lines, new_lines = source_lines(base), source_lines(variant)
-    for change in changes:
-        assert change.phrase.startswith(f"line {change.line}: ")
-        if change.kind == "replace":
-            assert change.new_line is not None
-            assert change.old and change.new and change.old != change.new
-            assert change.old.rstrip("…") in old_lines[change.line - 1]
-            assert change.new.rstrip("…") in new_lines[change.new_line - 1]
-        elif change.kind == "delete":
-            assert change.old == old_lines[change.line - 1].strip()
-            assert change.phrase.startswith(f"line {change.line}: delete ")
-        else:
-            assert change.new == new_lines[change.line - 1].strip()
-            assert change.phrase.startswith(f"line {change.line}: insert ")
+    _check_against_the_diff(base, variant, changes)

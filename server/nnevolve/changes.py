@@ -1,44 +1,67 @@
-"""A variant's net changes against the user's network: one short phrase per changed line.
+"""A variant's net changes against the user's network: one short phrase per changed statement.
 
-Derived from the line diff (difflib) of the user's source (a run's base) and the variant's
-source, not from the variant's lineage: a variant bred through ten edits whose net effect
-is one changed line reads as that one line. Layer lines are put in words through the line
-types of :mod:`nnevolve.analysis` (``line 12: Conv2d out_channels 8→16``, ``line 20: F.relu →
-F.silu``); other lines as a compact old → new of the text that changed.
+Derived from the diff (difflib) of the user's source (a run's base) and the variant's source,
+not from the variant's lineage: a variant bred through ten edits whose net effect is one
+changed line reads as that one line. The diff is taken over statements (logical lines: a call
+whose arguments are spread over several lines is one), so a call reformatted over several
+lines is one change, and one that computes what it did (a default spelled out, the same code
+reformatted) is no phrase at all. Layer lines are put in words through the line types of
+:mod:`nnevolve.analysis` (``line 12: Conv2d out_channels 8→16``, ``line 20: F.relu → F.silu``);
+other lines as a compact old → new of the text that changed.
 
-Line numbers are those of the diff: a replaced or deleted line is numbered in the user's file,
-an inserted line in the variant (the ``-`` and ``+`` sides of a unified diff). A change to the
-project's training script names it: ``train.py line 41: SGD lr 0.1→0.03``.
-Light: stdlib ``ast`` and ``difflib`` only (the editor and ``nnevolve show`` use it).
+A run of inserted (or deleted) statements reads as what it is: a definition spread over
+several lines as ``lines 9–20: insert def conv3x3 (from torchvision resnet.py)`` (its origin
+when a ``# from ...`` comment leads it, as the gene pool's block operators write them),
+consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
+statement over several lines as one quoted statement; blank lines in a run are no phrases.
+
+Line numbers are those of the diff: a replaced or deleted statement is numbered in the user's
+file, an inserted one in the variant (the ``-`` and ``+`` sides of a unified diff). A change
+to the project's training script names it: ``train.py line 41: SGD lr 0.1→0.03``.
+Light: stdlib ``ast``, ``tokenize`` and ``difflib`` only (the editor and ``nnevolve show`` use
+it); linear in the sources but for difflib's alignment.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import io
 import re
+import textwrap
+import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from nnevolve.analysis import Analysis, LineItem, analyze
-from nnevolve.analysis.catalog import lookup
+from nnevolve.analysis.catalog import DEFAULTS, lookup
+from nnevolve.analysis.recovery import parse
 
 MAX_TEXT = 60  # characters of code a phrase quotes before it elides the rest
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks `ast` and LSP count
 _TOKEN = re.compile(r"\w+|\S")  # names, numbers and single punctuation characters
 _RECIPE_CLASSES = frozenset({"optimizer", "scheduler"})  # named by their class, like layers
 _SIMPLE = re.compile(r"[\w.'\"-]+")  # a number, a name or a short string: no spaces needed
+_ORIGIN = re.compile(r"#\s*(from \S.*?)\s*$")  # `# from torchvision resnet.py`
+_LAYOUT = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                     tokenize.ENDMARKER})
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 @dataclass(frozen=True)
 class Change:
-    """One changed line of a variant against the user's network."""
+    """One changed statement (or run of statements) of a variant against the user's network."""
 
     kind: str  # "replace" | "insert" | "delete"
-    line: int  # 1-based: the user's line (replace, delete), the variant's line (insert)
-    old: str  # the text of the user's line that changed ("" for an insert)
+    line: int  # 1-based first line: the user's (replace, delete), the variant's (insert)
+    old: str  # the text of the user's code that changed ("" for an insert)
     new: str  # the variant's text in its place ("" for a delete)
-    phrase: str  # "line 20: F.relu → F.silu"
-    new_line: int | None = None  # the variant's line (replace, insert)
+    # "line 20: F.relu → F.silu", "lines 9–20: insert def conv3x3"; "" when the code does what
+    # it did (reformatted, a default spelled out): no phrase is shown for it
+    phrase: str
+    new_line: int | None = None  # the variant's first line (replace, insert)
+    end_line: int = 0  # the last line on `line`'s side (a statement over several lines)
+    new_end_line: int | None = None  # the variant's last line (replace, insert)
 
 
 def source_lines(source: str) -> list[str]:
@@ -51,59 +74,328 @@ def variant_changes(base: str, variant: str, *, base_analysis: Analysis | None =
                     file: str | None = None) -> list[str]:
     """The phrases of :func:`diff_changes`, in line order (what every view shows)."""
     return [change.phrase for change in diff_changes(base, variant, base_analysis=base_analysis,
-                                                     file=file)]
+                                                     file=file) if change.phrase]
 
 
 def diff_changes(
     base: str, variant: str, *, base_analysis: Analysis | None = None, file: str | None = None
 ) -> list[Change]:
-    """Each changed line of `variant` against `base`, in the order of the diff.
+    """Each changed statement of `variant` against `base`, in the order of the diff (with
+    those that change nothing the code does, whose phrase is empty).
 
     `base_analysis` is `analyze(base)` when the caller has it (one base, many variants);
     `file` names the file in each phrase (``train.py line 41: ...``; None: the model file).
     """
     changes = _diff_changes(base, variant, base_analysis)
     if file:
-        changes = [replace(change, phrase=f"{file} {change.phrase}") for change in changes]
+        changes = [replace(change, phrase=f"{file} {change.phrase}") if change.phrase else change
+                   for change in changes]
     return changes
 
 
 def _diff_changes(base: str, variant: str, base_analysis: Analysis | None) -> list[Change]:
-    a, b = source_lines(base), source_lines(variant)
-    old_items = _Items(base_analysis or analyze(base), a)
-    new_items = _Items(analyze(variant), b)
+    old = _Side(base, base_analysis or analyze(base))
+    new = _Side(variant, analyze(variant))
     changes: list[Change] = []
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, old.keys, new.keys, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        paired = min(i2 - i1, j2 - j1)
-        for k in range(paired):
-            changes.append(_replaced(i1 + k + 1, j1 + k + 1, old_items, new_items))
-        for i in range(i1 + paired, i2):
-            changes.append(_whole_line("delete", i + 1, a[i]))
-        for j in range(j1 + paired, j2):
-            changes.append(_whole_line("insert", j + 1, b[j]))
+        olds = [i for i in range(i1, i2) if not old.blank(i)]
+        news = [j for j in range(j1, j2) if not new.blank(j)]
+        if not olds and not news:  # only blank lines: each is a change of its own
+            changes += [_whole("delete", old, *old.spans[i]) for i in range(i1, i2)]
+            changes += [_whole("insert", new, *new.spans[j]) for j in range(j1, j2)]
+            continue
+        paired = min(len(olds), len(news))
+        for i, j in zip(olds, news):
+            changes += _replaced(old, i, new, j)
+        if paired < len(olds):
+            changes += _run("delete", old, olds[paired], olds[-1])
+        if paired < len(news):
+            changes += _run("insert", new, news[paired], news[-1])
     return changes
 
 
-# -- one line ------------------------------------------------------------------------------------
+# -- statements ----------------------------------------------------------------------------------
 
-def _whole_line(kind: str, line: int, text: str) -> Change:
-    shown = text.strip().removesuffix(",").rstrip()
+class _Side:
+    """One source as statements (logical lines), its typed calls and its definitions."""
+
+    def __init__(self, source: str, analysis: Analysis) -> None:
+        self.lines = source_lines(source)
+        self.spans, self.keys = _logical_lines(source, len(self.lines))
+        self._items = [item for item in analysis.items if item.type != "container"]
+        self._one_line_calls = {item.line for item in self._items if item.line == item.end_line}
+        parsed = parse(source)
+        tree = parsed.tree if parsed.error is None else None  # a broken file: line by line
+        # the statements that start on each line, outermost first
+        self.statements: dict[int, list[ast.stmt]] = {}
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.stmt):
+                self.statements.setdefault(_first_line(node), []).append(node)
+        for nodes in self.statements.values():
+            nodes.sort(key=lambda n: -(n.end_lineno or n.lineno))
+
+    def blank(self, index: int) -> bool:
+        return self.keys[index] == ()
+
+    def first(self, index: int) -> int:
+        return self.spans[index][0]
+
+    def last(self, index: int) -> int:
+        return self.spans[index][1]
+
+    def text(self, first: int, last: int) -> str:
+        return "\n".join(self.lines[first - 1:last])
+
+    def whole_calls(self, line: int) -> bool:
+        """Whether a typed call starts and ends on `line` (an element of a list of layers)."""
+        return line in self._one_line_calls
+
+    def overlapping(self, first: int, last: int) -> list[LineItem]:
+        """The typed calls on lines `first` to `last`."""
+        return [item for item in self._items if item.line <= last and item.end_line >= first]
+
+    def call_text(self, item: LineItem) -> str:
+        """The call's source (code-point columns, as the analysis gives them)."""
+        if item.line == item.end_line:
+            return self.lines[item.line - 1][item.col:item.end_col]
+        first = self.lines[item.line - 1][item.col:]
+        middle = self.lines[item.line:item.end_line - 1]
+        last = self.lines[item.end_line - 1][:item.end_col]
+        return "\n".join([first, *middle, last])
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None) or []
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _logical_lines(source: str, count: int) -> tuple[list[tuple[int, int]], list[tuple[str, ...]]]:
+    """The (first, last) lines of each statement, a comment or blank line being one of its
+    own, and what each says: its indentation and tokens (() for a blank line), so that the
+    same statement laid out otherwise compares equal. One line each where `tokenize` fails."""
+    spans: list[tuple[int, int]] = []
+    keys: list[tuple[str, ...]] = []
+    tokens: list[str] = []
+    start, depth = 1, 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.OP and token.string in {"(", "[", "{"}:
+                depth += 1
+            elif token.type == tokenize.OP and token.string in {")", "]", "}"}:
+                depth = max(depth - 1, 0)
+            if token.type not in _LAYOUT:
+                if not tokens:
+                    tokens.append(str(token.start[1]))  # the indentation
+                tokens.append(token.string)
+            ends = token.type == tokenize.NEWLINE or (token.type == tokenize.NL and depth == 0)
+            if ends and token.start[0] >= start:
+                spans.append((start, token.start[0]))
+                keys.append(tuple(tokens))
+                start, tokens = token.start[0] + 1, []
+    except (tokenize.TokenError, SyntaxError):
+        spans = []
+    if not spans or spans[-1][1] > count or start <= count:
+        return [(n, n) for n in range(1, count + 1)], [_line_key(line) for line in
+                                                        source_lines(source)]
+    return spans, keys
+
+
+def _line_key(line: str) -> tuple[str, ...]:
+    stripped = line.strip()
+    return (str(len(line) - len(line.lstrip())), stripped) if stripped else ()
+
+
+def _where(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}–{last}"
+
+
+# -- a run of inserted or deleted statements -----------------------------------------------------
+
+def _run(kind: str, side: _Side, start: int, end: int) -> Iterator[Change]:
+    """The statements `start` to `end` (indices of logical lines) that `kind` added or took
+    away: a definition over several lines and consecutive imports as one change each (with the
+    comments that lead them), blank lines as none."""
+    index, leading = start, []  # comment lines that may lead the next statement
+    while index <= end:
+        node = _statement(side, index, end)
+        if side.blank(index) or (node is None and _is_comment(side, index)):
+            leading += [] if side.blank(index) else [index]
+            index += 1
+            continue
+        last = index if node is None else _index_of(side, node.end_lineno or 0, index, end)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports = [index]
+            while (following := _next_import(side, last, end)) is not None:
+                imports.append(following)
+                last = following
+            if len(imports) > 1:
+                yield _imports(kind, side, (leading or [index])[0], imports)
+                index, leading = last + 1, []
+                continue
+        if isinstance(node, _DEFINITIONS) and side.last(last) > side.first(index):
+            yield _definition(kind, side, leading, index, last, node)
+        else:
+            yield from (_whole(kind, side, *side.spans[i]) for i in leading)
+            yield _whole(kind, side, side.first(index), side.last(last))
+        index, leading = last + 1, []
+    yield from (_whole(kind, side, *side.spans[i]) for i in leading)
+
+
+def _statement(side: _Side, index: int, end: int) -> ast.stmt | None:
+    """The outermost statement that starts on logical line `index` and ends by `end`."""
+    limit = side.last(end)
+    return next((n for n in side.statements.get(side.first(index), ())
+                 if (n.end_lineno or n.lineno) <= limit), None)
+
+
+def _is_comment(side: _Side, index: int) -> bool:
+    return side.keys[index][1:2] != () and side.keys[index][1].startswith("#")
+
+
+def _index_of(side: _Side, line: int, start: int, end: int) -> int:
+    """The index of the logical line that ends on `line`, from `start` on."""
+    index = start
+    while index < end and side.last(index) < line:
+        index += 1
+    return index
+
+
+def _next_import(side: _Side, index: int, end: int) -> int | None:
+    """The import statement after logical line `index` (past blank lines), if one is next."""
+    index += 1
+    while index <= end and side.blank(index):
+        index += 1
+    node = _statement(side, index, end) if index <= end else None
+    return index if isinstance(node, (ast.Import, ast.ImportFrom)) and \
+        side.last(_index_of(side, node.end_lineno or 0, index, end)) == side.last(index) else None
+
+
+def _imports(kind: str, side: _Side, first: int, imports: list[int]) -> Change:
+    names = [alias.asname or alias.name for i in imports
+             for alias in side.statements[side.first(i)][0].names]  # type: ignore[attr-defined]
+    where = _where(side.first(first), side.last(imports[-1]))
+    phrase = f"{where}: {kind} {len(imports)} imports ({_quote(', '.join(names))})"
+    return _change(kind, side, first, imports[-1], phrase)
+
+
+def _definition(kind: str, side: _Side, leading: list[int], first: int, last: int,
+                node: ast.stmt) -> Change:
+    word = "class" if isinstance(node, ast.ClassDef) else "def"
+    origins = [m.group(1) for i in leading
+               if (m := _ORIGIN.fullmatch(side.text(side.first(i), side.last(i)).strip()))]
+    origin = f" ({origins[-1]})" if origins else ""
+    start = leading[0] if leading else first
+    name = node.name  # type: ignore[attr-defined]
+    phrase = f"{_where(side.first(start), side.last(last))}: {kind} {word} {name}{origin}"
+    return _change(kind, side, start, last, phrase)
+
+
+def _change(kind: str, side: _Side, first: int, last: int, phrase: str) -> Change:
+    first_line, last_line = side.first(first), side.last(last)
+    text = side.text(first_line, last_line).strip()
+    if kind == "delete":
+        return Change(kind, first_line, text, "", phrase, end_line=last_line)
+    return Change(kind, first_line, "", text, phrase, first_line, last_line, last_line)
+
+
+def _whole(kind: str, side: _Side, first: int, last: int) -> Change:
+    """Lines `first` to `last` (a statement) inserted or deleted, quoted."""
+    text = side.text(first, last)
+    shown = (text.strip() if first == last else _one_line(text)).removesuffix(",").rstrip()
     words = _quote(shown) if shown else "a blank line"
     if kind == "delete":
-        return Change(kind, line, text.strip(), "", f"line {line}: delete {words}")
-    return Change(kind, line, "", text.strip(), f"line {line}: insert {words}", line)
+        return Change(kind, first, side.text(first, last).strip(), "",
+                      f"{_where(first, last)}: delete {words}", end_line=last)
+    return Change(kind, first, "", side.text(first, last).strip(),
+                  f"{_where(first, last)}: insert {words}", first, last, last)
 
 
-def _replaced(old_line: int, new_line: int, old_items: _Items, new_items: _Items) -> Change:
-    old_text, new_text = old_items.lines[old_line - 1], new_items.lines[new_line - 1]
-    old, new = compact_difference(old_text, new_text)
-    words = _layer_words(old_items, old_line, new_items, new_line)
+# -- one statement -------------------------------------------------------------------------------
+
+def _replaced(old: _Side, i: int, new: _Side, j: int) -> list[Change]:
+    """Statement `i` of the user's code in place of which the variant has statement `j`: one
+    change per line that differs, or one for the lines that split or join a call's arguments
+    (a call reformatted over several lines is one change, none if it computes what it did)."""
+    (old_first, old_last), (new_first, new_last) = old.spans[i], new.spans[j]
+    if _same_program(old.text(old_first, old_last), new.text(new_first, new_last)):
+        return [_statement_change(old, (old_first, old_last), new, (new_first, new_last), "")]
+    a, b = old.lines[old_first - 1:old_last], new.lines[new_first - 1:new_last]
+    changes = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        extras = [old.whole_calls(old_first + i) for i in range(i1 + paired, i2)] + \
+            [new.whole_calls(new_first + j) for j in range(j1 + paired, j2)]
+        if all(extras):  # whole elements (`nn.ReLU(),`) added or taken away: a change each
+            changes += [_statement_change(old, (old_first + i1 + k,) * 2, new,
+                                          (new_first + j1 + k,) * 2) for k in range(paired)]
+            changes += [_whole("delete", old, old_first + i, old_first + i)
+                        for i in range(i1 + paired, i2)]
+            changes += [_whole("insert", new, new_first + j, new_first + j)
+                        for j in range(j1 + paired, j2)]
+            continue
+        if i1 == i2 or j1 == j2:  # pieces of a call on lines of their own: with a neighbour
+            i1, i2, j1, j2 = (i1 - 1, i2, j1 - 1, j2) if i1 > 0 and j1 > 0 else (i1, i2 + 1,
+                                                                               j1, j2 + 1)
+        changes.append(_statement_change(old, (old_first + i1, old_first + i2 - 1), new,
+                                         (new_first + j1, new_first + j2 - 1)))
+    return changes
+
+
+def _statement_change(old: _Side, old_lines: tuple[int, int], new: _Side,
+                      new_lines: tuple[int, int], words: str | None = None) -> Change:
+    """Lines `old_lines` of the user's code in place of which the variant has `new_lines`, in
+    `words` (None: put in words here)."""
+    old_text, new_text = old.text(*old_lines), new.text(*new_lines)
+    if old_lines[0] == old_lines[1] and new_lines[0] == new_lines[1]:
+        old_diff, new_diff = compact_difference(old_text, new_text)
+    else:
+        old_diff, new_diff = compact_difference(_one_line(old_text), _one_line(new_text))
     if words is None:
-        words = f"{_quote(old) or '∅'} → {_quote(new) or '∅'}"
-    return Change("replace", old_line, old, new, f"line {old_line}: {words}", new_line)
+        words = _layer_words(old, old_lines, new, new_lines)
+    if words is None:
+        words = f"{_quote(old_diff) or '∅'} → {_quote(new_diff) or '∅'}"
+    phrase = f"{_where(*old_lines)}: {words}" if words else ""
+    return Change("replace", old_lines[0], old_diff, new_diff, phrase, new_lines[0],
+                  old_lines[1], new_lines[1])
+
+
+def _same_program(old: str, new: str) -> bool:
+    """Whether two statements differ only in layout or in layer settings spelled out at their
+    defaults (and so compute the same)."""
+    first, second = _normal(old), _normal(new)
+    return first is not None and first == second
+
+
+def _normal(text: str) -> str | None:
+    """The statement's syntax tree, its calls' arguments at their defaults left out."""
+    text = textwrap.dedent(text)
+    # as it is, or a `def ...:` or `if ...:` line without its body
+    tree = next((r.tree for r in map(parse, (text, text + " pass")) if r.error is None), None)
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        entry = lookup(f"torch.nn.{_callee(node)}") if isinstance(node, ast.Call) else None
+        if entry is None or not isinstance(node, ast.Call) or len(node.args) > len(entry.args) \
+                or any(isinstance(a, ast.Starred) for a in node.args) \
+                or any(k.arg is None for k in node.keywords):
+            continue
+        # a torch layer's arguments by name, in one order, those at their defaults left out
+        defaults = DEFAULTS.get(entry.name, {})
+        named = [ast.keyword(arg=name, value=value) for name, value in zip(entry.args, node.args)]
+        node.args, node.keywords = [], sorted(
+            (k for k in [*named, *node.keywords] if defaults.get(k.arg) != ast.unparse(k.value)),
+            key=lambda k: k.arg or "")
+    return ast.dump(tree)
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
 def compact_difference(old: str, new: str) -> tuple[str, str]:
@@ -137,41 +429,22 @@ def _quote(text: str) -> str:
 
 # -- layer lines in words ------------------------------------------------------------------------
 
-class _Items:
-    """The typed calls of one source that cover each line (containers left out)."""
-
-    def __init__(self, analysis: Analysis, lines: list[str]) -> None:
-        self.lines = lines
-        self._items = [item for item in analysis.items if item.type != "container"]
-
-    def covering(self, line: int) -> list[LineItem]:
-        return [item for item in self._items if item.line <= line <= item.end_line]
-
-    def text(self, item: LineItem) -> str:
-        """The call's source (code-point columns, as the analysis gives them)."""
-        if item.line == item.end_line:
-            return self.lines[item.line - 1][item.col:item.end_col]
-        first = self.lines[item.line - 1][item.col:]
-        middle = self.lines[item.line:item.end_line - 1]
-        last = self.lines[item.end_line - 1][:item.end_col]
-        return "\n".join([first, *middle, last])
-
-
-def _layer_words(old_items: _Items, old_line: int, new_items: _Items, new_line: int) -> str | None:
-    """`Conv2d out_channels 8→16`, `F.relu → F.silu`: the typed calls of a changed line."""
-    olds, news = old_items.covering(old_line), new_items.covering(new_line)
+def _layer_words(old: _Side, old_lines: tuple[int, int], new: _Side,
+                 new_lines: tuple[int, int]) -> str | None:
+    """`Conv2d out_channels 8→16`, `F.relu → F.silu`: the typed calls of a changed statement."""
+    olds, news = old.overlapping(*old_lines), new.overlapping(*new_lines)
     if not olds or len(olds) != len(news):
         return None
     phrases = []
-    for old, new in zip(olds, news):
-        old_call, new_call = old_items.text(old), new_items.text(new)
+    for old_item, new_item in zip(olds, news):
+        old_call, new_call = old.call_text(old_item), new.call_text(new_item)
         if old_call == new_call:
             continue
-        phrase = _call_change(old, old_call, new, new_call)
+        phrase = _call_change(old_item, old_call, new_item, new_call)
         if phrase is None:
             return None
         phrases.append(phrase)
-    return "; ".join(phrases) or None
+    return "; ".join(p for p in phrases if p) or None
 
 
 def _call_change(old: LineItem, old_call: str, new: LineItem, new_call: str) -> str | None:
@@ -183,7 +456,7 @@ def _call_change(old: LineItem, old_call: str, new: LineItem, new_call: str) -> 
         return f"{_one_line(old_call)} → {_one_line(new_call)}"
     changed = _argument_changes(old, old_call, new_call)
     if not changed:
-        return None
+        return None if changed is None else ""  # "": only defaults spelled out
     entry = lookup(old.name)
     # a layer by its class name (`Conv2d`), a function as the file calls it (`F.relu`); an
     # optimizer or scheduler by its class name (`SGD lr 0.1→0.03`)
@@ -202,15 +475,19 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _argument_changes(item: LineItem, old_call: str, new_call: str) -> list[str]:
-    """`out_channels 8→16` for each argument of the same callee that differs."""
+def _argument_changes(item: LineItem, old_call: str, new_call: str) -> list[str] | None:
+    """`out_channels 8→16` for each argument of the same callee that differs (an argument
+    spelled out at its default does not); None when the arguments cannot be bound."""
     old_args, new_args = _bound(item, old_call), _bound(item, new_call)
     if old_args is None or new_args is None:
-        return []
+        return None
+    entry = lookup(item.name)
+    defaults = DEFAULTS.get(entry.name, {}) if entry is not None else {}
     changed = []
     for name in dict.fromkeys([*old_args, *new_args]):
         before, after = old_args.get(name), new_args.get(name)
-        if before != after:
+        default = defaults.get(name)
+        if before != after and (before or default) != (after or default):
             before, after = before or "default", after or "default"
             # `8→16` stays compact; `8 * 4 * 4 → 256`, `self.fc1(x) → x` need the spaces
             arrow = "→" if _SIMPLE.fullmatch(before) and _SIMPLE.fullmatch(after) else " → "

@@ -123,3 +123,15 @@ def test_a_tolerance_on_the_error_is_the_standard_error_of_the_difference() -> N
     matrix = NOISE.pairwise_tolerances([a, b], ("error",))[0]
     assert matrix.ravel().tolist() == pytest.approx(
         [math.hypot(0.02, 0.02), 0.025, 0.025, math.hypot(0.015, 0.015)])
+
+
+def test_a_latency_tie_scales_with_the_slower_network_of_the_pair() -> None:
+    # the base: 1 ms, a tie within 0.1 ms (10%); two 5 ms networks tie within 0.5 ms
+    slow, slower = ok(0.8, 1000, 5.0), ok(0.8, 1000, 5.3)
+    assert not dominates(slow, slower, ("error", "params", "latency"), NOISE)  # a tie on latency
+    assert NOISE.tolerances(slow, slower, ("latency",)) == pytest.approx([0.53])
+    # never narrower than the base's own tolerance, however fast the pair
+    fast, faster = ok(0.8, 1000, 0.2), ok(0.8, 1000, 0.15)
+    assert NOISE.tolerances(fast, faster, ("latency",)) == pytest.approx([0.1])
+    assert not dominates(faster, fast, ("latency",), NOISE)
+    assert dominates(ok(0.8, 1000, 1.0), ok(0.8, 1000, 1.2), ("latency",), NOISE)

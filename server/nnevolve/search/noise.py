@@ -117,9 +117,19 @@ class Noise:
             "error": np.hypot(errors[:, None], errors[None, :]),
             # parameter counts are exact: any difference is real
             "params": np.broadcast_to(0.0, shape),
-            "latency": np.broadcast_to(float(self.latency_ms), shape),
+            "latency": self._latency_tolerances(evaluations),
         }
         return [values[name] for name in objectives]
+
+    def _latency_tolerances(self, evaluations: Sequence[Evaluation]) -> np.ndarray:
+        """The base's latency tolerance, scaled for pairs slower than the base: a load moves a
+        latency by a share of it, so the tie between two 5 ms networks is wider than between
+        two of 0.5 ms (never narrower than the base's own)."""
+        latencies = np.array([float(e.latency_ms or 0.0) for e in evaluations], dtype=float)
+        share = (self.latency_ms / self.base_latency_ms if self.base_latency_ms > 0
+                 else LATENCY_FLOOR)
+        slower = np.maximum(latencies[:, None], latencies[None, :])
+        return np.maximum(float(self.latency_ms), share * slower)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ import libcst as cst
 
 from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.gene_pool.catalog import BUILTIN_GENES
+from nnevolve.gene_pool.out_of_place import out_of_place
 from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
 from nnevolve.config import DEFAULT_ZOOS
 from nnevolve.gene_pool.zoo import harvest_blocks, provenance, zoo_files, zoo_harvest
@@ -39,6 +40,9 @@ MAX_FILE_BYTES = 256_000
 # the genes of the repository's samples/, shipped inside the package (a wheel has no samples/);
 # `python -m nnevolve.gene_pool.sample_genes samples` writes it
 SAMPLE_GENES = "sample_genes.json"
+# bump when what the pool stores of a line changes: a stored pool of older code is emptied
+# (every run harvests its pool again) rather than keep lines a run must not get
+POOL_FORMAT = 1  # 1: everything stored out of place (gene_pool.out_of_place)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS genes (
@@ -114,6 +118,10 @@ class GenePool:
         self.path = str(path)
         self._db = sqlite3.connect(self.path)
         self._db.executescript(_SCHEMA)
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < POOL_FORMAT:
+            self._db.executescript("DELETE FROM genes; DELETE FROM blocks;"
+                                   " DELETE FROM residual_blocks;")
+            self._db.execute(f"PRAGMA user_version = {POOL_FORMAT}")
         self._db.commit()
 
     # -- filling ---------------------------------------------------------------------------
@@ -125,9 +133,10 @@ class GenePool:
         self._db.commit()
 
     def _insert(self, code: str, type: str, origin: str) -> bool:
+        # every line is stored as it may go into another network: out of place
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO genes (code, type, origin) VALUES (?, ?, ?)",
-            (code, type, origin),
+            (_transplantable(code), type, origin),
         )
         return cursor.rowcount > 0
 
@@ -194,8 +203,9 @@ class GenePool:
         """Add multi-line blocks, each (canonical layer calls, origin); returns how many are new."""
         added = 0
         for codes, origin in blocks:
-            cursor = self._db.execute("INSERT OR IGNORE INTO blocks (code, origin) VALUES (?, ?)",
-                                      (json.dumps(list(codes)), origin))
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO blocks (code, origin) VALUES (?, ?)",
+                (json.dumps([_transplantable(code) for code in codes]), origin))
             added += cursor.rowcount > 0
         self._db.commit()
         return added
@@ -210,7 +220,7 @@ class GenePool:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO residual_blocks (name, source, imports, expansion, origin)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (name, text, json.dumps(list(imports)), expansion, origin))
+                (name, out_of_place(text, imports), json.dumps(list(imports)), expansion, origin))
             added += cursor.rowcount > 0
         self._db.commit()
         return added
@@ -226,8 +236,7 @@ class GenePool:
     def blocks(self) -> list[Block]:
         """The multi-line blocks, in a stable order."""
         rows = self._db.execute("SELECT code, origin FROM blocks ORDER BY code")
-        return [Block(tuple(_out_of_place(line) for line in json.loads(code)), origin)
-                for code, origin in rows]
+        return [Block(tuple(json.loads(code)), origin) for code, origin in rows]
 
     def genes(self, type: str | None = None, *, functional: bool | None = None) -> list[Gene]:
         """The genes (of one type; only functional or only layer forms), in a stable order."""
@@ -435,8 +444,7 @@ class ZooWarning(UserWarning):
     """A model zoo named in the settings is not installed."""
 
 
-def _out_of_place(code: str) -> str:
-    """``nn.ReLU(inplace=True)`` → ``nn.ReLU()``: the same function, but placed in another
-    network an in-place layer may overwrite a tensor its autograd still needs."""
-    return (code.replace("(inplace=True)", "()").replace(", inplace=True)", ")")
-            .replace("inplace=True, ", ""))
+def _transplantable(code: str) -> str:
+    """A canonical layer call written out of place (``nn.ReLU(inplace=True)`` → ``nn.ReLU()``)."""
+    new = out_of_place(code)
+    return code if new == code else normalize_gene_code(new)

@@ -8,16 +8,22 @@ import random
 import re
 from pathlib import Path
 
+import torch
+
 from genome_support import changed_lines
 from nnevolve.config import EvolveConfig
+from nnevolve.evaluation.train import build_model
 from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block
 from nnevolve.genome import Genome, source_hash
+from nnevolve.operators.dimensions import fits
 from nnevolve.operators.insert_block import at_input, block_points, insert_block_at, stem
 from nnevolve.repair import repair
 from nnevolve.search import Breeder, Candidate, SearchCounts
 from nnevolve.search.sampling import initial_mutants
 from nnevolve.store import RunStore
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 FCN = '''from torch import nn
 
@@ -71,6 +77,46 @@ def test_a_stem_downsamples_once_through_its_pooling_its_stride_or_a_pool_of_its
                                    "nn.BatchNorm2d(32)", "nn.ReLU(inplace=True)"]
     assert stem(VGG_BLOCK, None)[-1] == "nn.MaxPool2d(2)"
     assert stem(Block(("nn.Linear(10, 10)", "nn.ReLU()"), "zoo:l")) is None  # no stem
+
+
+def test_every_block_inserted_into_a_small_convnet_is_used_and_a_stem_takes_the_datas_channels(
+        ) -> None:
+    # a front variant shown as `insert block nn.Conv2d(384, 8, ...) before line 18` had fewer
+    # parameters than such a convolution: 384 is the block's own width, which the repair makes
+    # the data's channel; no inserted layer is left out of the forward pass
+    source = (SAMPLES / "convnet_small.py").read_text()
+    checked = repair(source, "SmallConvNet", (1, 8, 8), 10)
+    g = Genome.parse(checked.source, "SmallConvNet", live=checked.liveness)
+    alexnet = Block(("nn.Conv2d(384, 256, kernel_size=3, padding=1)", "nn.ReLU()",
+                     "nn.MaxPool2d(kernel_size=3, stride=2)"), "zoo:torchvision alexnet.py")
+    stems = 0
+    points = [p for p in block_points(g) if fits("nn.Conv2d", p.context)]  # an image there
+    assert len(points) == 2  # before line 18 (a stem) and after it
+    for point in points:
+        child = insert_block_at(g, point, alexnet)
+        assert child is not None
+        fixed = repair(child.source, "SmallConvNet", (1, 8, 8), 10)
+        assert fixed.ok, fixed.reason
+        model = build_model(fixed.source, "SmallConvNet")
+        assert _unused_layers(model, (1, 8, 8)) == [], child.edits
+        if at_input(g, point):
+            stems += 1
+            assert "nn.Conv2d(384, 8, kernel_size=3, padding=1)" in child.edits[0].summary
+            assert "Conv2d in_channels 384→1 at line 14" in fixed.fixes
+            assert model.conv2.weight.shape == (8, 1, 3, 3)
+    assert stems == 1
+
+
+def _unused_layers(model: torch.nn.Module, shape: tuple[int, ...]) -> list[str]:
+    """The layers with parameters that a forward pass never calls."""
+    layers = {name: m for name, m in model.named_modules()
+              if name and not list(m.children()) and list(m.parameters())}
+    called: set[str] = set()
+    for name, layer in layers.items():
+        layer.register_forward_hook(lambda *_, name=name: called.add(name))
+    with torch.no_grad():
+        model(torch.zeros(2, *shape))
+    return sorted(set(layers) - called)
 
 
 class RealCheck:

@@ -2,10 +2,12 @@
 
 Small digits runs (`run_evolution`, the run's own gene pool: the model file, its workspace,
 the samples, the catalog and torchvision's model sources) from three of the samples. For each
-run: the children bred by a block edit (`insert_block`, `replace_block`, `insert_residual`)
-against all children, how many of them were evaluated (passed the static check and trained),
-and how many front variants have a block edit in their lineage (the edit that bred them or one
-that bred an ancestor).
+run: the children bred by a block edit (`insert_block`, `replace_block`, `insert_residual`:
+the edit that made them from their parent) against all children, how many of them were
+evaluated (passed the static check and trained), and how many front variants have a block edit
+in their edit history (the edits that made them from the seed, parent by parent; a crossover
+child's history is its receiver's, so a block of a donor's lineage that the child never took
+does not count).
 
 With --static N instead: on every model file of benchmarks/networks/ground_truth.json (the
 classic CIFAR-style files and the idiom samples), N children of each block operator with
@@ -74,15 +76,15 @@ def main() -> None:
             children = [v for v in variants if not v.is_base and v.parents]
             cells = []
             for op in BLOCK_OPS:
-                bred = [v for v in children if any(e["op"] == op for e in v.edits)]
+                bred = [v for v in children if op in _own_ops(v, by_id)]
                 trained = [v for v in bred if v.evaluation is not None
                            and v.evaluation.status == "ok"]
                 cells.append(f"{len(bred)}/{len(trained)}")
-            block = [v for v in children if _ops(v) & set(BLOCK_OPS)]
+            block = [v for v in children if _own_ops(v, by_id) & set(BLOCK_OPS)]
             evaluated = [v for v in block if v.evaluation is not None
                          and v.evaluation.status == "ok"]
             front = [v for v in variants if v.is_pareto]
-            with_block = [v for v in front if _lineage_ops(v, by_id) & set(BLOCK_OPS)]
+            with_block = [v for v in front if _ops(v) & set(BLOCK_OPS)]
             print(f"{name:<18} {len(children):>8} {len(block):>6} "
                   + " ".join(f"{c:>15}" for c in cells)
                   + f" {len(evaluated):>9} {len(front):>5} {len(with_block):>14}"
@@ -92,8 +94,7 @@ def main() -> None:
                 why = sorted({f"{v.status}: {(v.reason or '')[:100]}" for v in missed})
                 print(f"    not evaluated: {len(missed)}: " + "; ".join(why))
             for variant in with_block:
-                ops = [e["summary"] for v in _ancestry(variant, by_id) for e in v.edits
-                       if e["op"] in BLOCK_OPS]
+                ops = [e["summary"] for e in variant.edits if e["op"] in BLOCK_OPS]
                 accuracy = variant.evaluation.accuracy if variant.evaluation else None
                 params = variant.evaluation.params if variant.evaluation else None
                 print(f"    front: accuracy {accuracy:.3f}, {params} params: {ops[0]}")
@@ -151,21 +152,13 @@ def _ops(variant) -> set[str]:  # noqa: ANN001 - a store Variant
     return {e["op"] for e in variant.edits}
 
 
-def _ancestry(variant, by_id: dict) -> list:  # noqa: ANN001
-    """The variant and its ancestors."""
-    seen, pending, found = set(), [variant], []
-    while pending:
-        current = pending.pop()
-        if current.id in seen:
-            continue
-        seen.add(current.id)
-        found.append(current)
-        pending.extend(by_id[p] for p in current.parents if p in by_id)
-    return found
-
-
-def _lineage_ops(variant, by_id: dict) -> set[str]:  # noqa: ANN001
-    return set().union(*(_ops(v) for v in _ancestry(variant, by_id)))
+def _own_ops(variant, by_id: dict) -> set[str]:  # noqa: ANN001
+    """The operators of the edits that made the variant from its parent (its edit history
+    without its parent's): a descendant of a block child was not bred by a block edit."""
+    parent = by_id.get(variant.parents[0]) if variant.parents else None
+    inherited = len(parent.edits) if parent is not None and tuple(
+        variant.edits[:len(parent.edits)]) == tuple(parent.edits) else 0
+    return {e["op"] for e in variant.edits[inherited:]}
 
 
 if __name__ == "__main__":

@@ -81,9 +81,9 @@ def test_a_stem_downsamples_once_through_its_pooling_its_stride_or_a_pool_of_its
 
 def test_every_block_inserted_into_a_small_convnet_is_used_and_a_stem_takes_the_datas_channels(
         ) -> None:
-    # a front variant shown as `insert block nn.Conv2d(384, 8, ...) before line 18` had fewer
-    # parameters than such a convolution: 384 is the block's own width, which the repair makes
-    # the data's channel; no inserted layer is left out of the forward pass
+    # no inserted layer is left out of the forward pass (a dead insertion would cost a
+    # training run for the parent's function), and the stem written `nn.Conv2d(384, 8, ...)`
+    # (the block's own input width) is built with the data's one channel by the repair
     source = (SAMPLES / "convnet_small.py").read_text()
     checked = repair(source, "SmallConvNet", (1, 8, 8), 10)
     g = Genome.parse(checked.source, "SmallConvNet", live=checked.liveness)

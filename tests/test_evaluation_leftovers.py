@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nnevolve.evaluation import Budget, EvaluationPool
+from nnevolve.process_tree import descendants, is_running
 from run_support import NET
 
 pytestmark = pytest.mark.slow
@@ -40,6 +42,10 @@ def spawning(marker: str, *, then: str = "return self.net(x)") -> str:
 def new_marker() -> str:
     """A `sleep` duration no other process uses: 300 s and a random fraction."""
     return f"300.{secrets.randbelow(10**8):08d}"
+
+
+# holds the GIL in C code for good (2**40 steps of backtracking): its worker's threads stop
+HOLDS_THE_GIL = "import re; re.match(r'(a+)+$', 'a' * 40 + 'b'); return self.net(x)"
 
 
 def leftovers(marker: str) -> list[int]:
@@ -172,3 +178,33 @@ def test_the_cli_returns_while_a_variants_children_would_hold_its_stderr(tmp_pat
     assert json.loads(completed.stdout)["status"] in ("finished", "failed")
     assert time.monotonic() - started_at < 150
     assert none_left(marker, timeout=2.0), leftovers(marker)
+
+
+def test_a_killed_engine_leaves_no_process_behind_even_when_its_variant_holds_the_gil():
+    """A SIGKILLed pool's process takes its forkserver, its workers and their programs with
+    it, even a worker whose own watch of the pool cannot run."""
+    marker = new_marker()
+    script = textwrap.dedent(f'''
+        import time
+        from nnevolve.evaluation import Budget, EvaluationPool
+        if __name__ == "__main__":
+            pool = EvaluationPool("digits", workers=1, budget=Budget(time_limit_s=300),
+                                  max_train=300, max_val=100)
+            pool.submit({spawning(marker, then=HOLDS_THE_GIL)!r}, "Net")
+            time.sleep(300)
+    ''')
+    engine = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert started(marker, timeout=120)
+        tree = descendants(engine.pid)  # the forkserver, the worker, the variant's programs
+        assert len(tree) >= 5, tree
+        os.kill(engine.pid, signal.SIGKILL)
+        engine.wait(timeout=10)
+        killed_at = time.monotonic()
+        while any(is_running(pid) for pid in tree) and time.monotonic() - killed_at < 5:
+            time.sleep(0.05)
+        assert not [pid for pid in tree if is_running(pid)]
+        assert none_left(marker, timeout=0)
+    finally:
+        engine.kill()
+        engine.wait()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+from nnevolve.forkserver_guard import become_owner
+
 
 def torch_process_context() -> multiprocessing.context.BaseContext:
     """Forkserver with torch preloaded where available, else spawn; never plain fork.
@@ -16,8 +18,10 @@ def torch_process_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # a no-op if this process's forkserver already runs (started elsewhere without preload)
-    context.set_forkserver_preload(["nnevolve.evaluation.preload"])
+    become_owner()  # a forkserver started from here dies with this process
+    # a no-op if this process's forkserver already runs (started elsewhere without preload);
+    # the guard first: it watches this process while torch is still importing
+    context.set_forkserver_preload(["nnevolve.forkserver_guard", "nnevolve.evaluation.preload"])
     return context
 
 

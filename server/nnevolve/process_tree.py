@@ -14,12 +14,16 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
 # in the environment of every program user code starts: found again after its tree is gone
 TREE_MARK = "NNEVOLVE_PROCESS_TREE"
 _MAX_ROUNDS = 50  # each round kills what the previous one re-parented; forks end quickly
+WATCH_POLL_S = 0.5  # how often a process checks that the process it lives for is still there
 
 
 def process_exists(pid: int) -> bool:
@@ -42,6 +46,28 @@ def become_group_reaper() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def end_with_tree_when(gone: Callable[[], bool], poll_s: float = WATCH_POLL_S) -> None:
+    """End this process and every process below it once ``gone()`` is true: checked now, then
+    every ``poll_s`` on a daemon thread (a thread, not PR_SET_PDEATHSIG, which fires when the
+    *thread* that started a process ends; a thread's sleep holds no lock a fork could copy)."""
+    if gone():
+        _end_tree()
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(poll_s)
+        _end_tree()
+
+    threading.Thread(target=watch, name="nnevolve-end-with", daemon=True).start()
+
+
+def _end_tree() -> None:
+    kill_descendants(os.getpid())
+    if os.getpgrp() == os.getpid():  # it leads its group: itself and what stayed in it
+        os.killpg(0, signal.SIGKILL)
+    os._exit(1)
 
 
 def descendants(pid: int) -> list[int]:

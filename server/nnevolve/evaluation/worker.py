@@ -6,16 +6,18 @@ import os
 import select
 import signal
 import sys
-import threading
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from nnevolve.error_text import one_line
 from nnevolve.evaluation.budget import Budget
-from nnevolve.process_tree import become_group_reaper, kill_descendants, process_exists
+from nnevolve.process_tree import (
+    become_group_reaper,
+    end_with_tree_when,
+    kill_descendants,
+    process_exists,
+)
 
-_PARENT_POLL_S = 0.5
 # room for thread stacks and allocator arenas beyond the cap, which count as address space
 _ADDRESS_SPACE_SLACK_MB = 1024
 
@@ -106,26 +108,17 @@ def _die_with_pool(pool_pid: int, conn: Connection) -> None:
     """Never outlive the pool's process, however it ends (even SIGKILL), nor leave its tree.
 
     The pool is watched rather than the direct parent (the forkserver): a variant that kills
-    its parent process must not take every other worker, and their variants, with it.
+    its parent process must not take every other worker, and their variants, with it. (A
+    worker whose thread cannot run, e.g. a variant holding the GIL in C code, is killed by
+    the forkserver, which watches the pool's process too: ``nnevolve.forkserver_guard``.)
     """
-    def pool_alive() -> bool:
+    def pool_gone() -> bool:
         # the pool's end of the connection closes when its process dies, even as a zombie
         hung_up = select.poll()
         hung_up.register(conn.fileno(), select.POLLHUP)
-        return process_exists(pool_pid) and not hung_up.poll(0)
+        return not process_exists(pool_pid) or bool(hung_up.poll(0))
 
-    if not pool_alive():
-        os._exit(1)
-
-    def watch() -> None:
-        while pool_alive():
-            time.sleep(_PARENT_POLL_S)
-        kill_descendants(os.getpid())
-        if os.getpgrp() == os.getpid():  # it leads its group: itself and what stayed in it
-            os.killpg(0, signal.SIGKILL)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="nnevolve-pool-watch", daemon=True).start()
+    end_with_tree_when(pool_gone)
 
 
 def _keep_stdout_clean() -> None:

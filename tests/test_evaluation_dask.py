@@ -4,6 +4,7 @@ pool, a Dask worker killed mid-evaluation, cancel, and a wrong address."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import time
 from dataclasses import replace
@@ -26,6 +27,7 @@ from nnevolve.evaluation.dask_backend import (
 )
 from nnevolve.evaluation.device import DeviceError
 from nnevolve.evaluation.train import evaluate_variant
+from nnevolve.process_tree import descendants, is_running
 from nnevolve.run import run_evolution
 from nnevolve.store import RunStore
 from run_support import MLP as SEED_NET
@@ -37,6 +39,14 @@ pytestmark = pytest.mark.slow
 SLOW = NET.replace("return self.net(x)", "import time; time.sleep(0.05); return self.net(x)")
 HANGS = NET.replace("return self.net(x)", "while True: pass")
 BUDGET = Budget(epochs=2, lr=0.01, time_limit_s=60)
+
+
+def stuck(marker: str) -> str:
+    """Starts `sleep <marker>` in a session of its own, then holds the GIL in C code for good
+    (2**40 steps of backtracking): its worker's own watch of the Dask worker cannot run."""
+    return NET.replace("return self.net(x)",
+                       f"import re, subprocess; subprocess.Popen(['sleep', '{marker}'], "
+                       "start_new_session=True); re.match(r'(a+)+$', 'a' * 40 + 'b')")
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +233,47 @@ def test_a_killed_dask_worker_has_its_evaluation_rerun_elsewhere_or_failed(clust
         assert failed.status == "failed" and not failed.pool_failure
         assert failed.reason.startswith("Dask workers died while evaluating it")
     client.wait_for_workers(2, timeout=120)
+
+
+def test_a_killed_dask_worker_leaves_none_of_its_processes_behind(cluster) -> None:
+    # its pool's forkserver (torch imported, ~1 GB), its child and what the variant started
+    local, client = cluster
+    client.wait_for_workers(2, timeout=120)
+    marker = f"300.{secrets.randbelow(10**8):08d}"
+    tree: list[int] = []
+    allowed, local.scheduler.allowed_failures = local.scheduler.allowed_failures, 0
+    try:
+        with DaskEvaluationPool(local.scheduler_address, "digits", budget=BUDGET) as pool:
+            future = pool.submit(stuck(marker), "Net")
+            worker = running_worker(client)
+            pid = client.run(os.getpid, workers=[worker])[worker]
+            deadline = time.monotonic() + 120
+            while not any(marker in command_line(child) for child in descendants(pid)):
+                assert time.monotonic() < deadline, "the variant did not start"
+                time.sleep(0.05)
+            tree += descendants(pid)
+            os.kill(pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            while any(is_running(child) for child in tree) and time.monotonic() - killed_at < 5:
+                time.sleep(0.05)
+            left = [(child, command_line(child)[:80]) for child in tree if is_running(child)]
+            result = future.result(timeout=180)
+    finally:
+        local.scheduler.allowed_failures = allowed
+        for child in tree:  # a failure leaves nothing running
+            if is_running(child):
+                os.kill(child, signal.SIGKILL)
+    assert len(tree) >= 3 and not left, left  # forkserver, its child, the sleep: all gone
+    assert result.reason.startswith("Dask workers died while evaluating it"), result.reason
+    client.wait_for_workers(2, timeout=120)
+
+
+def command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_an_evaluation_waiting_behind_one_whose_worker_dies_is_sent_again_not_failed(

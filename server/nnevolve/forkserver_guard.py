@@ -8,11 +8,14 @@ it too). So a child that does not watch its parent (a ProcessPoolExecutor's work
 its queue) or cannot (an evaluation worker whose variant holds the GIL in C code, or that a
 kill the pool did not finish left stopped) kept both alive for good; the pipe is also read
 only after the preload (torch: seconds), and the exit then runs the interpreter's slow
-teardown. Here the forkserver watches its owner from the start and kills what it forked.
+teardown. Here the forkserver watches its owner from the start and kills what it forked, and
+its own exit skips that teardown.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 
@@ -41,7 +44,16 @@ def _owner() -> int:
     return int(value) if value.isdigit() else os.getppid()
 
 
+def _exit_at_once(forkserver_pid: int) -> None:
+    """The forkserver's own exit (everyone closed its pipe) skips torch's teardown (seconds)."""
+    if os.getpid() == forkserver_pid:  # not in a forked child that runs exit handlers
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(0)
+
+
 if _in_forkserver():
     _owner_pid = _owner()
     # the owner is the forkserver's parent: once it is gone, the forkserver is re-parented
     end_with_tree_when(lambda: os.getppid() != _owner_pid)
+    atexit.register(_exit_at_once, os.getpid())  # registered first: runs after the others

@@ -5,7 +5,7 @@ width there as its input and output width (``operators.channels``; where that ca
 its own widths stay, for the repair), its convolution runs at stride 1 with a padding that
 keeps the size, and its pooling layers are left out. So the network's downsampling stays as it
 was, and a block in a loop-built list (VGG's ``layers += [...]``) or a residual branch fits
-every pass.
+every pass. Where the user's own activation comes next, the block leaves out its trailing one.
 
 At the network's input (before its first layer: an FCN's ``x = self.flatten(x)``) a
 convolution block goes in as a stem instead: it takes the data's channels, keeps its own width
@@ -120,6 +120,11 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
              else shape_kept(block, channels_at(g, point)))
     if codes is None:
         return None
+    if len(codes) > 1 and _type(codes[-1]) == "activation" and activation_next(g, point):
+        # the network's own activation follows: the block's would repeat it (ReLU of ReLU is
+        # ReLU), and an in-place one (``nn.ReLU(inplace=True)``) would overwrite the output the
+        # block's activation keeps for the backward pass
+        codes = codes[:-1]
     rewrite = Rewrite(g)
     calls = [layer_expression(g, code, rewrite) for code in codes]
     if any(call is None for call in calls):
@@ -154,6 +159,16 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
     line = g.line_of(point.statement) if point.statement is not None else point.site.line
     summary = f"insert block {words} {side} line {line}{block_from(block)}"
     return finish(g, rewrite, [Edit("insert_block", summary)])
+
+
+def activation_next(g: Genome, point: InsertionPoint) -> bool:
+    """Whether the layer the data reaches right after ``point`` (the next element of its
+    literal or list, the next call of ``forward``) is an activation."""
+    ordered = g.in_flow_order(g.live_sites())
+    if point.site not in ordered:
+        return False
+    following = ordered.index(point.site) + int(point.after)
+    return following < len(ordered) and ordered[following].type == "activation"
 
 
 def first_width(g: Genome) -> str | None:

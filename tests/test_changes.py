@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from genome_support import NETWORKS, src
+from genome_support import NETWORKS, SEQUENTIAL_NET, src
 from nnevolve.changes import MAX_TEXT, Change, diff_changes, source_lines, variant_changes
 from nnevolve.gene_pool import GenePool
+from nnevolve.gene_pool.pool import Block
 from nnevolve.gene_pool.residual import ResidualBlock, harvest_residual_blocks
 from nnevolve.genome import Genome
 from nnevolve.operators import crossover, mutate
 from nnevolve.operators.insert import insertion_points
+from nnevolve.operators.dimensions import fits
+from nnevolve.operators.insert_block import block_points, insert_block_at
 from nnevolve.operators.insert_residual import insert_residual_at
 
 NET = src(
@@ -171,6 +174,60 @@ def test_a_transplanted_block_reads_as_its_definitions_and_where_they_come_from(
     ]
 
 
+BLOCKS = (
+    Block(("nn.Conv2d(64, 128, kernel_size=3, padding=1)", "nn.BatchNorm2d(128)",
+           "nn.ReLU(inplace=True)", "nn.MaxPool2d(2)"), "zoo:torchvision vgg.py"),
+    Block(("nn.Linear(256, 128)", "nn.ReLU(inplace=True)", "nn.Dropout(0.5)"),
+          "zoo:torchvision alexnet.py"),
+)
+VGG_LIKE = SEQUENTIAL_NET.replace("            nn.ReLU(),\n",
+                                  "            nn.ReLU(inplace=True),\n            nn.MaxPool2d(2),\n"
+                                  "            nn.Conv2d(16, 16, 3, padding=1),\n"
+                                  "            nn.ReLU(inplace=True),\n")
+
+
+def _block_children() -> list[tuple[str, str]]:
+    """(base, variant) pairs: a zoo block inserted, as the block operator does, at each point
+    of the sample networks where one fits."""
+    pairs = []
+    for source in [*NETWORKS.values(), VGG_LIKE]:
+        genome = Genome.parse(source)
+        for point in block_points(genome):
+            for block in BLOCKS:
+                if all(fits(code.split("(", 1)[0], point.context) for code in block.codes):
+                    child = insert_block_at(genome, point, block)
+                    if child is not None:
+                        pairs.append((source, child.source))
+    return pairs
+
+
+def test_an_inserted_block_reads_as_one_phrase_with_where_it_comes_from() -> None:
+    genome = Genome.parse(VGG_LIKE)
+    # after the first ReLU: its own ReLU then repeats the line before it, and the diff could
+    # as well place the run a line early (`ReLU, Conv, BN` inserted, the block's ReLU kept)
+    point = next(p for p in block_points(genome) if p.site.line == 10)
+    child = insert_block_at(genome, point, BLOCKS[0])
+    assert child is not None
+    assert "nn.Conv2d(16, 16, kernel_size=3, padding=1),  # block from torchvision vgg.py" \
+        in child.source
+    assert variant_changes(VGG_LIKE, child.source) == [
+        "lines 11–13: insert block nn.Conv2d(16, 16, kernel_size=3, padding=1), "
+        "nn.BatchNorm2d(16), nn.ReLU(inplace=True) (from torchvision vgg.py)"]
+    assert variant_changes(child.source, VGG_LIKE) == [
+        "lines 11–13: delete block nn.Conv2d(16, 16, kernel_size=3, padding=1), "
+        "nn.BatchNorm2d(16), nn.ReLU(inplace=True) (from torchvision vgg.py)"]
+    # a block of attributes: one phrase for their lines, the calls in forward one each
+    genome = Genome.parse(NET)
+    point = next(p for p in block_points(genome) if p.style == "forward" and p.site.line == 16)
+    child = insert_block_at(genome, point, BLOCKS[1])
+    assert child is not None
+    assert variant_changes(NET, child.source) == [
+        "lines 11–13: insert block nn.Linear(self.fc1.out_features, self.fc1.out_features), "
+        "nn.ReLU(inplace=True), nn.Dropout(0.5) (from torchvision alexnet.py)",
+        "line 20: insert x = self.fc3(x)", "line 21: insert x = self.act1(x)",
+        "line 22: insert x = self.drop1(x)"]
+
+
 CONV = "        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)"  # line 8 of NET
 
 
@@ -259,7 +316,12 @@ def _check_against_the_diff(base: str, variant: str, changes: list[Change]) -> N
         words = change.phrase[len(f"{where}{change.kind} "):]
         if words.startswith(("def ", "class ")) or re.fullmatch(r"\d+ imports \(.*", words):
             code = ast.parse(textwrap.dedent("\n".join(lines[first - 1:last]))).body
-        if words.startswith(("def ", "class ")):  # a definition, with the comments that lead it
+        if words.startswith("block "):  # a block's layers, its first line saying where from
+            calls, origin = re.fullmatch(r"block (.*) \((from .*)\)", words).groups()  # type: ignore[union-attr]
+            assert f"# block {origin}" in lines[first - 1]
+            assert all(call.rstrip("…") in " ".join(text.split())
+                       for call in re.split(r"(?<=[)…]), ", calls))
+        elif words.startswith(("def ", "class ")):  # a definition, with the comments that lead it
             word, name = words.split()[:2]
             assert len(code) == 1 and type(code[0]).__name__ == (
                 "ClassDef" if word == "class" else "FunctionDef") and code[0].name == name
@@ -303,7 +365,8 @@ def _operator_variants() -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize(("base", "variant"), [*_operator_variants(), _transplant()])
+@pytest.mark.parametrize(("base", "variant"), [*_operator_variants(), _transplant(),
+                                               *_block_children()])
 def test_each_phrase_of_an_operator_made_variant_matches_its_diff(base: str, variant: str) -> None:
     changes = diff_changes(base, variant)
     _check_against_the_diff(base, variant, changes)

@@ -128,8 +128,8 @@ def test_a_block_goes_in_whole_after_a_layer_keeping_the_shape_of_the_data() -> 
     assert child is not None
     # the width there in and out, stride 1 and a size-keeping padding, no pooling
     assert [line.strip() for line in changed_lines(SEED, child.source)[1]] == [
-        "nn.Conv2d(8, 8, kernel_size=5, padding=2),", "nn.BatchNorm2d(8),",
-        "nn.ReLU(inplace=True),"]
+        "nn.Conv2d(8, 8, kernel_size=5, padding=2),  # block from torchvision vgg.py",
+        "nn.BatchNorm2d(8),", "nn.ReLU(inplace=True),"]
     assert child.edits[0].summary == (
         "insert block nn.Conv2d(8, 8, kernel_size=5, padding=2) → nn.BatchNorm2d(8) → "
         "nn.ReLU(inplace=True) after line 9 (block from torchvision vgg.py)")

@@ -67,7 +67,8 @@ def test_before_the_users_own_activation_the_block_ends_without_its_own() -> Non
     child = insert_block_at(g, _after(g, "nn.Conv2d(3, 16", "sequential"), VGG_BLOCK)
     assert child is not None
     assert [line.strip() for line in changed_lines(SEQUENTIAL, child.source)[1]] == [
-        "nn.Conv2d(16, 16, kernel_size=3, padding=1),", "nn.BatchNorm2d(16),"]
+        "nn.Conv2d(16, 16, kernel_size=3, padding=1),  # block from torchvision vgg.py",
+        "nn.BatchNorm2d(16),"]
     # with its ReLU kept, the user's in-place ReLU would overwrite what it saves for backward
     fixed = repair(child.source, "Net", (3, 8, 8), 10)
     assert fixed.ok and fixed.fixes == (), (fixed.reason, fixed.fixes)

@@ -54,7 +54,8 @@ def test_a_conv_block_before_an_fcns_first_layer_is_a_stem_that_halves_the_resol
     _, added = changed_lines(FCN, child.source)
     # as wide as the network's first layer (32, not VGG's 128), a 2×2 pool of its own
     assert [line.strip() for line in added] == [
-        "self.conv1 = nn.Conv2d(64, 32, kernel_size=3, padding=1)",
+        "self.conv1 = nn.Conv2d(64, 32, kernel_size=3, padding=1)"
+        "  # block from torchvision vgg.py",
         "self.norm1 = nn.BatchNorm2d(32)", "self.act1 = nn.ReLU(inplace=True)",
         "self.pool1 = nn.MaxPool2d(2)",
         "x = self.conv1(x)", "x = self.norm1(x)", "x = self.act1(x)", "x = self.pool1(x)"]

@@ -11,8 +11,10 @@ other lines as a compact old → new of the text that changed.
 
 A run of inserted (or deleted) statements reads as what it is: a definition spread over
 several lines as ``lines 9–20: insert def conv3x3 (from torchvision resnet.py)`` (its origin
-when a ``# from ...`` comment leads it, as the gene pool's block operators write them),
-consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
+when a ``# from ...`` comment leads it, as the gene pool's block operators write them), a
+block of layers as ``lines 14–16: insert block nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16),
+nn.ReLU() (from torchvision vgg.py)`` (from the line that ends in the ``# block from ...``
+comment the block operator writes, over the layer lines after it), consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
 statement over several lines as one quoted statement; blank lines in a run are no phrases.
 
 Line numbers are those of the diff: a replaced or deleted statement is numbered in the user's
@@ -30,7 +32,7 @@ import io
 import re
 import textwrap
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from nnevolve.analysis import Analysis, LineItem, analyze
@@ -43,6 +45,8 @@ _TOKEN = re.compile(r"\w+|\S")  # names, numbers and single punctuation characte
 _RECIPE_CLASSES = frozenset({"optimizer", "scheduler"})  # named by their class, like layers
 _SIMPLE = re.compile(r"[\w.'\"-]+")  # a number, a name or a short string: no spaces needed
 _ORIGIN = re.compile(r"#\s*(from \S.*?)\s*$")  # `# from torchvision resnet.py`
+# at the end of an inserted block's first line: `nn.Conv2d(...),  # block from torchvision vgg.py`
+_BLOCK = re.compile(r"#\s*block (from \S.*?)\s*$")
 _LAYOUT = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
                      tokenize.ENDMARKER})
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -98,7 +102,8 @@ def _diff_changes(base: str, variant: str, base_analysis: Analysis | None) -> li
     new = _Side(variant, analyze(variant))
     changes: list[Change] = []
     matcher = difflib.SequenceMatcher(None, old.keys, new.keys, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _slid(matcher.get_opcodes(), old.keys, new.keys,
+                                     old.block_origin, new.block_origin):
         if tag == "equal":
             continue
         olds = [i for i in range(i1, i2) if not old.blank(i)]
@@ -148,6 +153,11 @@ class _Side:
 
     def text(self, first: int, last: int) -> str:
         return "\n".join(self.lines[first - 1:last])
+
+    def block_origin(self, index: int) -> str | None:
+        """``from torchvision vgg.py`` when logical line `index` is an inserted block's first."""
+        found = _BLOCK.search(self.text(*self.spans[index]))
+        return found.group(1) if found else None
 
     def whole_calls(self, line: int) -> bool:
         """Whether a typed call starts and ends on `line` (an element of a list of layers)."""
@@ -212,6 +222,27 @@ def _where(first: int, last: int) -> str:
     return f"line {first}" if first == last else f"lines {first}–{last}"
 
 
+def _slid(opcodes: list[tuple[str, int, int, int, int]], old_keys: list, new_keys: list,
+          old_origin: Callable[[int], str | None], new_origin: Callable[[int], str | None]
+          ) -> list[tuple[str, int, int, int, int]]:
+    """The opcodes with each run of inserted (deleted) lines that holds a block's first line
+    moved down to start there, where the lines it moves past come again right after it: a
+    diff may place such a run either way (``ReLU, [Conv, BN, ReLU]`` or ``[ReLU, Conv, BN],
+    ReLU``), and the block reads as one phrase only from its first line on."""
+    slid = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        following = opcodes[index + 1] if index + 1 < len(opcodes) else None
+        if tag in ("insert", "delete") and following is not None and following[0] == "equal":
+            keys, origin, start, end = ((new_keys, new_origin, j1, j2) if tag == "insert"
+                                        else (old_keys, old_origin, i1, i2))
+            shift = next((k for k in range(end - start) if origin(start + k)), 0)
+            if 0 < shift <= following[2] - following[1] and \
+                    keys[start:start + shift] == keys[end:end + shift]:
+                i1, i2, j1, j2 = i1 + shift, i2 + shift, j1 + shift, j2 + shift
+        slid.append((tag, i1, i2, j1, j2))
+    return slid
+
+
 # -- a run of inserted or deleted statements -----------------------------------------------------
 
 def _run(kind: str, side: _Side, start: int, end: int) -> Iterator[Change]:
@@ -237,11 +268,35 @@ def _run(kind: str, side: _Side, start: int, end: int) -> Iterator[Change]:
                 continue
         if isinstance(node, _DEFINITIONS) and side.last(last) > side.first(index):
             yield _definition(kind, side, leading, index, last, node)
+        elif (origin := side.block_origin(index)) is not None:
+            yield from (_whole(kind, side, *side.spans[i]) for i in leading)
+            while last < end and _one_layer(side, last + 1, end):
+                last += 1
+            yield _block(kind, side, side.first(index), side.last(last), origin)
         else:
             yield from (_whole(kind, side, *side.spans[i]) for i in leading)
             yield _whole(kind, side, side.first(index), side.last(last))
         index, leading = last + 1, []
     yield from (_whole(kind, side, *side.spans[i]) for i in leading)
+
+
+def _one_layer(side: _Side, index: int, end: int) -> bool:
+    """Whether logical line `index` is a statement of one layer (``self.bn5 = nn.BatchNorm2d(64)``,
+    ``layers.append(nn.ReLU())``) that does not start a block of its own: the next of a block."""
+    node = _statement(side, index, end)
+    return isinstance(node, (ast.Assign, ast.Expr)) and side.block_origin(index) is None and \
+        len(side.overlapping(side.first(index), side.last(index))) == 1
+
+
+def _block(kind: str, side: _Side, first: int, last: int, origin: str) -> Change:
+    """Lines `first` to `last`, a block of layers (``# block from ...`` on its first line)."""
+    calls = ", ".join(_quote(_one_line(side.call_text(item)))
+                      for item in side.overlapping(first, last))
+    text = side.text(first, last).strip()
+    phrase = f"{_where(first, last)}: {kind} block {calls} ({origin})"
+    if kind == "delete":
+        return Change(kind, first, text, "", phrase, end_line=last)
+    return Change(kind, first, "", text, phrase, first, last, last)
 
 
 def _statement(side: _Side, index: int, end: int) -> ast.stmt | None:
@@ -324,7 +379,9 @@ def _replaced(old: _Side, i: int, new: _Side, j: int) -> list[Change]:
         return [_statement_change(old, (old_first, old_last), new, (new_first, new_last), "")]
     a, b = old.lines[old_first - 1:old_last], new.lines[new_first - 1:new_last]
     changes = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    old_origin, new_origin = (lambda i: _element_origin(a[i])), (lambda j: _element_origin(b[j]))
+    for tag, i1, i2, j1, j2 in _slid(opcodes, a, b, old_origin, new_origin):
         if tag == "equal":
             continue
         paired = min(i2 - i1, j2 - j1)
@@ -333,16 +390,36 @@ def _replaced(old: _Side, i: int, new: _Side, j: int) -> list[Change]:
         if all(extras):  # whole elements (`nn.ReLU(),`) added or taken away: a change each
             changes += [_statement_change(old, (old_first + i1 + k,) * 2, new,
                                           (new_first + j1 + k,) * 2) for k in range(paired)]
-            changes += [_whole("delete", old, old_first + i, old_first + i)
-                        for i in range(i1 + paired, i2)]
-            changes += [_whole("insert", new, new_first + j, new_first + j)
-                        for j in range(j1 + paired, j2)]
+            changes += _elements("delete", old, old_first + i1 + paired, old_first + i2 - 1)
+            changes += _elements("insert", new, new_first + j1 + paired, new_first + j2 - 1)
             continue
         if i1 == i2 or j1 == j2:  # pieces of a call on lines of their own: with a neighbour
             i1, i2, j1, j2 = (i1 - 1, i2, j1 - 1, j2) if i1 > 0 and j1 > 0 else (i1, i2 + 1,
                                                                                j1, j2 + 1)
         changes.append(_statement_change(old, (old_first + i1, old_first + i2 - 1), new,
                                          (new_first + j1, new_first + j2 - 1)))
+    return changes
+
+
+def _element_origin(line: str) -> str | None:
+    found = _BLOCK.search(line)
+    return found.group(1) if found else None
+
+
+def _elements(kind: str, side: _Side, first: int, last: int) -> list[Change]:
+    """Lines `first` to `last`, each a whole element of a list of layers, added or taken away:
+    a change each, but for a block's (its first line says so), one change from there on."""
+    changes: list[Change] = []
+    line = first
+    while line <= last:
+        origin = _element_origin(side.lines[line - 1])
+        end = line
+        while origin is not None and end < last and \
+                _element_origin(side.lines[end]) is None:
+            end += 1
+        changes.append(_whole(kind, side, line, line) if origin is None
+                       else _block(kind, side, line, end, origin))
+        line = end + 1
     return changes
 
 

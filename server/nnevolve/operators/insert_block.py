@@ -131,34 +131,48 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
         return None
     anchor = g.anchor(point.site)
     side = "after" if point.after else "before"
+    # the block's first line says where it comes from: in the user's file once applied, and
+    # for the variant's changes (nnevolve.changes), which read the block as one phrase by it
+    credit = f"# block {block.provenance}"
     if point.style == "append":
-        for call in calls:
-            rewrite.add_statement(anchor.statement, new_statement(anchor.statement, anchor.call,
-                                                                  call), after=point.after)
+        for index, call in enumerate(calls):
+            statement = new_statement(anchor.statement, anchor.call, call)
+            rewrite.add_statement(anchor.statement, credited(statement, credit) if index == 0
+                                  else statement, after=point.after)
     elif point.style == "sequential":
         assert anchor.sequence is not None and anchor.element is not None
         elements = (anchor.sequence.args if isinstance(anchor.sequence, cst.Call)
                     else anchor.sequence.elements)
         position = [id(e) for e in elements].index(id(anchor.element)) + int(point.after)
-        for call in reversed(calls):  # each goes in at the same position: the last one first
-            rewrite.insert_element(anchor.sequence, position, call)
+        # each goes in at the same position: the last one first
+        for index, call in reversed(list(enumerate(calls))):
+            rewrite.insert_element(anchor.sequence, position, call,
+                                   credit if index == 0 else None)
     else:  # forward: a new attribute per layer, applied in statements next to the point's
         assert point.statement is not None
         registered_after = init_anchor(g, point)
         if registered_after is None:
             return None
         variable, taken = cst.Name(point.variable or "x"), set()
-        for code, call in zip(codes, calls):
+        for index, (code, call) in enumerate(zip(codes, calls)):
             name = new_attribute(g, _type(code), dimension(code.split("(", 1)[0]), taken)
             taken.add(name)
             attribute = cst.Attribute(cst.Name("self"), cst.Name(name))
-            rewrite.add_statement(registered_after, assignment(attribute, call), after=True)
+            registration = assignment(attribute, call)
+            rewrite.add_statement(registered_after, credited(registration, credit) if index == 0
+                                  else registration, after=True)
             rewrite.add_statement(point.statement, assignment(
                 variable, cst.Call(func=attribute, args=[cst.Arg(variable)])), after=point.after)
     words = " → ".join(one_line(code) for code in codes)
     line = g.line_of(point.statement) if point.statement is not None else point.site.line
     summary = f"insert block {words} {side} line {line}{block_from(block)}"
     return finish(g, rewrite, [Edit("insert_block", summary)])
+
+
+def credited(statement: cst.SimpleStatementLine, comment: str) -> cst.SimpleStatementLine:
+    """``statement`` with ``comment`` at the end of its line."""
+    return statement.with_changes(trailing_whitespace=cst.TrailingWhitespace(
+        whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(comment)))
 
 
 def activation_next(g: Genome, point: InsertionPoint) -> bool:

@@ -29,7 +29,9 @@ class Rewrite:
     insert_before: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
     insert_after: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
     remove: set[int] = field(default_factory=set)
-    sequence_inserts: dict[int, list[tuple[int, cst.BaseExpression]]] = field(default_factory=dict)
+    # per literal: (position, value, comment on the value's line or None)
+    sequence_inserts: dict[int, list[tuple[int, cst.BaseExpression, str | None]]] = field(
+        default_factory=dict)
     sequence_removals: dict[int, set[int]] = field(default_factory=dict)
     imports: list[str] = field(default_factory=list)
 
@@ -63,10 +65,12 @@ class Rewrite:
         self.touched.append(statement)
 
     def insert_element(
-        self, sequence: cst.Call | cst.List, position: int, value: cst.BaseExpression
+        self, sequence: cst.Call | cst.List, position: int, value: cst.BaseExpression,
+        comment: str | None = None,
     ) -> None:
-        """Insert ``value`` before element ``position`` of a call's arguments or a list literal."""
-        self.sequence_inserts.setdefault(id(sequence), []).append((position, value))
+        """Insert ``value`` before element ``position`` of a call's arguments or a list literal
+        (with ``comment`` at the end of its line, where the literal has one element a line)."""
+        self.sequence_inserts.setdefault(id(sequence), []).append((position, value, comment))
         self.touched.append(sequence)
 
     def remove_element(self, sequence: cst.Call | cst.List, position: int) -> None:
@@ -165,13 +169,15 @@ class _Applier(cst.CSTTransformer):
         if not inserts and not removals:
             return None
         # from the highest position down so that earlier positions stay valid
-        ops: list[tuple[int, int, cst.BaseExpression | None]] = [(i, 1, None) for i in removals]
-        ops += [(p, 0, v) for p, v in inserts]
-        for position, _, value in sorted(ops, key=lambda op: (op[0], op[1]), reverse=True):
+        ops: list[tuple[int, int, cst.BaseExpression | None, str | None]] = [
+            (i, 1, None, None) for i in removals]
+        ops += [(p, 0, v, c) for p, v, c in inserts]
+        for position, _, value, comment in sorted(ops, key=lambda op: (op[0], op[1]),
+                                                  reverse=True):
             if value is None:
                 elements = remove_element(elements, position)
             else:
-                elements = insert_element(elements, position, value, opening)
+                elements = insert_element(elements, position, value, opening, comment)
         return elements
 
 
@@ -213,11 +219,13 @@ def insert_element(
     position: int,
     value: cst.BaseExpression,
     opening: cst.BaseParenthesizableWhitespace,
+    comment: str | None = None,
 ) -> list:
-    """``elements`` of a call or list literal with ``value`` inserted before ``position``."""
+    """``elements`` of a call or list literal with ``value`` inserted before ``position``
+    (``comment`` at the end of its line, when a line break follows its comma)."""
     separator = _separator(elements, opening)
     if position < len(elements):
-        new = _make_element(elements[position], value, separator)
+        new = _make_element(elements[position], value, _commented(separator, comment))
         return [*elements[:position], new, *elements[position:]]
     last = elements[-1]
     # the comment on the old last element's line: after its comma, or before `)` without one
@@ -228,7 +236,7 @@ def insert_element(
     trailing = last.comma
     if isinstance(trailing, cst.Comma):
         trailing = trailing.with_changes(whitespace_after=_strip_comment(trailing.whitespace_after))
-    new = _make_element(last, value, trailing)
+    new = _make_element(last, value, _commented(trailing, comment))
     if isinstance(last, cst.Arg):
         # the whitespace before the closing parenthesis moves to the new last argument
         assert closing is not None
@@ -240,6 +248,19 @@ def insert_element(
             whitespace_after=separator.whitespace_after.with_changes(first_line=own_line)
         )
     return [*elements[:-1], last.with_changes(comma=last_comma), new]
+
+
+def _commented(comma: cst.Comma | cst.MaybeSentinel, comment: str | None
+               ) -> cst.Comma | cst.MaybeSentinel:
+    """``comma`` with ``comment`` on the line it ends; as it is where no line break follows."""
+    line = _first_line(comma)
+    if comment is None or line is None:
+        return comma
+    assert isinstance(comma, cst.Comma) and isinstance(
+        comma.whitespace_after, cst.ParenthesizedWhitespace)
+    return comma.with_changes(whitespace_after=comma.whitespace_after.with_changes(
+        first_line=line.with_changes(whitespace=cst.SimpleWhitespace("  "),
+                                     comment=cst.Comment(comment))))
 
 
 def remove_element(elements: list, position: int) -> list:

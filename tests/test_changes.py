@@ -228,6 +228,34 @@ def test_an_inserted_block_reads_as_one_phrase_with_where_it_comes_from() -> Non
         "line 22: insert x = self.drop1(x)"]
 
 
+def test_a_connection_layer_inserted_right_after_a_block_is_a_change_of_its_own() -> None:
+    # a block is a connection layer and the normalization, activation, pooling and dropout
+    # layers after it: the next Linear, inserted by another edit, is not the block's
+    genome = Genome.parse(NET)
+    point = next(p for p in block_points(genome) if p.style == "forward" and p.site.line == 16)
+    child = insert_block_at(genome, point, BLOCKS[1])
+    assert child is not None
+    lines = child.source.splitlines(keepends=True)
+    assert "nn.Dropout(0.5)" in lines[12]
+    lines.insert(13, "        self.fc4 = nn.Linear(16, 16)\n")
+    assert variant_changes(NET, "".join(lines))[:2] == [
+        "lines 11–13: insert block nn.Linear(self.fc1.out_features, self.fc1.out_features), "
+        "nn.ReLU(inplace=True), nn.Dropout(0.5) (from torchvision alexnet.py)",
+        "line 14: insert self.fc4 = nn.Linear(16, 16)"]
+    # in a list of layers too
+    genome = Genome.parse(VGG_LIKE)
+    point = next(p for p in block_points(genome) if p.site.line == 10)
+    child = insert_block_at(genome, point, BLOCKS[0])
+    assert child is not None
+    lines = child.source.splitlines(keepends=True)
+    assert "nn.ReLU(inplace=True)" in lines[12]
+    lines.insert(13, "            nn.Conv2d(16, 16, 1),\n")
+    assert variant_changes(VGG_LIKE, "".join(lines)) == [
+        "lines 11–13: insert block nn.Conv2d(16, 16, kernel_size=3, padding=1), "
+        "nn.BatchNorm2d(16), nn.ReLU(inplace=True) (from torchvision vgg.py)",
+        "line 14: insert nn.Conv2d(16, 16, 1)"]
+
+
 CONV = "        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)"  # line 8 of NET
 
 

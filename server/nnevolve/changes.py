@@ -14,7 +14,7 @@ several lines as ``lines 9–20: insert def conv3x3 (from torchvision resnet.py)
 when a ``# from ...`` comment leads it, as the gene pool's block operators write them), a
 block of layers as ``lines 14–16: insert block nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16),
 nn.ReLU() (from torchvision vgg.py)`` (from the line that ends in the ``# block from ...``
-comment the block operator writes, over the layer lines after it), consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
+comment the block operator writes, over the normalization, activation, pooling and dropout layers after it), consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
 statement over several lines as one quoted statement; blank lines in a run are no phrases.
 
 Line numbers are those of the diff: a replaced or deleted statement is numbered in the user's
@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from nnevolve.analysis import Analysis, LineItem, analyze
 from nnevolve.analysis.catalog import DEFAULTS, lookup
 from nnevolve.analysis.recovery import parse
+from nnevolve.gene_pool.zoo import BLOCK_TYPES
 
 MAX_TEXT = 60  # characters of code a phrase quotes before it elides the rest
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks `ast` and LSP count
@@ -285,7 +286,13 @@ def _one_layer(side: _Side, index: int, end: int) -> bool:
     ``layers.append(nn.ReLU())``) that does not start a block of its own: the next of a block."""
     node = _statement(side, index, end)
     return isinstance(node, (ast.Assign, ast.Expr)) and side.block_origin(index) is None and \
-        len(side.overlapping(side.first(index), side.last(index))) == 1
+        _after_the_first(side.overlapping(side.first(index), side.last(index)))
+
+
+def _after_the_first(items: list[LineItem]) -> bool:
+    """Whether `items` is one layer of the kinds a block holds after its first (normalization,
+    activation, pooling, dropout): a Linear inserted right after a block is a change of its own."""
+    return len(items) == 1 and items[0].type in BLOCK_TYPES
 
 
 def _block(kind: str, side: _Side, first: int, last: int, origin: str) -> Change:
@@ -415,7 +422,8 @@ def _elements(kind: str, side: _Side, first: int, last: int) -> list[Change]:
         origin = _element_origin(side.lines[line - 1])
         end = line
         while origin is not None and end < last and \
-                _element_origin(side.lines[end]) is None:
+                _element_origin(side.lines[end]) is None and \
+                _after_the_first(side.overlapping(end + 1, end + 1)):
             end += 1
         changes.append(_whole(kind, side, line, line) if origin is None
                        else _block(kind, side, line, end, origin))

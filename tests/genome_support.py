@@ -124,6 +124,27 @@ SEQUENTIAL_NET = src(
     """
 )
 
+# one Sequential from a convolution to the classes: a seed to insert blocks into
+SEQUENTIAL_SEED = src(
+    """
+    import torch.nn as nn
+
+
+    class Seed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(8 * 8 * 8, 10),
+            )
+
+        def forward(self, x):
+            return self.net(x)
+    """
+)
+
 # a multi-layer perceptron through torch.nn spelled out, with a ModuleList
 MLP_NET = src(
     """

@@ -16,6 +16,7 @@ from nnevolve.operators.insert import insertion_points
 from nnevolve.operators.insert_block import insert_block_at
 from nnevolve.operators.insert_residual import insert_residual_at
 from nnevolve.repair import repair
+from genome_support import SEQUENTIAL_SEED as SEED
 from repair_support import src
 
 # in-place operations that fail wherever they go: each overwrites a sigmoid's output, which
@@ -42,24 +43,6 @@ ZOO = src('''
             self.features = nn.Sequential(
                 nn.Conv2d(1, 8, 3, padding=1), nn.Sigmoid(), nn.ReLU(True), nn.MaxPool2d(2))
             self.head = nn.Linear(128, 10)
-    ''')
-
-SEED = src('''
-    import torch.nn as nn
-
-
-    class Seed(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = nn.Sequential(
-                nn.Conv2d(1, 8, 3, padding=1),
-                nn.ReLU(),
-                nn.Flatten(),
-                nn.Linear(8 * 8 * 8, 10),
-            )
-
-        def forward(self, x):
-            return self.net(x)
     ''')
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from genome_support import changed_lines
+from genome_support import SEQUENTIAL_SEED as SEED, changed_lines
 from nnevolve.gene_pool import GenePool, default_gene_pool
 from nnevolve.gene_pool.pool import Block, Gene
 from nnevolve.gene_pool.zoo import harvest_blocks, zoo_files, zoo_harvest
@@ -37,22 +37,6 @@ class Net(nn.Module):
                      nn.Linear(128, 4096), nn.ReLU(), nn.Linear(4096, 10)]
 '''
 
-SEED = '''import torch.nn as nn
-
-
-class Seed(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(8 * 8 * 8, 10),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-'''
 
 
 def test_blocks_are_runs_of_self_contained_layers_each_led_by_a_connection() -> None:

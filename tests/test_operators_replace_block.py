@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from genome_support import changed_lines
+from genome_support import SEQUENTIAL_NET, changed_lines
 from nnevolve.evaluation.train import build_model
 from nnevolve.gene_pool import GenePool
 from nnevolve.gene_pool.pool import Block
@@ -82,7 +82,7 @@ def test_an_attribute_run_becomes_one_sequential_and_the_others_go_with_their_us
     removed, added = changed_lines(source, child.source)
     assert [line.strip() for line in added] == [
         "self.conv1 = nn.Sequential(nn.Conv2d(1, 8, kernel_size=5, padding=2), "
-        "nn.BatchNorm2d(8), nn.SiLU(), nn.AvgPool2d(2))",
+        "nn.BatchNorm2d(8), nn.SiLU(), nn.AvgPool2d(2))  # block from models/mine.py",
         "x = self.conv1(x)"]
     assert "self.pool = nn.MaxPool2d(2)" in [line.strip() for line in removed]
     assert child.edits[0].summary == (
@@ -115,3 +115,33 @@ def test_the_operator_draws_blocks_of_the_runs_kind(tmp_path: Path) -> None:
     summaries = {c.edits[0].summary for c in children if c is not None}
     assert summaries and all(s.startswith("replace nn.Conv2d(in_channels, x") for s in summaries)
     assert not any("Linear" in s for s in summaries)  # a conv run is given conv blocks
+
+
+def _replaced(name: str, model: str, first_line: int, block: Block) -> str:
+    g = Genome.parse((SAMPLES / name).read_text(), model)
+    run = next(r for r in layer_runs(g) if r.sites[0].line == first_line)
+    child = replace_run(g, run, block)
+    assert child is not None
+    return child.source
+
+
+def test_a_replaced_block_says_where_it_comes_from_on_its_first_line() -> None:
+    # in a literal over several lines (which stays so), in place of the first layer's comment
+    assert ("                layers += [nn.Conv2d(in_channels, x, kernel_size=11, padding=5),"
+            "  # block from torchvision alexnet.py\n"
+            "                           nn.ReLU(inplace=True)]\n"
+            ) in _replaced("vgg_cfg.py", "VGG11", 38, BLOCKS[0])
+    lines = _replaced("layers_append.py", "AppendNet", 11, BLOCKS[2]).splitlines()
+    assert [line.strip() for line in lines[10:13]] == [  # in place of `# connection layer`
+        "layers.append(nn.Conv2d(in_channels, hidden, kernel_size=5, padding=2))"
+        "  # block from models/mine.py",
+        "layers.append(nn.BatchNorm2d(hidden))", "layers.append(nn.SiLU())"]
+    # none where the literal is one line (a comment would end the statement's line), nor for
+    # a block of no origin
+    g = Genome.parse(SEQUENTIAL_NET)
+    run = next(r for r in layer_runs(g) if "Linear" in r.sites[0].code)
+    child = replace_run(g, run, BLOCKS[3])
+    assert child is not None and "nn.Dropout(p=0.5)" in child.source
+    assert "# block" not in child.source
+    nameless = Block(BLOCKS[2].codes, "")
+    assert "# block" not in _replaced("layers_append.py", "AppendNet", 11, nameless)

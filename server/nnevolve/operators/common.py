@@ -124,6 +124,13 @@ def block_from(block: Block | ResidualBlock) -> str:
     return f" (block {block.provenance})"
 
 
+def block_comment(block: Block) -> str | None:
+    """``# block from torchvision vgg.py``, for the end of a block's first line: where it comes
+    from in the user's file once applied, and how a variant's changes (nnevolve.changes) tell
+    the block's lines as one phrase; None for a block of no origin."""
+    return f"# block {block.provenance}" if block.origin else None
+
+
 def one_line(code: str) -> str:
     """``code`` with its line breaks and indentation collapsed, for edit summaries."""
     return " ".join(code.split()).replace("( ", "(").replace(" )", ")")

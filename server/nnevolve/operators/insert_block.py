@@ -29,6 +29,7 @@ from nnevolve.operators.channels import channels_at, out_width
 from nnevolve.operators.common import (
     Edit,
     Offspring,
+    block_comment,
     block_from,
     finish,
     first_child,
@@ -54,7 +55,7 @@ from nnevolve.operators.insert import (
 )
 from nnevolve.operators.mutate_args import MAX_WIDTH
 from nnevolve.operators.replace import WIDTH_ARGS
-from nnevolve.operators.rewrite import Rewrite, new_statement
+from nnevolve.operators.rewrite import Rewrite, credited, new_statement
 
 DESCRIPTION = "Insert a block of layers (from an installed model zoo) after a layer."
 
@@ -131,9 +132,7 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
         return None
     anchor = g.anchor(point.site)
     side = "after" if point.after else "before"
-    # the block's first line says where it comes from: in the user's file once applied, and
-    # for the variant's changes (nnevolve.changes), which read the block as one phrase by it
-    credit = f"# block {block.provenance}"
+    credit = block_comment(block)
     if point.style == "append":
         for index, call in enumerate(calls):
             statement = new_statement(anchor.statement, anchor.call, call)
@@ -167,12 +166,6 @@ def insert_block_at(g: Genome, point: InsertionPoint, block: Block) -> Offspring
     line = g.line_of(point.statement) if point.statement is not None else point.site.line
     summary = f"insert block {words} {side} line {line}{block_from(block)}"
     return finish(g, rewrite, [Edit("insert_block", summary)])
-
-
-def credited(statement: cst.SimpleStatementLine, comment: str) -> cst.SimpleStatementLine:
-    """``statement`` with ``comment`` at the end of its line."""
-    return statement.with_changes(trailing_whitespace=cst.TrailingWhitespace(
-        whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(comment)))
 
 
 def activation_next(g: Genome, point: InsertionPoint) -> bool:

@@ -33,6 +33,7 @@ from nnevolve.genome import Genome, Site
 from nnevolve.operators.common import (
     Edit,
     Offspring,
+    block_comment,
     block_from,
     finish,
     first_child,
@@ -51,7 +52,7 @@ from nnevolve.operators.geometry import (
     size_map,
 )
 from nnevolve.operators.replace import WIDTH_ARGS
-from nnevolve.operators.rewrite import Rewrite, new_statement
+from nnevolve.operators.rewrite import Rewrite, credited, new_statement
 
 DESCRIPTION = "Replace a run of layers (conv → norm → act → pool) by a block from the gene pool."
 GEOMETRY = ("kernel_size", "stride", "padding", "dilation")
@@ -220,16 +221,23 @@ def replace_run(g: Genome, run: LayerRun, block: Block) -> Offspring | None:
     if any(c is None for c in calls):
         return None
     first = g.anchor(run.sites[0])
+    # the block's first line says where it comes from, as an inserted block's does (none in a
+    # one-line literal): the variant's changes read the replacement as one phrase by it
+    credit = block_comment(block)
     if run.style == "sequential":
         assert first.sequence is not None
-        rewrite.replace_node(first.call, calls[0])
         start = _position(g, run.sites[0])
+        # the block goes in after the run's first element, which goes last (the literal is
+        # never empty) and takes its line's comment along: it described the layer replaced
         for offset in range(1, len(run.sites)):
             rewrite.remove_element(first.sequence, start + offset)
-        for call in reversed(calls[1:]):  # each goes to the same place: the last one first
-            rewrite.insert_element(first.sequence, start + 1, call)  # type: ignore[arg-type]
+        for index, call in reversed(list(enumerate(calls))):  # the last one first
+            rewrite.insert_element(first.sequence, start + 1, call,  # type: ignore[arg-type]
+                                   credit if index == 0 else None)
+        rewrite.remove_element(first.sequence, start)
     elif run.style == "append":
         rewrite.replace_node(first.call, calls[0])
+        rewrite.replace_node(first.statement, lambda statement: credited(statement, credit))
         for site in run.sites[1:]:
             rewrite.remove_statement(g.anchor(site).statement)
         for call in calls[1:]:
@@ -241,6 +249,7 @@ def replace_run(g: Genome, run: LayerRun, block: Block) -> Offspring | None:
             return None
         rewrite.replace_node(first.call, sequential.with_changes(
             args=[cst.Arg(c) for c in calls]))  # type: ignore[misc]
+        rewrite.replace_node(first.statement, lambda statement: credited(statement, credit))
         for site in run.sites[1:]:
             anchor = g.anchor(site)
             if site.kind == "attribute":

@@ -168,6 +168,8 @@ class _Applier(cst.CSTTransformer):
         removals = self.rewrite.sequence_removals.get(key, set())
         if not inserts and not removals:
             return None
+        # the literal's own separator, told before removals may leave one element to tell it by
+        opening = _separator(elements, opening).whitespace_after
         # from the highest position down so that earlier positions stay valid
         ops: list[tuple[int, int, cst.BaseExpression | None, str | None]] = [
             (i, 1, None, None) for i in removals]
@@ -344,3 +346,12 @@ def new_statement(
     statement = template.deep_replace(old, new)
     assert isinstance(statement, cst.SimpleStatementLine)
     return statement.with_changes(leading_lines=[], trailing_whitespace=cst.TrailingWhitespace())
+
+
+def credited(statement: cst.SimpleStatementLine, comment: str | None) -> cst.SimpleStatementLine:
+    """``statement`` with ``comment`` at the end of its line (in place of one it had); as it is
+    for None."""
+    if comment is None:
+        return statement
+    return statement.with_changes(trailing_whitespace=cst.TrailingWhitespace(
+        whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(comment)))

@@ -22,6 +22,7 @@ from nnevolve.operators.insert import insertion_points
 from nnevolve.operators.dimensions import fits
 from nnevolve.operators.insert_block import block_points, insert_block_at
 from nnevolve.operators.insert_residual import insert_residual_at
+from nnevolve.operators.replace_block import layer_runs, replace_run
 
 NET = src(
     """
@@ -228,6 +229,63 @@ def test_an_inserted_block_reads_as_one_phrase_with_where_it_comes_from() -> Non
         "line 22: insert x = self.drop1(x)"]
 
 
+# AlexNet's stem: in place of a run of 8x8 layers, it takes the run's widths and downsampling
+ALEXNET = Block(("nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2)", "nn.ReLU(inplace=True)",
+                 "nn.MaxPool2d(kernel_size=3, stride=2)"), "zoo:torchvision alexnet.py")
+
+
+def _replace_block_children() -> list[tuple[str, str]]:
+    """(base, variant) pairs: each run of the sample networks replaced by each zoo block that
+    takes its place, as the block replacement operator does."""
+    pairs = []
+    for source in [*NETWORKS.values(), VGG_LIKE, SMALL, NET]:
+        genome = Genome.parse(source)
+        for run in layer_runs(genome):
+            for block in (*BLOCKS, ALEXNET):
+                child = replace_run(genome, run, block)
+                if child is not None:
+                    pairs.append((source, child.source))
+    return pairs
+
+
+def _replaced(source: str, first_line: int, block: Block) -> str:
+    genome = Genome.parse(source)
+    run = next(r for r in layer_runs(genome) if r.sites[0].line == first_line)
+    child = replace_run(genome, run, block)
+    assert child is not None
+    return child.source
+
+
+def test_a_block_in_place_of_the_users_layers_reads_as_one_phrase_with_where_it_comes_from(
+) -> None:
+    # a literal's elements: the block's lines from its first on, numbered in the user's file
+    variant = _replaced(SEQUENTIAL_NET, 8, ALEXNET)
+    assert variant_changes(SEQUENTIAL_NET, variant) == [
+        "lines 8–11: replace nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), "
+        "nn.MaxPool2d(2) by block nn.Conv2d(1, 16, kernel_size=11, padding=5), "
+        "nn.ReLU(inplace=True), nn.MaxPool2d(2) (from torchvision alexnet.py)"]
+    [change] = diff_changes(SEQUENTIAL_NET, variant)
+    assert (change.kind, change.line, change.end_line, change.new_line,
+            change.new_end_line) == ("replace", 8, 11, 8, 10)
+    # `layers.append` statements
+    variant = _replaced(NETWORKS["ColorNet"], 9, BLOCKS[0])
+    assert variant_changes(NETWORKS["ColorNet"], variant) == [
+        "lines 9–10: replace nn.Conv2d(1, 2*p, 3, padding=1), nn.ReLU() by block "
+        "nn.Conv2d(1, 2 * p, kernel_size=3, padding=1), nn.BatchNorm2d(2 * p), "
+        "nn.ReLU(inplace=True) (from torchvision vgg.py)"]
+    # attributes: the run's become one holding the block, their uses in forward one change
+    variant = _replaced(SMALL, 12, BLOCKS[0])
+    assert variant_changes(SMALL, variant) == [
+        "lines 12–13: replace nn.Conv2d(1, 8, 3, padding=1), nn.MaxPool2d(2) by block "
+        "nn.Conv2d(1, 8, kernel_size=3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True), "
+        "nn.MaxPool2d(2) (from torchvision vgg.py)",
+        "line 18: self.pool(F.relu(self.conv1(x))) → self.conv1(x)"]
+    # a line changed where a block the user applied earlier stands is no block in place
+    mutated = variant.replace("nn.Conv2d(1, 8, kernel_size=3, padding=1)",
+                              "nn.Conv2d(1, 8, kernel_size=5, padding=2)")
+    assert variant_changes(variant, mutated) == ["line 12: Conv2d kernel_size 3→5, padding 1→2"]
+
+
 def test_a_connection_layer_inserted_right_after_a_block_is_a_change_of_its_own() -> None:
     # a block is a connection layer and the normalization, activation, pooling and dropout
     # layers after it: the next Linear, inserted by another edit, is not the block's
@@ -332,10 +390,19 @@ def _check_against_the_diff(base: str, variant: str, changes: list[Change]) -> N
         if change.kind == "replace":
             assert change.old and change.new
             new_first, new_last = change.new_line or 0, change.new_end_line or 0
-            assert change.old.rstrip("…") in " ".join(
-                " ".join(old_lines[change.line - 1:change.end_line]).split())
-            assert change.new.rstrip("…") in " ".join(
-                " ".join(new_lines[new_first - 1:new_last]).split())
+            old_text = " ".join(" ".join(old_lines[change.line - 1:change.end_line]).split())
+            new_text = " ".join(" ".join(new_lines[new_first - 1:new_last]).split())
+            assert " ".join(change.old.rstrip("…").split()) in old_text
+            assert " ".join(change.new.rstrip("…").split()) in new_text
+            block = re.fullmatch(r"replace (.*) by block (.*) \((from .*)\)",
+                                 change.phrase[len(where):])
+            if block:  # the user's layers, then the block's, its first line saying where from
+                olds, news, origin = block.groups()
+                assert f"# block {origin}" in new_lines[new_first - 1]
+                assert f"# block {origin}" not in old_lines[change.line - 1]
+                for calls, text in ((olds, old_text), (news, new_text)):
+                    assert all(call.rstrip("…") in text
+                               for call in re.split(r"(?<=[)…]), ", calls))
             continue
         lines = old_lines if change.kind == "delete" else new_lines
         text = "\n".join(lines[first - 1:last]).strip()
@@ -394,7 +461,7 @@ def _operator_variants() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("base", "variant"), [*_operator_variants(), _transplant(),
-                                               *_block_children()])
+                                               *_block_children(), *_replace_block_children()])
 def test_each_phrase_of_an_operator_made_variant_matches_its_diff(base: str, variant: str) -> None:
     changes = diff_changes(base, variant)
     _check_against_the_diff(base, variant, changes)

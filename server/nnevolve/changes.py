@@ -16,6 +16,10 @@ block of layers as ``lines 14–16: insert block nn.Conv2d(16, 16, 3, padding=1)
 nn.ReLU() (from torchvision vgg.py)`` (from the line that ends in the ``# block from ...``
 comment the block operator writes, over the normalization, activation, pooling and dropout layers after it), consecutive imports as ``lines 4–6: insert 3 imports (Tensor, Callable, Optional)``, any other
 statement over several lines as one quoted statement; blank lines in a run are no phrases.
+The user's layers a block took the place of read as one phrase too: ``lines 8–11: replace
+nn.Conv2d(1, 16, 3, padding=1), nn.ReLU() by block nn.Conv2d(1, 16, kernel_size=11, padding=5),
+nn.ReLU(inplace=True) (from torchvision alexnet.py)`` (the changed lines whose first new one
+ends in a ``# block from ...`` comment the user's did not).
 
 Line numbers are those of the diff: a replaced or deleted statement is numbered in the user's
 file, an inserted one in the variant (the ``-`` and ``+`` sides of a unified diff). A change
@@ -112,6 +116,19 @@ def _diff_changes(base: str, variant: str, base_analysis: Analysis | None) -> li
         if not olds and not news:  # only blank lines: each is a change of its own
             changes += [_whole("delete", old, *old.spans[i]) for i in range(i1, i2)]
             changes += [_whole("insert", new, *new.spans[j]) for j in range(j1, j2)]
+            continue
+        origin = new.block_origin(news[0]) if news else None
+        if olds and origin is not None and old.block_origin(olds[0]) != origin \
+                and all(_of_layers(old, i, i2 - 1) for i in olds):
+            # a block in place of the user's layers (replace_block): one phrase, the block's
+            # lines from its first on, as an inserted block's; the statements after it inserted
+            last = news[0]
+            while last < news[-1] and _one_layer(new, last + 1, news[-1]):
+                last += 1
+            changes.append(_block_in_place(old, (old.first(olds[0]), old.last(olds[-1])),
+                                           new, (new.first(news[0]), new.last(last)), origin))
+            if last < news[-1]:
+                changes += _run("insert", new, last + 1, news[-1])
             continue
         paired = min(len(olds), len(news))
         for i, j in zip(olds, news):
@@ -281,6 +298,14 @@ def _run(kind: str, side: _Side, start: int, end: int) -> Iterator[Change]:
     yield from (_whole(kind, side, *side.spans[i]) for i in leading)
 
 
+def _of_layers(side: _Side, index: int, end: int) -> bool:
+    """Whether logical line `index` is a statement of layers (``self.conv1 = nn.Conv2d(...)``,
+    ``layers.append(nn.ReLU())``): one a block may take the place of."""
+    node = _statement(side, index, end)
+    return isinstance(node, (ast.Assign, ast.Expr)) and \
+        bool(side.overlapping(side.first(index), side.last(index)))
+
+
 def _one_layer(side: _Side, index: int, end: int) -> bool:
     """Whether logical line `index` is a statement of one layer (``self.bn5 = nn.BatchNorm2d(64)``,
     ``layers.append(nn.ReLU())``) that does not start a block of its own: the next of a block."""
@@ -297,13 +322,28 @@ def _after_the_first(items: list[LineItem]) -> bool:
 
 def _block(kind: str, side: _Side, first: int, last: int, origin: str) -> Change:
     """Lines `first` to `last`, a block of layers (``# block from ...`` on its first line)."""
-    calls = ", ".join(_quote(_one_line(side.call_text(item)))
-                      for item in side.overlapping(first, last))
     text = side.text(first, last).strip()
-    phrase = f"{_where(first, last)}: {kind} block {calls} ({origin})"
+    phrase = f"{_where(first, last)}: {kind} block {_calls(side, first, last)} ({origin})"
     if kind == "delete":
         return Change(kind, first, text, "", phrase, end_line=last)
     return Change(kind, first, "", text, phrase, first, last, last)
+
+
+def _block_in_place(old: _Side, old_lines: tuple[int, int], new: _Side,
+                    new_lines: tuple[int, int], origin: str) -> Change:
+    """Lines `old_lines` of the user's code in place of which the variant has a block of layers
+    (`new_lines`, ``# block from ...`` on the first), as one change numbered in the user's file."""
+    phrase = (f"{_where(*old_lines)}: replace {_calls(old, *old_lines)} by block "
+              f"{_calls(new, *new_lines)} ({origin})")
+    return Change("replace", old_lines[0], _one_line(old.text(*old_lines)),
+                  _one_line(new.text(*new_lines)), phrase, new_lines[0], old_lines[1],
+                  new_lines[1])
+
+
+def _calls(side: _Side, first: int, last: int) -> str:
+    """The layer calls on lines `first` to `last`: ``nn.Conv2d(1, 8, 3), nn.ReLU()``."""
+    return ", ".join(_quote(_one_line(side.call_text(item)))
+                     for item in side.overlapping(first, last))
 
 
 def _statement(side: _Side, index: int, end: int) -> ast.stmt | None:
@@ -391,6 +431,16 @@ def _replaced(old: _Side, i: int, new: _Side, j: int) -> list[Change]:
     for tag, i1, i2, j1, j2 in _slid(opcodes, a, b, old_origin, new_origin):
         if tag == "equal":
             continue
+        origin = new_origin(j1) if i1 < i2 and j1 < j2 else None
+        if origin is not None and old_origin(i1) != origin \
+                and all(old.whole_calls(old_first + i) for i in range(i1, i2)) \
+                and all(new.whole_calls(new_first + j) for j in range(j1, j2)):
+            # whole elements in place of which a block starts (replace_block): one change
+            end = _block_end(new, new_first + j1, new_first + j2 - 1)
+            changes.append(_block_in_place(old, (old_first + i1, old_first + i2 - 1), new,
+                                           (new_first + j1, end), origin))
+            changes += _elements("insert", new, end + 1, new_first + j2 - 1)
+            continue
         paired = min(i2 - i1, j2 - j1)
         extras = [old.whole_calls(old_first + i) for i in range(i1 + paired, i2)] + \
             [new.whole_calls(new_first + j) for j in range(j1 + paired, j2)]
@@ -420,15 +470,21 @@ def _elements(kind: str, side: _Side, first: int, last: int) -> list[Change]:
     line = first
     while line <= last:
         origin = _element_origin(side.lines[line - 1])
-        end = line
-        while origin is not None and end < last and \
-                _element_origin(side.lines[end]) is None and \
-                _after_the_first(side.overlapping(end + 1, end + 1)):
-            end += 1
+        end = line if origin is None else _block_end(side, line, last)
         changes.append(_whole(kind, side, line, line) if origin is None
                        else _block(kind, side, line, end, origin))
         line = end + 1
     return changes
+
+
+def _block_end(side: _Side, first: int, last: int) -> int:
+    """The last line, by `last`, of the block of layers whose first line is `first`: the lines
+    after it that hold one normalization, activation, pooling or dropout layer each."""
+    end = first
+    while end < last and _element_origin(side.lines[end]) is None and \
+            _after_the_first(side.overlapping(end + 1, end + 1)):
+        end += 1
+    return end
 
 
 def _statement_change(old: _Side, old_lines: tuple[int, int], new: _Side,

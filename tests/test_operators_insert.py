@@ -282,3 +282,45 @@ def test_a_layer_can_go_before_forwards_first_statement_and_see_the_input_shape(
                                               "before line 14")
     fitted = repair(child.source, "Net", (1, 8, 8), 10)  # the Linear after it is widened
     assert fitted.ok, fitted.reason
+
+
+BRANCH_NET = '''import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(planes, planes, 3, padding=1)
+        self.act = nn.ReLU()
+        if stride != 1:
+            self.act = nn.ReLU6()
+
+    def forward(self, x):
+        out = self.act(self.conv1(x))
+        out = F.relu(out + x)
+        return out
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = Block(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        return self.fc(x.mean((2, 3)))
+'''
+
+
+def test_a_new_attribute_is_registered_in_its_forwards_class_outside_any_if():
+    # after `out = F.relu(out + x)` (no attribute) and after `self.act(...)` (an attribute
+    # last registered inside the `if`): either way at the top level of the block class's
+    # __init__, after the `if`, so that every instance of the block has it
+    for line in (14, 15):
+        child = inserted(BRANCH_NET, line, "nn.BatchNorm2d(8)", "normalization")
+        assert "            self.act = nn.ReLU6()\n        self.norm1 = nn.BatchNorm2d(8)\n" \
+            in child.source
+        assert child.source.count("self.norm1 = ") == 1

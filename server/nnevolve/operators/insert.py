@@ -284,22 +284,55 @@ def assignment(target: cst.BaseAssignTargetExpression,
 
 
 def init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
-    """The ``__init__`` statement a new attribute is registered after."""
-    attributes = [
-        s
+    """The ``__init__`` statement a new attribute is registered after: in the ``__init__`` of
+    the class whose ``forward`` holds the point, at the top level of its body (in an ``if``
+    it would exist on one branch only), after the registration of the last attribute the
+    point's statement uses (every layer its width may read, ``self.conv1.out_channels``,
+    exists by then), else after the last statement that registers an attribute; None when
+    that class has no ``__init__``."""
+    owner = point.statement
+    while owner is not None and not isinstance(owner, cst.ClassDef):
+        owner = g.parents.get(owner)
+    init = None if owner is None else next(
+        (m for m in owner.body.body
+         if isinstance(m, cst.FunctionDef) and m.name.value == "__init__"), None)
+    if init is None or not isinstance(init.body, cst.IndentedBlock) or not init.body.body:
+        return None
+    body = list(init.body.body)
+    used = [
+        _top_level(g, g.anchor(s).statement, init.body)
         for s in g.sites
         if s.kind == "attribute" and point.statement in g.anchor(s).use_statements
     ]
-    if attributes:
-        return g.anchor(g.in_flow_order(attributes)[-1]).statement
-    for node in g.module.body:
-        if isinstance(node, cst.ClassDef) and node.name.value == g.class_name:
-            for method in node.body.body:
-                if isinstance(method, cst.FunctionDef) and method.name.value == "__init__":
-                    body = method.body
-                    if isinstance(body, cst.IndentedBlock) and body.body:
-                        return body.body[-1]
-    return None
+    used = [s for s in used if s is not None]
+    if used:
+        return max(used, key=lambda s: [id(b) for b in body].index(id(s)))
+    registering = [s for s in body if _registers_attribute(s)]
+    return (registering or body)[-1]
+
+
+def _top_level(g: Genome, node: cst.CSTNode | None, block: cst.IndentedBlock
+               ) -> cst.BaseStatement | None:
+    """The statement of ``block`` that holds ``node``; None when it is not under ``block``."""
+    while node is not None and g.parents.get(node) is not block:
+        node = g.parents.get(node)
+    return node if isinstance(node, cst.BaseStatement) else None
+
+
+def _registers_attribute(statement: cst.BaseStatement) -> bool:
+    """Whether ``statement`` (or a block under it) assigns a ``self`` attribute."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            nonlocal found
+            target = node.target
+            found = found or (isinstance(target, cst.Attribute)
+                              and isinstance(target.value, cst.Name)
+                              and target.value.value == "self")
+
+    statement.visit(Finder())
+    return found
 
 
 def new_attribute(g: Genome, type_: str, context: str | None,

@@ -9,6 +9,10 @@ count is read from the layer before: a convolution's output width or a normaliza
 features, as a literal or an expression valid where the block goes, or, for a ``self``
 attribute, as that layer's own attribute (``self.conv1.out_channels``), so that the block
 follows later width edits (the repair cannot fix a block call's arguments).
+
+Not where the next step changes the block's output in place: the block ends in a ReLU, whose
+output the backward pass needs, and a user's ``nn.ReLU(inplace=True)`` or ``out += ...``
+right after it would overwrite it; the point after that step takes the block instead.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from nnevolve.genome import Genome
 from nnevolve.operators.channels import channels_at
 from nnevolve.operators.common import Edit, Offspring, block_from, finish_source, first_child
 from nnevolve.operators.insert import InsertionPoint, insert_at, insertion_points
+from nnevolve.operators.insert_block import activation_next
 
 DESCRIPTION = "Insert a residual block (from an installed model zoo or the workspace)."
 
@@ -33,10 +38,34 @@ DESCRIPTION = "Insert a residual block (from an installed model zoo or the works
 def insert_residual(g: Genome, rng: random.Random, pool: GenePool) -> Offspring | None:
     """``g`` with one of the pool's residual blocks built after a layer; None when none fits."""
     blocks = pool.residual_blocks()
-    points = [p for p in insertion_points(g) if p.after and p.context == "2d"]
+    points = residual_points(g)
     if not blocks or not points:
         return None
     return first_child(lambda: insert_residual_at(g, rng.choice(points), rng.choice(blocks)))
+
+
+def residual_points(g: Genome) -> list[InsertionPoint]:
+    """Where a block may go: after a layer of image data, and not where the next step changes
+    the block's output in place (its final ReLU saves that output for the backward pass): the
+    user's own activation (an in-place one) or an ``out += ...``."""
+    return [p for p in insertion_points(g) if p.after and p.context == "2d"
+            and not activation_next(g, p) and not _added_to_next(g, p)]
+
+
+def _added_to_next(g: Genome, point: InsertionPoint) -> bool:
+    """Whether the forward statement after the point's is ``<its variable> += ...``."""
+    block = g.parents.get(point.statement) if point.style == "forward" else None
+    if not isinstance(block, cst.IndentedBlock):
+        return False
+    body = [id(s) for s in block.body]
+    following = body.index(id(point.statement)) + 1
+    if following >= len(body):
+        return False
+    nxt = block.body[following]
+    return (isinstance(nxt, cst.SimpleStatementLine) and len(nxt.body) == 1
+            and isinstance(nxt.body[0], cst.AugAssign)
+            and isinstance(nxt.body[0].target, cst.Name)
+            and nxt.body[0].target.value == point.variable)
 
 
 def insert_residual_at(g: Genome, point: InsertionPoint, block: ResidualBlock

@@ -3,6 +3,8 @@ own one that follows it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from genome_support import changed_lines, src
 from nnevolve.gene_pool.pool import Block
 from nnevolve.genome import Genome
@@ -87,3 +89,19 @@ def test_before_an_activation_call_of_forward_the_block_ends_without_its_own() -
     assert not any("ReLU" in line for line in added), added
     fixed = repair(child.source, "Net", (3, 8, 8), 10)
     assert fixed.ok, fixed.reason
+
+
+def test_a_block_after_a_residual_sum_fits_every_instance_of_the_block_class() -> None:
+    # ResNet's BasicBlock ends `out += self.shortcut(x)` / `out = F.relu(out)` and registers
+    # its shortcut inside an `if`: the block's layers go in BasicBlock's own __init__, at its
+    # top level, as wide as bn2 (the sum keeps its channels) whatever planes an instance has
+    source = (Path(__file__).resolve().parent.parent / "samples" / "resnet_blocks.py").read_text()
+    g = Genome.parse(source, "ResNet8")
+    point = next(p for p in insertion_points(g) if p.style == "forward" and p.after
+                 and p.statement is not None and g.line_of(p.statement) == 36)
+    child = insert_block_at(g, point, VGG_BLOCK)
+    assert child is not None
+    assert "        self.conv4 = nn.Conv2d(self.bn2.num_features, self.bn2.num_features, " \
+        "kernel_size=3, padding=1)  # block from torchvision vgg.py\n" in child.source
+    fixed = repair(child.source, "ResNet8", (1, 8, 8), 10)
+    assert fixed.ok and fixed.fixes == (), (fixed.reason, fixed.fixes)

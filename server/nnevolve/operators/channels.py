@@ -19,7 +19,8 @@ def channels_at(g: Genome, point: InsertionPoint) -> str | None:
     """The channel count of the data after ``point``'s layer, as code valid there: the width
     of the convolution or normalization before it (through activations, pooling and dropout)
     in the same literal or layer list, or, in ``forward``, in a chain of statements that only
-    apply layers (``x = self.pool(F.relu(self.conv1(x)))``); in a literal or list, failing
+    apply layers (``x = self.pool(F.relu(self.conv1(x)))``) or add to the data in place
+    (``out += self.shortcut(x)``); in a literal or list, failing
     that, the input width of the layer after it (``nn.Linear(hidden * 4 * 4, 64)`` after a
     Flatten); None when it cannot be told."""
     if point.style == "forward":
@@ -84,7 +85,7 @@ def _forward_chain(g: Genome, statement: cst.SimpleStatementLine | None) -> list
     in forward order, as long as each only applies layers to the variable it assigns."""
     chain: list[Site] = []
     while statement is not None:
-        applied = _applied_sites(g, statement)
+        applied = [] if _adds_in_place(statement) else _applied_sites(g, statement)
         if applied is None:
             break
         chain = applied + chain
@@ -94,6 +95,15 @@ def _forward_chain(g: Genome, statement: cst.SimpleStatementLine | None) -> list
         previous = block[index - 1] if index > 0 else None
         statement = previous if isinstance(previous, cst.SimpleStatementLine) else None
     return chain
+
+
+def _adds_in_place(statement: cst.SimpleStatementLine) -> bool:
+    """Whether ``statement`` is ``v += ...`` (or ``-=``, ``*=``): ``v`` keeps its shape, so
+    its channels (a residual's ``out += self.shortcut(x)``)."""
+    small = statement.body[0] if len(statement.body) == 1 else None
+    return (isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name)
+            and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign,
+                                            cst.MultiplyAssign)))
 
 
 def _applied_sites(g: Genome, statement: cst.SimpleStatementLine) -> list[Site] | None:

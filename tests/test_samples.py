@@ -97,4 +97,4 @@ def test_sample_project_configuration_loads():
     config = load_config(SAMPLES / "convnet_small.py")
     assert config.dataset == "digits"
     assert config.root == SAMPLES
-    assert (config.generations, config.population, config.epochs) == (8, 8, 2)
+    assert (config.generations, config.population, config.epochs) == (8, 8, 5)

@@ -67,14 +67,15 @@ export function defineSteps(ctx) {
     const settings = {
       'nnevolve.pythonPath': python,
       'nnevolve.dataset': 'digits',
-      // the smallest budget whose front offers variants with their means pinned down (two, at
-      // seed 0); error and parameters only, so what is offered does not hang on the load
+      // a small budget whose front offers variants with their means pinned down (two, at seed
+      // 1; seeds 1-4 offer 1-3, seed 0 none); error and parameters only, so what is offered
+      // does not hang on the load
       'nnevolve.generations': 2,
       'nnevolve.population': 6,
-      'nnevolve.epochs': 2,
+      'nnevolve.epochs': 5,
       'nnevolve.objectives': ['error', 'params'],
       'nnevolve.workers': 1,
-      'nnevolve.seed': 0,
+      'nnevolve.seed': 1,
     };
     writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
     const vscodeProfile = profile(tmp);

@@ -12,6 +12,7 @@ the ``inplace`` argument of torch layers and functions is dropped (keyword or po
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable
 
@@ -44,10 +45,16 @@ def out_of_place(source: str, imports: Iterable[str] = CANONICAL_IMPORTS) -> str
         return source
     try:
         module = cst.parse_module(source)
-        bindings = torch_bindings(ast.parse("\n".join(imports)).body)
+        bindings = _bindings(tuple(imports))
     except (cst.ParserSyntaxError, SyntaxError, ValueError):
         return source
     return module.visit(_OutOfPlace(bindings)).code
+
+
+@functools.cache
+def _bindings(imports: tuple[str, ...]) -> dict[str, str]:
+    # the same canonical imports for every gene of a harvest: parsed once
+    return torch_bindings(ast.parse("\n".join(imports)).body)
 
 
 class _OutOfPlace(cst.CSTTransformer):

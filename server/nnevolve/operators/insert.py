@@ -306,7 +306,8 @@ def init_anchor(g: Genome, point: InsertionPoint) -> cst.BaseStatement | None:
     ]
     used = [s for s in used if s is not None]
     if used:
-        return max(used, key=lambda s: [id(b) for b in body].index(id(s)))
+        position = {id(statement): index for index, statement in enumerate(body)}
+        return max(used, key=lambda s: position[id(s)])
     registering = [s for s in body if _registers_attribute(s)]
     return (registering or body)[-1]
 
